@@ -1,0 +1,68 @@
+"""The requirement catalogue: data files (one TOML per protocol) loaded into `Requirement` records.
+
+Each requirement has an id, a level (MUST fails certification, SHOULD warns), one line of text, its source
+(the reference page or a NOTES.md section) and, where the suite had to choose, its documented `reading`.
+Cases name the ids they check; faults of the reference server name the ids they break.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+LEVELS = ("MUST", "SHOULD")
+PROTOCOLS = ("vidicore",)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    id: str
+    level: str
+    text: str
+    source: str
+    protocol: str
+    reading: str | None = None
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    protocol: str
+    title: str
+    requirements: dict[str, Requirement]
+
+    def __getitem__(self, requirement_id: str) -> Requirement:
+        return self.requirements[requirement_id]
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+@cache
+def load(protocol: str) -> Catalogue:
+    """The catalogue of one protocol, checked: unique ids, known levels, every field present."""
+    name = f"{protocol}.toml"
+    data = tomllib.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
+    requirements: dict[str, Requirement] = {}
+    for number, entry in enumerate(data.get("requirement", []), start=1):
+        unknown = set(entry) - {"id", "level", "text", "source", "reading"}
+        missing = {"id", "level", "text", "source"} - set(entry)
+        if unknown or missing:
+            raise CatalogueError(f"{name}: requirement #{number}: unknown keys {sorted(unknown)} "
+                                 f"or missing keys {sorted(missing)}")
+        if entry["level"] not in LEVELS:
+            raise CatalogueError(f"{name}: {entry['id']}: level must be one of {LEVELS}")
+        if entry["id"] in requirements:
+            raise CatalogueError(f"{name}: {entry['id']}: duplicate id")
+        requirements[entry["id"]] = Requirement(protocol=protocol, **entry)
+    return Catalogue(protocol, data.get("title", protocol), requirements)
+
+
+def load_all() -> dict[str, Requirement]:
+    """Every requirement of every protocol, by id."""
+    merged: dict[str, Requirement] = {}
+    for protocol in PROTOCOLS:
+        merged.update(load(protocol).requirements)
+    return merged

@@ -1,0 +1,85 @@
+"""What a case uses to judge: `check(requirement, ok, message)`.
+
+A case declares the requirements it checks with ``@pytest.mark.requirement("VC-LIST", ...)`` and judges
+each through the `check` fixture, an instance of `Check`:
+
+- ``check("VC-LIST", ok, "why")`` — records pass, or for a MUST records fail and stops the case with a
+  message naming the requirement, its level, the [reading] it rests on, and a curl line reproducing the
+  request that failed; a SHOULD records a warning and the case goes on.
+- ``check.precondition(ok, "why")`` — something the case needs but does not judge (a setup create that did
+  not work): the case stops as BLOCKED, so a fault in one requirement never fails an unrelated one.
+- ``check.not_applicable("why")`` — the target cannot be asked this (no user of that kind configured).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import TYPE_CHECKING, Iterable
+
+import pytest
+
+from conformance.results import CheckEvent, ResultStream
+
+if TYPE_CHECKING:
+    from conformance.catalogue import Requirement
+    from conformance.http import Exchange, Recorder
+
+
+class ConformanceFailure(AssertionError):
+    """A MUST check failed; `requirement` names it."""
+
+    def __init__(self, requirement: str, message: str) -> None:
+        super().__init__(message)
+        self.requirement = requirement
+
+
+class ConformanceWarning(UserWarning):
+    """A SHOULD check failed."""
+
+
+class Check:
+    def __init__(self, case: str, declared: Iterable[str], requirements: dict[str, Requirement],
+                 stream: ResultStream, recorder: Recorder) -> None:
+        self.case = case
+        self.declared = tuple(declared)
+        self.requirements = requirements
+        self.stream = stream
+        self.recorder = recorder
+        unknown = [r for r in self.declared if r not in requirements]
+        if unknown:
+            raise ValueError(f"{case}: requirement marker names unknown ids {unknown}")
+
+    def __call__(self, requirement: str, ok: bool, message: str = "", *,
+                 exchange: Exchange | None = None) -> bool:
+        if requirement not in self.declared:
+            raise ValueError(f"{self.case} checks {requirement} but its requirement marker does not name it")
+        req = self.requirements[requirement]
+        if ok:
+            self.stream.emit(CheckEvent(requirement, "pass", self.case))
+            return True
+        reading = f"; reading: {req.reading}" if req.reading else ""
+        text = f"{req.id} ({req.level}{reading}): {message}"
+        if req.level == "SHOULD":
+            self.stream.emit(CheckEvent(requirement, "warn", self.case, message))
+            warnings.warn(ConformanceWarning(text), stacklevel=2)
+            return False
+        self.stream.emit(CheckEvent(requirement, "fail", self.case, message))
+        exchange = exchange or self.recorder.last()
+        if exchange is not None and exchange.curl:
+            text += f"\n  request: {exchange.method} {exchange.url} -> {exchange.status or exchange.error}"
+            text += f"\n  reproduce: {exchange.curl}"
+        raise ConformanceFailure(requirement, text)
+
+    def precondition(self, ok: bool, message: str) -> None:
+        if ok:
+            return
+        self._settle("blocked", message)
+        pytest.skip(f"blocked: {message}")
+
+    def not_applicable(self, reason: str) -> None:
+        self._settle("n/a", reason)
+        pytest.skip(f"not applicable: {reason}")
+
+    def _settle(self, outcome: str, message: str) -> None:
+        for requirement in self.declared:
+            self.stream.emit(CheckEvent(requirement, outcome, self.case, message))

@@ -1,0 +1,150 @@
+"""`conformance` command line: run the suite, serve the reference server, list requirements and faults.
+
+    conformance run [vidicore] [--base-url URL | --target FILE] [-k EXPR] [--junitxml F] [--alluredir D]
+    conformance serve [--port N] [--fault NAME ...]
+    conformance requirements [PROTOCOL]
+    conformance faults
+
+`run` is a thin layer over pytest (the same cases run as `pytest --pyargs conformance.vidicore`); it maps the
+outcome to exit codes: 0 every MUST checked passed, 1 a MUST failed, 2 usage/configuration error or target
+unreachable.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from conformance import catalogue
+
+PROTOCOLS = {"vidicore": "conformance.vidicore"}
+EXIT_OK, EXIT_FAILED, EXIT_ENVIRONMENT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="conformance", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the conformance suite (default: against the embedded "
+                                          "reference server)")
+    run.add_argument("protocols", nargs="*", choices=[[], *PROTOCOLS], metavar="PROTOCOL",
+                     help=f"protocols to run: {', '.join(PROTOCOLS)} (default: all)")
+    run.add_argument("--base-url", help="API root of the server under test (one protocol)")
+    run.add_argument("--target", metavar="FILE", help="target file (TOML): servers, users, entities")
+    run.add_argument("-k", dest="keyword", metavar="EXPR", help="only cases matching EXPR (pytest -k; "
+                     "requirement ids match too, e.g. -k VC-LIST)")
+    run.add_argument("--junitxml", metavar="FILE", help="write a JUnit XML report")
+    run.add_argument("--alluredir", metavar="DIR", help="write Allure results (with HTTP evidence)")
+    run.add_argument("--results", metavar="FILE", default=os.path.join("reports", "results.json"),
+                     help="per-requirement results as JSON (default: %(default)s)")
+    run.add_argument("--fault", action="append", default=[], metavar="NAME",
+                     help="turn a named fault on in the embedded reference server (repeatable)")
+    run.add_argument("-v", "--verbose", action="store_true", help="one line per case")
+    run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing case")
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER,
+                     help="after --: further pytest options, passed on unchanged")
+
+    serve = commands.add_parser("serve", help="run the reference server until interrupted")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--fault", action="append", default=[], metavar="NAME")
+    serve.add_argument("protocols", nargs="*", choices=[[], *PROTOCOLS], metavar="PROTOCOL")
+
+    requirements = commands.add_parser("requirements", help="list the requirement catalogue")
+    requirements.add_argument("protocol", nargs="?", choices=list(PROTOCOLS))
+
+    commands.add_parser("faults", help="list the reference server's named faults")
+    return parser
+
+
+def pytest_arguments(args: argparse.Namespace) -> list[str]:
+    """The pytest command line `conformance run` stands for."""
+    protocols = args.protocols or list(PROTOCOLS)
+    if args.base_url and len(protocols) != 1:
+        raise _UsageError("--base-url names one server: choose one protocol (e.g. `conformance run vidicore "
+                          "--base-url URL`) or use a target file")
+    argv = ["-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", os.getcwd(), "-o", "console_output_style=count",
+            "-q" if not args.verbose else "-v", "-rfE", "--pyargs", *(PROTOCOLS[p] for p in protocols)]
+    if args.target:
+        argv += ["--conformance-target", args.target]
+    if args.base_url:
+        argv += [f"--{protocols[0]}-url", args.base_url]
+    for fault in args.fault:
+        argv += ["--reference-fault", fault]
+    if args.keyword:
+        argv += ["-k", args.keyword]
+    if args.junitxml:
+        argv += ["--junitxml", args.junitxml]
+    if args.alluredir:
+        argv += ["--alluredir", args.alluredir]
+    if args.results:
+        argv += ["--conformance-results", args.results]
+    if args.exitfirst:
+        argv.append("-x")
+    extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    return argv + extra
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _run(args: argparse.Namespace) -> int:
+    import pytest
+
+    try:
+        argv = pytest_arguments(args)
+    except _UsageError as exc:
+        print(f"conformance: error: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    code = int(pytest.main(argv))
+    if code == pytest.ExitCode.OK:
+        return EXIT_OK
+    if code == pytest.ExitCode.TESTS_FAILED:
+        return EXIT_FAILED
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("conformance: error: no case selected (check -k and the protocol names)", file=sys.stderr)
+    return EXIT_ENVIRONMENT
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from conformance import reference
+
+    try:
+        reference.serve_forever(tuple(args.protocols or PROTOCOLS), tuple(args.fault), args.host, args.port)
+    except (ValueError, OSError) as exc:
+        print(f"conformance serve: error: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    return EXIT_OK
+
+
+def _requirements(args: argparse.Namespace) -> int:
+    for protocol in [args.protocol] if args.protocol else list(PROTOCOLS):
+        cat = catalogue.load(protocol)
+        print(f"# {cat.title}")
+        for req in cat.requirements.values():
+            reading = f"  [reading: {req.reading}]" if req.reading else ""
+            print(f"{req.id:<28}{req.level:<7}{req.text}  ({req.source}){reading}")
+    return EXIT_OK
+
+
+def _faults(args: argparse.Namespace) -> int:
+    from conformance.reference.faults import FAULTS
+
+    for fault in FAULTS.values():
+        print(f"{fault.name:<30}{fault.protocol:<10}{','.join(fault.requirements):<28}{fault.description}")
+    return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handler = {"run": _run, "serve": _serve, "requirements": _requirements, "faults": _faults}[args.command]
+    try:
+        return handler(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""VidiCore (Vidispine) notifications: client, documents, triggers and cases (NOTES §1)."""

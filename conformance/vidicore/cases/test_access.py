@@ -1,0 +1,146 @@
+"""Authentication (401) and the role matrix of NOTES §1.3: reader, writer, norole, one-entity user.
+
+Every refused write is followed by a look (as the admin) at the list and the stored document: a refusal that
+changed something is a failure of the write-role requirement even when its status was right.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+
+from conformance.http import Credentials
+from conformance.vidicore import documents
+from conformance.vidicore.cases.support import (REFUSED, bound_or_na, check_exception, forms, setup_create,
+                                                setup_get, setup_list)
+from conformance.vidicore.client import Bound, VidiCoreClient
+
+requirement = pytest.mark.requirement
+
+
+@forms()
+@requirement("VC-AUTH")
+def test_no_or_wrong_credentials(check, vc, form):
+    bound = bound_or_na(check, vc, form)
+    admin = vc.credentials("admin")
+    wrong = Credentials(admin.username, "wrong-" + secrets.token_hex(8))
+    response = vc.list(bound, user=None)
+    check("VC-AUTH", response.status == 401, f"list without credentials answered {response.status}")
+    response = vc.list(bound, user=wrong)
+    check("VC-AUTH", response.status == 401, f"list with a wrong password answered {response.status}")
+    before = setup_list(check, vc, bound)
+    response = vc.create(bound, documents.page_example(vc.marker(), vc.run_id), user=wrong)
+    check("VC-AUTH", response.status == 401, f"create with a wrong password answered {response.status}")
+    added = [i for i in setup_list(check, vc, bound) if i not in before]
+    vc.adopt(bound, added)
+    check("VC-AUTH", not added, f"create with a wrong password stored {added}")
+
+
+class Matrix:
+    """Runs the page's operations on one form as one user and judges each against an expectation."""
+
+    def __init__(self, check, vc: VidiCoreClient, bound: Bound, user: str) -> None:
+        self.check, self.vc, self.bound, self.user = check, vc, bound, user
+        self.notification_id = setup_create(check, vc, bound)
+        self.stored = setup_get(check, vc, bound, self.notification_id)
+        check.precondition(self.stored is not None, "the notification made for the case cannot be retrieved")
+
+    def reads(self, allowed: bool, requirement_id: str) -> None:
+        for name, response in (("list", self.vc.list(self.bound, user=self.user)),
+                               ("retrieve", self.vc.get(self.bound, self.notification_id, user=self.user))):
+            self._judge(name, response, allowed, requirement_id)
+
+    def writes(self, allowed: bool, requirement_id: str) -> None:
+        vc, bound, nid = self.vc, self.bound, self.notification_id
+        before = setup_list(self.check, vc, bound)
+        created = vc.create(bound, documents.page_example(vc.marker(), vc.run_id), user=self.user)
+        self._judge("create", created, allowed, requirement_id)
+        changed = documents.changed(self.stored, vc.marker())
+        self._judge("change", vc.put(bound, nid, changed, user=self.user), allowed, requirement_id)
+        if not allowed:
+            self._unchanged(before, requirement_id)
+        self._judge("delete", vc.delete(bound, nid, user=self.user), allowed, requirement_id)
+        if not allowed:
+            self._unchanged(before, requirement_id)
+            if not vc.settings.shared:  # a server that wrongly allowed it would wipe others' notifications
+                self._judge("delete-all", vc.delete_all(bound, user=self.user), False, requirement_id)
+                self._unchanged(before, requirement_id)
+
+    def _judge(self, name: str, response, allowed: bool, requirement_id: str) -> None:
+        who = f"{self.user} ({name} on {self.bound.path()})"
+        if allowed:
+            self.check(requirement_id, 200 <= response.status < 300,
+                       f"{who} holds the role and was answered {response.status}")
+            return
+        self.check(requirement_id, response.status in REFUSED,
+                   f"{who} lacks the role and was answered {response.status}, expected 401 or 403")
+        self.check("VC-ROLE-FORBIDDEN-403", response.status == 403,
+                   f"{who} was refused with {response.status}; 403 with ExceptionDocument/forbidden expected")
+        if response.status == 403:
+            check_exception(self.check, response, "VC-ROLE-FORBIDDEN-403", "forbidden", 403)
+
+    def _unchanged(self, before: list[str], requirement_id: str) -> None:
+        after = setup_list(self.check, self.vc, self.bound)
+        added = [i for i in after if i not in before]
+        self.vc.adopt(self.bound, added)
+        self.check(requirement_id, not added, f"a refused create by {self.user} stored {added}")
+        self.check(requirement_id, self.notification_id in after,
+                   f"a refused delete by {self.user} removed {self.notification_id}")
+        now = setup_get(self.check, self.vc, self.bound, self.notification_id)
+        diffs = documents.differences(self.stored, now or {})
+        self.check(requirement_id, not diffs, f"a refused change by {self.user} changed the notification: "
+                                              + "; ".join(diffs))
+
+
+def _user(check, vc: VidiCoreClient, role: str) -> None:
+    if not vc.has_user(role):
+        check.not_applicable(f"the target names no {role} user ([vidicore.users.{role}])")
+
+
+@forms()
+@requirement("VC-ROLE-READ", "VC-ROLE-WRITE", "VC-ROLE-FORBIDDEN-403", "VC-XSD-EXCEPTION")
+def test_reader(check, vc, form):
+    """A reader may list and retrieve, and is refused create, change and delete."""
+    bound = bound_or_na(check, vc, form)
+    _user(check, vc, "reader")
+    matrix = Matrix(check, vc, bound, "reader")
+    matrix.reads(True, "VC-ROLE-READ")
+    matrix.writes(False, "VC-ROLE-WRITE")
+
+
+@forms()
+@requirement("VC-ROLE-WRITE", "VC-ROLE-WRITE-NOT-READ", "VC-ROLE-FORBIDDEN-403", "VC-XSD-EXCEPTION")
+def test_writer(check, vc, form):
+    """A writer may create, change and delete, and (write does not imply read) is refused reading."""
+    bound = bound_or_na(check, vc, form)
+    _user(check, vc, "writer")
+    matrix = Matrix(check, vc, bound, "writer")
+    matrix.reads(False, "VC-ROLE-WRITE-NOT-READ")
+    matrix.writes(True, "VC-ROLE-WRITE")
+
+
+@forms()
+@requirement("VC-ROLE-READ", "VC-ROLE-WRITE", "VC-ROLE-FORBIDDEN-403", "VC-XSD-EXCEPTION")
+def test_norole(check, vc, form):
+    """A user without notification roles is refused everything and changes nothing."""
+    bound = bound_or_na(check, vc, form)
+    _user(check, vc, "norole")
+    matrix = Matrix(check, vc, bound, "norole")
+    matrix.reads(False, "VC-ROLE-READ")
+    matrix.writes(False, "VC-ROLE-WRITE")
+
+
+@forms()
+@requirement("VC-ROLE-CROSS-ENTITY", "VC-ROLE-PLACEHOLDER", "VC-ROLE-FORBIDDEN-403", "VC-XSD-EXCEPTION")
+def test_one_entity_user_elsewhere(check, vc, form):
+    """The roles of one entity grant nothing on another entity, nor on the placeholder resource."""
+    bound = bound_or_na(check, vc, form)
+    _user(check, vc, "single")
+    own = vc.settings.users["single"].entity
+    if form.entity == own:
+        check.not_applicable(f"this is the single user's own entity ({own})")
+    requirement_id = "VC-ROLE-PLACEHOLDER" if form.entity is None else "VC-ROLE-CROSS-ENTITY"
+    matrix = Matrix(check, vc, bound, "single")
+    matrix.reads(False, requirement_id)
+    matrix.writes(False, requirement_id)

@@ -1,0 +1,203 @@
+"""VidiCore client: notification resources (forms), requests through the HTTP seam, and cleanup.
+
+A `Form` is one notification resource of NOTES §1.1: the whole resource of an entity (`item/notification`),
+a single entity (`item/VX-1/notification`) or the placeholder (`notification`). `VidiCoreClient` issues the
+page's requests on a form as a named user and remembers everything the run created, so `cleanup()` removes
+exactly that and nothing else (staging servers are shared).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from conformance.http import Credentials, HttpClient, Response, TransportError
+from conformance.target import VidiCoreTarget
+from conformance.vidicore import documents
+
+ENTITIES = ("item", "collection", "job", "storage", "storage/file", "file", "quota", "group", "document",
+            "deletion-lock")
+SINGLE_ENTITIES = tuple(e for e in ENTITIES if e != "storage/file")  # no single-entity form (page)
+
+XML = "application/xml"
+JSON = "application/json"
+TEXT = "text/plain"
+MEDIA = {"xml": XML, "json": JSON, "text": TEXT}
+
+
+@dataclass(frozen=True)
+class Form:
+    """A notification resource. `entity` None = the placeholder; `single` = the single-entity form."""
+
+    entity: str | None
+    single: bool = False
+
+    @property
+    def name(self) -> str:
+        if self.entity is None:
+            return "placeholder"
+        return f"{self.entity}/{{id}}" if self.single else self.entity
+
+    @property
+    def role_entity(self) -> str:
+        """The entity part of the role names (NOTES §1.3): / and - become _."""
+        return "placeholder" if self.entity is None else self.entity.replace("/", "_").replace("-", "_")
+
+    def path(self, entity_id: str | None = None, notification_id: str | None = None,
+             slash: bool = False) -> str:
+        parts = ["notification"] if self.entity is None else [self.entity]
+        if self.single:
+            if entity_id is None:
+                raise ValueError(f"{self.name}: an entity id is needed")
+            parts.append(entity_id)
+        if self.entity is not None:
+            parts.append("notification")
+        if notification_id is not None:
+            parts.append(notification_id)
+        return "/".join(parts) + ("/" if slash else "")
+
+
+WHOLE_FORMS = tuple(Form(e) for e in ENTITIES) + (Form(None),)
+SINGLE_FORMS = tuple(Form(e, single=True) for e in SINGLE_ENTITIES)
+ALL_FORMS = WHOLE_FORMS + SINGLE_FORMS
+
+
+def form_id(form: Form) -> str:
+    return form.name.replace("/{id}", "-entity").replace("/", "-")
+
+
+@dataclass(frozen=True)
+class Bound:
+    """A form bound to the entity id the target names (for single-entity forms)."""
+
+    form: Form
+    entity_id: str | None = None
+
+    def path(self, notification_id: str | None = None, slash: bool = False) -> str:
+        return self.form.path(self.entity_id, notification_id, slash)
+
+
+def encode(tree: documents.Tree, fmt: str) -> tuple[bytes, str]:
+    return (documents.to_json(tree), JSON) if fmt == "json" else (documents.to_xml(tree), XML)
+
+
+class VidiCoreClient:
+    def __init__(self, http: HttpClient, settings: VidiCoreTarget, run_id: str) -> None:
+        self.http = http
+        self.settings = settings
+        self.run_id = run_id
+        self.created: list[tuple[Bound, str]] = []
+        self._counter = 0
+
+    # --- users --------------------------------------------------------------------------------------
+
+    def credentials(self, role: str) -> Credentials | None:
+        user = self.settings.users.get(role)
+        return None if user is None else Credentials(user.username, user.password, user.password_env)
+
+    def has_user(self, role: str) -> bool:
+        return role in self.settings.users
+
+    def bind(self, form: Form) -> Bound | None:
+        """The form with its entity id; None when the target names no entity of that type."""
+        if not form.single:
+            return Bound(form)
+        entity_id = self.settings.entities.get(form.entity)
+        return None if entity_id is None else Bound(form, entity_id)
+
+    # --- documents this run sends -------------------------------------------------------------------
+
+    def marker(self) -> str:
+        """A run-unique callback URL: every notification the suite creates carries one."""
+        self._counter += 1
+        return f"http://conformance.invalid/{self.run_id}/n{self._counter}"
+
+    # --- requests -----------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, user: str | Credentials | None = "admin",
+                accept: str | None = XML, body: tuple[bytes, str] | None = None, label: str = "") -> Response:
+        headers = {}
+        if accept:
+            headers["Accept"] = accept
+        content = None
+        if body is not None:
+            content, headers["Content-Type"] = body
+        credentials = self.credentials(user) if isinstance(user, str) else user
+        return self.http.request(method, path, credentials=credentials, headers=headers, content=content,
+                                 label=label)
+
+    def create(self, bound: Bound, tree: documents.Tree, *, fmt: str = "xml", accept: str = XML,
+               user: str | Credentials | None = "admin", slash: bool = False) -> Response:
+        response = self.request("POST", bound.path(slash=slash), user=user, accept=accept,
+                                body=encode(tree, fmt), label=f"create on {bound.form.name}")
+        self._remember(bound, response)
+        return response
+
+    def list(self, bound: Bound, *, accept: str = XML, user: str | Credentials | None = "admin",
+             slash: bool = False) -> Response:
+        return self.request("GET", bound.path(slash=slash), user=user, accept=accept,
+                            label=f"list {bound.form.name}")
+
+    def get(self, bound: Bound, notification_id: str, *, accept: str = XML,
+            user: str | Credentials | None = "admin", slash: bool = False) -> Response:
+        return self.request("GET", bound.path(notification_id, slash), user=user, accept=accept,
+                            label=f"retrieve {notification_id}")
+
+    def put(self, bound: Bound, notification_id: str, tree: documents.Tree, *, fmt: str = "xml",
+            accept: str = XML, user: str | Credentials | None = "admin", slash: bool = False) -> Response:
+        return self.request("PUT", bound.path(notification_id, slash), user=user, accept=accept,
+                            body=encode(tree, fmt), label=f"change {notification_id}")
+
+    def delete(self, bound: Bound, notification_id: str, *, user: str | Credentials | None = "admin",
+               accept: str | None = XML, slash: bool = False) -> Response:
+        return self.request("DELETE", bound.path(notification_id, slash), user=user, accept=accept,
+                            label=f"delete {notification_id}")
+
+    def delete_all(self, bound: Bound, *, user: str | Credentials | None = "admin",
+                   accept: str | None = XML) -> Response:
+        return self.request("DELETE", bound.path(), user=user, accept=accept,
+                            label=f"delete all on {bound.form.name}")
+
+    # --- lenient reads used by preconditions and cleanup (cases judge with `check`) ----------------
+
+    def ids_in(self, response: Response) -> list[str]:
+        """Notification ids named by a create or list answer, in whatever form it came; [] if unreadable."""
+        try:
+            if response.media_type.startswith("text/plain"):
+                return documents.text_ids(response.body)[0]
+            return documents.uri_ids(documents.decode(response.body, response.media_type,
+                                                      "URIListDocument").tree)
+        except (ValueError, TypeError):
+            return []
+
+    def list_ids(self, bound: Bound) -> list[str] | None:
+        """The ids the admin sees on a form (XML list), or None when the list cannot be read."""
+        response = self.list(bound)
+        return self.ids_in(response) if response.status == 200 else None
+
+    def _remember(self, bound: Bound, response: Response) -> None:
+        if 200 <= response.status < 300:
+            for notification_id in self.ids_in(response):
+                self.created.append((bound, notification_id))
+
+    def adopt(self, bound: Bound, ids: Iterable[str]) -> None:
+        """Take ids that appeared unasked (a server that stored a refused document) into cleanup,
+        but only those carrying this run's marker: never delete what the run did not create."""
+        for notification_id in ids:
+            response = self.get(bound, notification_id)
+            if response.status == 200 and self.run_id in response.text:
+                self.created.append((bound, notification_id))
+
+    def cleanup(self) -> list[str]:
+        """Delete everything this client created; returns what could not be removed (for the log)."""
+        left = []
+        while self.created:
+            bound, notification_id = self.created.pop()
+            try:
+                response = self.request("DELETE", bound.path(notification_id), label="cleanup")
+            except TransportError as exc:
+                left.append(f"{bound.path(notification_id)}: {exc}")
+                continue
+            if response.status not in (200, 204, 404):
+                left.append(f"{bound.path(notification_id)}: {response.status}")
+        return left
