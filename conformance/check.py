@@ -51,6 +51,7 @@ class Check:
 
     def __call__(self, requirement: str, ok: bool, message: str = "", *,
                  exchange: Exchange | None = None) -> bool:
+        __tracebackhide__ = True  # a failure points at the case's line, not here
         if requirement not in self.declared:
             raise ValueError(f"{self.case} checks {requirement} but its requirement marker does not name it")
         req = self.requirements[requirement]
@@ -71,6 +72,7 @@ class Check:
         raise ConformanceFailure(requirement, text)
 
     def precondition(self, ok: bool, message: str) -> None:
+        __tracebackhide__ = True
         if ok:
             return
         self._settle("blocked", message)

@@ -1,6 +1,7 @@
 """`conformance` command line: run the suite, serve the reference server, list requirements and faults.
 
     conformance run [vidicore] [--base-url URL | --target FILE] [-k EXPR] [--junitxml F] [--alluredir D]
+                    [-- further pytest options]
     conformance serve [--port N] [--fault NAME ...]
     conformance requirements [PROTOCOL]
     conformance faults
@@ -42,8 +43,6 @@ def _parser() -> argparse.ArgumentParser:
                      help="turn a named fault on in the embedded reference server (repeatable)")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per case")
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing case")
-    run.add_argument("pytest_args", nargs=argparse.REMAINDER,
-                     help="after --: further pytest options, passed on unchanged")
 
     serve = commands.add_parser("serve", help="run the reference server until interrupted")
     serve.add_argument("--host", default="127.0.0.1")
@@ -64,8 +63,11 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     if args.base_url and len(protocols) != 1:
         raise _UsageError("--base-url names one server: choose one protocol (e.g. `conformance run vidicore "
                           "--base-url URL`) or use a target file")
-    argv = ["-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", os.getcwd(), "-o", "console_output_style=count",
-            "-q" if not args.verbose else "-v", "-rfE", "--pyargs", *(PROTOCOLS[p] for p in protocols)]
+    # The cases judge through `check`, not `assert`: no rewriting (and no warning that the package the CLI
+    # already imported cannot be rewritten). No cache directory and no ini file picked up from the cwd.
+    argv = ["-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", os.getcwd(), "--assert=plain",
+            "-o", "console_output_style=count", "-q" if not args.verbose else "-v",
+            "--pyargs", *(PROTOCOLS[p] for p in protocols)]
     if args.target:
         argv += ["--conformance-target", args.target]
     if args.base_url:
@@ -82,8 +84,7 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         argv += ["--conformance-results", args.results]
     if args.exitfirst:
         argv.append("-x")
-    extra = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
-    return argv + extra
+    return argv + list(args.pytest_args)
 
 
 class _UsageError(Exception):
@@ -138,7 +139,12 @@ def _faults(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    passthrough: list[str] = []
+    if "--" in argv:  # `conformance run ... -- --durations=5`: the rest goes to pytest unchanged
+        passthrough, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]
     args = _parser().parse_args(argv)
+    args.pytest_args = passthrough
     handler = {"run": _run, "serve": _serve, "requirements": _requirements, "faults": _faults}[args.command]
     try:
         return handler(args)

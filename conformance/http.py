@@ -16,7 +16,8 @@ import shlex
 import ssl
 import time
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Callable, Iterable, Mapping
 
 import httpx
 
@@ -144,8 +145,8 @@ class Redactor:
         return out
 
 
-def _evidence_body(body: bytes) -> str:
-    text = body.decode("utf-8", errors="replace")
+def _evidence_body(body: bytes, redact: Callable[[str], str]) -> str:
+    text = redact(body.decode("utf-8", errors="replace"))  # before cutting: a cut secret would leak its start
     if len(text) > EVIDENCE_BODY_LIMIT:
         text = text[:EVIDENCE_BODY_LIMIT] + f"\n… ({len(text) - EVIDENCE_BODY_LIMIT} more characters)"
     return text
@@ -163,8 +164,9 @@ class HttpClient:
         self.redactor = Redactor(secrets)
         if isinstance(verify, str):  # a CA bundle path (httpx 0.28 wants an SSL context for that)
             verify = ssl.create_default_context(cafile=verify)
+        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no session replayed
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), verify=verify, transport=transport,
-                                    follow_redirects=False, trust_env=False)
+                                    follow_redirects=False, trust_env=False, cookies=no_cookies)
 
     def close(self) -> None:
         self._client.close()
@@ -190,7 +192,7 @@ class HttpClient:
                          if k.lower() not in ("host", "accept-encoding", "connection", "user-agent")}
         exchange = Exchange(method=method, url=self.redactor.text(str(request.url)),
                             request_headers=self.redactor.headers(shown_headers),
-                            request_body=self.redactor.text(_evidence_body(body)), label=label)
+                            request_body=_evidence_body(body, self.redactor.text), label=label)
         exchange.curl = self._curl(request, body, credentials)
         if SINK.current is not None:
             SINK.current.add(exchange)
@@ -204,15 +206,17 @@ class HttpClient:
         except httpx.TimeoutException:
             exchange.error = f"timed out after {self.timeout:g} s"
         except httpx.HTTPError as exc:
-            exchange.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            reason = " ".join(str(exc).split())  # one line, whatever the transport said
+            exchange.error = f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
         except _TooLarge as exc:
             exchange.error = str(exc)
         exchange.elapsed = time.perf_counter() - started
         if exchange.error:
-            raise TransportError(f"{method} {exchange.url}: {self.redactor.text(exchange.error)}")
+            exchange.error = self.redactor.text(exchange.error)  # the recorded evidence too
+            raise TransportError(f"{method} {exchange.url}: {exchange.error}")
         exchange.status = response.status_code
         exchange.response_headers = self.redactor.headers(dict(response.headers))
-        exchange.response_body = self.redactor.text(_evidence_body(data))
+        exchange.response_body = _evidence_body(data, self.redactor.text)
         return Response(response.status_code, response.headers, data, exchange)
 
     def _read_capped(self, response: httpx.Response) -> bytes:

@@ -63,6 +63,7 @@ class ConformanceRun:
     protocols: set[str] = field(default_factory=set)
     reference: Any = None
     started: float = field(default_factory=time.time)
+    final: Any = None  # the Verdict, once the summary is written
 
     def endpoint(self, protocol: str) -> Endpoint:
         if protocol not in self.endpoints:
@@ -236,7 +237,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
             write("Readings this verdict rests on (the suite's documented choice where the sources are silent):")
             for result in readings:
                 write(f"  {result.requirement.id} [{result.status}]: {result.requirement.reading}")
-    final = verdict(all_results)
+    final = run.final = verdict(all_results)
     terminalreporter.write_sep("=", final.line, red=not final.conformant, green=final.conformant, bold=True)
     path = config.getoption("conformance_results")
     if path:
@@ -247,3 +248,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         write_json(path, all_results, run.stream.events, meta)
         write(f"results written to {path}")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Repeat the verdict as the very last line (CI logs are read from the bottom)."""
+    run = config.stash.get(RUN_KEY, None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if run is not None and run.final is not None and reporter is not None:
+        reporter.write_line(run.final.line)

@@ -94,7 +94,6 @@ class Verdict:
 
 def verdict(results: list[RequirementResult]) -> Verdict:
     tally = {status: [r for r in results if r.status == status] for status in STATUS_ORDER}
-    ran = [r for r in results if r.status != "NOT RUN"]
     counts = ", ".join(f"{len(tally[s])} {s}" for s in STATUS_ORDER if tally[s] and s != "NOT RUN")
     if tally["FAIL"]:
         ids = ", ".join(r.requirement.id for r in tally["FAIL"])
@@ -105,8 +104,8 @@ def verdict(results: list[RequirementResult]) -> Verdict:
         return Verdict(False, f"VERDICT: INCOMPLETE — {len(unproven)} MUST requirement(s) could not be "
                               f"checked ({counts})")
     scope = "" if not tally["NOT RUN"] else f"; {len(tally['NOT RUN'])} not selected in this run"
-    if not ran:
-        return Verdict(False, "VERDICT: NOTHING CHECKED — no requirement was run")
+    if not tally["PASS"] and not tally["WARN"]:
+        return Verdict(False, f"VERDICT: NOTHING CHECKED — no requirement could be checked ({counts or 'none run'})")
     return Verdict(True, f"VERDICT: CONFORMANT — every MUST checked passed ({counts}{scope})")
 
 

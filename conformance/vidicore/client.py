@@ -166,7 +166,7 @@ class VidiCoreClient:
             if response.media_type.startswith("text/plain"):
                 return documents.text_ids(response.body)[0]
             return documents.uri_ids(documents.decode(response.body, response.media_type,
-                                                      "URIListDocument").tree)
+                                                      "URIListDocument", validate=False).tree)
         except (ValueError, TypeError):
             return []
 

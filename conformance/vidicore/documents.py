@@ -61,7 +61,8 @@ TRIGGER_EVENTS: dict[str, tuple[str, ...]] = {
 LIST_FIELDS = frozenset({"data", "contentFilter", "uri"})  # names that repeat; always lists in a tree
 BOOLEAN_FIELDS = frozenset({"synchronous", "placeholder"})
 INTEGER_FIELDS = frozenset({"retry", "step", "hits"})
-# Defaults a server may add to what the client omitted (NOTES §1.4): path -> predicate on the value.
+# Fields a server may add with its default when the client omitted them (NOTES §1.4), as
+# (action|trigger, kind or *, field). Their values are judged by VC-DEFAULT-* cases, not here.
 ALLOWED_DEFAULTS = {("action", "*", "synchronous"), ("action", "http", "timeout")}
 
 ID_PATTERN = re.compile(r"^[A-Z]{2,}-\d+$")
@@ -192,16 +193,17 @@ class Decoded:
         return element_to_tree(self.element)
 
 
-def decode(body: bytes, media_type: str, root: str) -> Decoded:
+def decode(body: bytes, media_type: str, root: str, *, validate: bool = True) -> Decoded:
     """Parse an answer body of `media_type` (application/xml or application/json) as document `root`.
 
-    Raises DocumentError when it is not XML/JSON at all; schema problems are returned in `errors`.
+    Raises DocumentError when it is not XML/JSON at all; schema problems are returned in `errors`
+    (not computed with validate=False: lenient reads for setup and cleanup, which judge nothing).
     """
     if media_type.endswith("json"):
         element = json_to_element(parse_json(body), root)
     else:
         element = parse_xml(body)
-    return Decoded(element, get_schema(SCHEMA).errors(element, root))
+    return Decoded(element, get_schema(SCHEMA).errors(element, root) if validate else [])
 
 
 def uri_id(uri: str) -> str:
@@ -228,8 +230,9 @@ def exception_kind(tree: Tree) -> str | None:
 def text_ids(body: bytes) -> tuple[list[str], bool]:
     """Ids of a text/plain list and whether every line break is CRLF."""
     text = body.decode("utf-8", errors="replace")
-    crlf = "\n" not in text.replace("\r\n", "")
-    lines = [line.strip() for line in text.replace("\r\n", "\n").split("\n")]
+    bare = text.replace("\r\n", "")
+    crlf = "\n" not in bare and "\r" not in bare
+    lines = [line.strip() for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n")]
     return [uri_id(line) for line in lines if line], crlf
 
 

@@ -53,19 +53,18 @@ class Matrix:
 
     def writes(self, allowed: bool, requirement_id: str) -> None:
         vc, bound, nid = self.vc, self.bound, self.notification_id
-        before = setup_list(self.check, vc, bound)
+        before = setup_list(self.check, vc, bound) if not allowed else []
         created = vc.create(bound, documents.page_example(vc.marker(), vc.run_id), user=self.user)
         self._judge("create", created, allowed, requirement_id)
         changed = documents.changed(self.stored, vc.marker())
         self._judge("change", vc.put(bound, nid, changed, user=self.user), allowed, requirement_id)
-        if not allowed:
-            self._unchanged(before, requirement_id)
-        self._judge("delete", vc.delete(bound, nid, user=self.user), allowed, requirement_id)
-        if not allowed:
-            self._unchanged(before, requirement_id)
-            if not vc.settings.shared:  # a server that wrongly allowed it would wipe others' notifications
-                self._judge("delete-all", vc.delete_all(bound, user=self.user), False, requirement_id)
-                self._unchanged(before, requirement_id)
+        if allowed:
+            self._judge("delete", vc.delete(bound, nid, user=self.user), True, requirement_id)
+            return
+        self._judge("delete", vc.delete(bound, nid, user=self.user), False, requirement_id)
+        if not vc.settings.shared:  # a server that wrongly allowed it would wipe others' notifications
+            self._judge("delete-all", vc.delete_all(bound, user=self.user), False, requirement_id)
+        self._unchanged(before, requirement_id)
 
     def _judge(self, name: str, response, allowed: bool, requirement_id: str) -> None:
         who = f"{self.user} ({name} on {self.bound.path()})"
@@ -85,10 +84,10 @@ class Matrix:
         added = [i for i in after if i not in before]
         self.vc.adopt(self.bound, added)
         self.check(requirement_id, not added, f"a refused create by {self.user} stored {added}")
-        self.check(requirement_id, self.notification_id in after,
-                   f"a refused delete by {self.user} removed {self.notification_id}")
         now = setup_get(self.check, self.vc, self.bound, self.notification_id)
-        diffs = documents.differences(self.stored, now or {})
+        self.check(requirement_id, now is not None, f"after refused deletes by {self.user}, "
+                                                    f"{self.notification_id} cannot be retrieved")
+        diffs = documents.differences(self.stored, now)
         self.check(requirement_id, not diffs, f"a refused change by {self.user} changed the notification: "
                                               + "; ".join(diffs))
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from conformance.vidicore import documents
-from conformance.vidicore.cases.support import bound_or_na, check_accept, forms, read, setup_create, setup_get
+from conformance.vidicore.cases.support import (bound_or_na, check_accept, forms, json_body_accepted, read,
+                                                setup_create, setup_get)
 from conformance.vidicore.client import JSON, XML
 
 requirement = pytest.mark.requirement
@@ -21,6 +22,7 @@ def test_change(check, vc, form, fmt):
     new = documents.changed(documents.page_example(vc.marker(), vc.run_id), new_url)
     accept = JSON if fmt == "json" else XML
     response = vc.put(bound, notification_id, new, fmt=fmt, accept=accept)
+    json_body_accepted(check, response, fmt)
     check("VC-CHANGE", response.status == 200, f"PUT answered {response.status}, expected 200")
     check_accept(check, response, accept)
     answered = read(check, response, "NotificationDocument")

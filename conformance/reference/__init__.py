@@ -1,0 +1,93 @@
+"""The embedded reference servers: conforming implementations with injectable named faults.
+
+With no target given, the suite starts one (`start()`) and tests it; turning on one fault at a time shows that
+each requirement is detectable. `conformance serve` runs one in the foreground (`serve_forever()`).
+
+This package is independent of the suite: nothing here imports from conformance/ outside conformance/reference/.
+
+Fixed, documented test credentials (never use them anywhere real), password = "<username>-secret":
+admin / admin-secret (every role), reader / reader-secret (every read role), writer / writer-secret (every
+write role), norole / norole-secret (no roles), single / single-secret (item read and write only).
+`ReferenceServer.env` maps CONFORMANCE_REFERENCE_<USER>_PASSWORD to each password.
+
+    with start(faults=["slash-404"]) as server:
+        server.urls["vidicore"]      # "http://127.0.0.1:PORT/API"
+        server.target_data()         # {"vidicore": {"base_url": ..., "users": {...}, "entities": {...}}}
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .faults import FAULTS, Fault, resolve
+from .server import ReferenceServer
+from .vidicore import VidiCoreApp
+
+__all__ = ["FAULTS", "PROTOCOLS", "Fault", "ReferenceServer", "resolve", "serve_forever", "start"]
+
+# protocol -> the app class (called with faults=...)
+PROTOCOLS: dict[str, Callable[..., Any]] = {"vidicore": VidiCoreApp}
+
+
+def start(protocols: Iterable[str] | str = ("vidicore",), faults: Iterable[str] | str = (),
+          host: str = "127.0.0.1", port: int = 0) -> ReferenceServer:
+    """Start a reference server for `protocols` with `faults` on, in a daemon thread; port 0 = a free port.
+
+    Raises ValueError for an unknown protocol or fault, or a fault of a protocol not started.
+    """
+    wanted = tuple(dict.fromkeys([protocols] if isinstance(protocols, str) else protocols))
+    for protocol in wanted:
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unknown protocol {protocol!r}; known: {', '.join(PROTOCOLS)}")
+    if not wanted:
+        raise ValueError(f"no protocol given; known: {', '.join(PROTOCOLS)}")
+    names = resolve(faults)
+    for name in sorted(names):
+        if FAULTS[name].protocol not in wanted:
+            raise ValueError(f"fault {name!r} belongs to {FAULTS[name].protocol}, which is not started")
+    apps = [PROTOCOLS[protocol](faults=frozenset(n for n in names if FAULTS[n].protocol == protocol))
+            for protocol in wanted]
+    return ReferenceServer(apps, names, host, port)
+
+
+def serve_forever(protocols: Iterable[str] | str = ("vidicore",), faults: Iterable[str] | str = (),
+                  host: str = "127.0.0.1", port: int = 0, out: Callable[[str], Any] = print) -> None:
+    """Run a reference server until KeyboardInterrupt, after printing where it is and how to test it."""
+    server = start(protocols, faults, host, port)
+    try:
+        for line in describe(server):
+            out(line)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.stop()
+
+
+def describe(server: ReferenceServer) -> list[str]:
+    """What `serve_forever` prints: URLs, faults, and a target file plus variables pointing the suite at it."""
+    lines = [f"{protocol} reference server: {url}" for protocol, url in server.urls.items()]
+    lines.append(f"faults on: {', '.join(sorted(server.faults)) or 'none'}")
+    lines += ["", "To test it, save this as target.toml:", "", *_toml(server.target_data()).splitlines(),
+              "", "set the passwords (fixed test credentials):", ""]
+    lines += [f"  export {name}={value}" for name, value in sorted(server.env.items())]
+    lines += ["", "and run:  conformance run --target target.toml", "", "Ctrl-C stops the server."]
+    return lines
+
+
+def _toml(data: Mapping[str, Any], path: tuple[str, ...] = ()) -> str:
+    """A small TOML writer for nested tables of strings (enough for target data)."""
+    scalars = {key: value for key, value in data.items() if not isinstance(value, Mapping)}
+    tables = {key: value for key, value in data.items() if isinstance(value, Mapping)}
+    out = []
+    if path and (scalars or not tables):
+        out.append(f"[{'.'.join(path)}]")
+    out += [f"{key} = {json.dumps(value)}" for key, value in scalars.items()]
+    if out:
+        out.append("")
+    for key, value in tables.items():
+        out.append(_toml(value, (*path, key)))
+    return "\n".join(out)

@@ -1,0 +1,105 @@
+"""Serving the reference apps over HTTP: one threaded werkzeug server in a daemon thread.
+
+Each protocol app answers below its own path prefix (VidiCore: /API); a request under no prefix gets 404.
+`ReferenceServer.stop()` is idempotent and quick (the accept loop polls every 10 ms). werkzeug closes every
+connection after its answer (no keep-alive), so nothing outlives the stop.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import Any, Protocol
+
+from werkzeug.exceptions import NotFound
+from werkzeug.serving import WSGIRequestHandler, make_server
+
+POLL_INTERVAL = 0.01  # seconds; how soon the accept loop notices shutdown()
+
+
+class ProtocolApp(Protocol):
+    """What a protocol's reference app provides to the server."""
+
+    protocol: str
+    mount: str  # path prefix, e.g. "/API"
+    faults: frozenset[str]
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]: ...
+
+    def target_section(self, base_url: str) -> dict[str, Any]: ...
+
+    def env(self) -> dict[str, str]: ...
+
+
+class _Dispatcher:
+    """The WSGI app of the server: hands each request to the app whose prefix the path starts with."""
+
+    def __init__(self, apps: Sequence[ProtocolApp]) -> None:
+        self.apps = sorted(apps, key=lambda app: len(app.mount), reverse=True)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        for app in self.apps:
+            if path == app.mount or path.startswith(app.mount + "/"):
+                return app(environ, start_response)
+        return NotFound()(environ, start_response)
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # one line per request is noise in a test run; errors are still logged
+
+
+def _url_host(host: str) -> str:
+    if host in ("", "0.0.0.0", "::"):
+        return "127.0.0.1"  # listening everywhere: loopback reaches it
+    return f"[{host}]" if ":" in host else host
+
+
+class ReferenceServer:
+    """A running reference server. A context manager; `stop()` is idempotent.
+
+    urls: protocol -> base URL (e.g. {"vidicore": "http://127.0.0.1:PORT/API"}); faults: the faults on;
+    env: the password environment variables `target_data()` refers to, with their values.
+    """
+
+    def __init__(self, apps: Sequence[ProtocolApp], faults: frozenset[str], host: str = "127.0.0.1",
+                 port: int = 0) -> None:
+        self.apps: dict[str, ProtocolApp] = {app.protocol: app for app in apps}
+        self.faults = frozenset(faults)
+        self._server = make_server(host, port, _Dispatcher(apps), threaded=True, request_handler=_QuietHandler)
+        self.host = host
+        self.port: int = self._server.server_port
+        root = f"http://{_url_host(host)}:{self.port}"
+        self.urls: dict[str, str] = {name: root + app.mount for name, app in self.apps.items()}
+        self.env: dict[str, str] = {key: value for app in apps for key, value in app.env().items()}
+        self._stop_lock = threading.Lock()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL},
+                                        name=f"reference-server:{self.port}", daemon=True)
+        self._thread.start()
+
+    def target_data(self) -> dict[str, Any]:
+        """A mapping in the target-file shape, naming this server (passwords via `env`)."""
+        return {name: app.target_section(self.urls[name]) for name, app in self.apps.items()}
+
+    def stop(self) -> None:
+        with self._stop_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> ReferenceServer:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        faults = ", ".join(sorted(self.faults)) or "none"
+        return f"<ReferenceServer {' '.join(self.urls.values())} faults: {faults}>"

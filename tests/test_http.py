@@ -1,0 +1,302 @@
+"""Tests for conformance.http: recording, redaction, curl lines, body caps and transport errors.
+
+Every test but the last swaps the network through `HttpClient(transport=httpx.MockTransport(...))`;
+the last one talks to a real local server (pytest-httpserver) that answers too slowly.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+
+import httpx
+import pytest
+from werkzeug import Request as WerkzeugRequest
+from werkzeug import Response as WerkzeugResponse
+
+from conformance import http
+from conformance.http import (
+    EVIDENCE_BODY_LIMIT,
+    REDACTED,
+    Credentials,
+    HttpClient,
+    Recorder,
+    Redactor,
+    TransportError,
+)
+
+BASE = "http://target.invalid/API/"
+PASSWORD = "s3cr3t-Pa55"
+TOKEN = "tok-0123456789"
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    saved = http.SINK.current
+    http.SINK.current = Recorder()
+    try:
+        yield http.SINK.current
+    finally:
+        http.SINK.current = saved
+
+
+def client(handler: Handler, **options) -> HttpClient:
+    options.setdefault("secrets", [PASSWORD, TOKEN])
+    return HttpClient(BASE, transport=httpx.MockTransport(handler), **options)
+
+
+def answer(status: int = 200, body: bytes = b"", **headers: str) -> Handler:
+    return lambda request: httpx.Response(status, headers=headers, content=body)
+
+
+def raising(exc: type[httpx.TransportError], message: str) -> Handler:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise exc(message, request=request)
+    return handler
+
+
+# --- recording ------------------------------------------------------------------------------------------
+
+
+def test_exchange_is_recorded_into_the_current_recorder(recorder):
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(201, headers={"Content-Type": "application/xml"}, content=b"<a/>")
+
+    response = client(handler).request("POST", "/item/notification", content="<doc/>",
+                                       headers={"Content-Type": "application/xml"}, label="create")
+
+    assert [str(r.url) for r in seen] == ["http://target.invalid/API/item/notification"]
+    assert seen[0].content == b"<doc/>"
+    assert response.status == 201 and response.body == b"<a/>" and response.text == "<a/>"
+    assert recorder.exchanges == [response.exchange]
+    assert recorder.last() is response.exchange
+    exchange = response.exchange
+    assert (exchange.method, exchange.url, exchange.status) == (
+        "POST", "http://target.invalid/API/item/notification", 201)
+    assert exchange.request_body == "<doc/>" and exchange.response_body == "<a/>"
+    assert exchange.request_headers["content-type"] == "application/xml"
+    assert exchange.response_headers["content-type"] == "application/xml"
+    assert exchange.error is None and exchange.elapsed >= 0
+    rendered = recorder.render()
+    assert rendered.startswith("> POST http://target.invalid/API/item/notification    [create]")
+    assert "< 201" in rendered and "<doc/>" in rendered
+
+
+def test_each_request_is_recorded_in_order_and_nothing_without_a_recorder(recorder):
+    target = client(answer(204))
+    target.request("GET", "a")
+    target.request("DELETE", "http://elsewhere.invalid/b")
+    assert [(e.method, e.url) for e in recorder.exchanges] == [
+        ("GET", "http://target.invalid/API/a"), ("DELETE", "http://elsewhere.invalid/b")]
+    http.SINK.current = None
+    target.request("GET", "c")  # no recorder: nothing is kept, nothing breaks
+    assert len(recorder.exchanges) == 2
+
+
+def test_no_cookie_is_replayed_on_later_requests():
+    cookies: list[str | None] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        cookies.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"Set-Cookie": "session=abc; Path=/"})
+
+    target = client(handler)
+    target.request("GET", "login", credentials=Credentials("admin", PASSWORD))
+    target.request("GET", "notification")  # must go out without credentials of any kind
+    assert cookies == [None, None]
+
+
+# --- redaction ------------------------------------------------------------------------------------------
+
+
+def test_authorization_header_and_every_secret_are_redacted_everywhere(recorder):
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"Set-Cookie": "id=1", "X-Echo": TOKEN},
+                              content=f"<echo>{PASSWORD} {TOKEN}</echo>".encode())
+
+    response = client(handler).request(
+        "PUT", f"notification/VX-1?token={TOKEN}", credentials=Credentials("admin", PASSWORD),
+        headers={"X-Api-Key": TOKEN, "Cookie": "id=1"}, content=f"<doc>{PASSWORD}</doc>")
+
+    exchange = response.exchange
+    assert exchange.url == f"http://target.invalid/API/notification/VX-1?token={REDACTED}"
+    assert exchange.request_headers["authorization"] == f"Basic {REDACTED}"
+    assert exchange.request_headers["x-api-key"] == REDACTED
+    assert exchange.request_headers["cookie"] == REDACTED
+    assert exchange.request_body == f"<doc>{REDACTED}</doc>"
+    assert exchange.response_headers["set-cookie"] == REDACTED
+    assert exchange.response_headers["x-echo"] == REDACTED
+    assert exchange.response_body == f"<echo>{REDACTED} {REDACTED}</echo>"
+    basic = Credentials("admin", PASSWORD).header().partition(" ")[2]
+    evidence = json.dumps(exchange.as_dict()) + recorder.render() + exchange.curl
+    for secret in (PASSWORD, TOKEN, basic):
+        assert secret not in evidence
+    assert response.body == f"<echo>{PASSWORD} {TOKEN}</echo>".encode()  # the case sees the real answer
+
+
+def test_secret_in_a_transport_error_is_redacted_in_message_and_evidence(recorder):
+    target = client(raising(httpx.ConnectError, f"refused by proxy {TOKEN}"))
+    with pytest.raises(TransportError) as caught:
+        target.request("GET", "x")
+    assert TOKEN not in str(caught.value) and REDACTED in str(caught.value)
+    assert TOKEN not in recorder.render()
+
+
+def test_aws_scheme_keeps_the_access_id_and_hides_the_signature(recorder):
+    response = client(answer()).request("GET", "_rest_/job", headers={"Authorization": "AWS AKIDEXAMPLE:c2lnbmF0dXJl"})
+    assert response.exchange.request_headers["authorization"] == f"AWS AKIDEXAMPLE:{REDACTED}"
+    assert "c2lnbmF0dXJl" not in response.exchange.curl
+    assert f"authorization: AWS AKIDEXAMPLE:{REDACTED}" in response.exchange.curl
+
+
+@pytest.mark.parametrize(("value", "shown"), [
+    ("AWS AKID:sig", f"AWS AKID:{REDACTED}"),
+    ("aws AKID:sig", f"AWS AKID:{REDACTED}"),
+    ("Bearer abc.def", f"Bearer {REDACTED}"),
+    ("Basic YWRtaW46cHc=", f"Basic {REDACTED}"),
+    ("opaque-token", REDACTED),
+])
+def test_redactor_sensitive_header_forms(value, shown):
+    assert Redactor().headers({"Authorization": value}) == {"Authorization": shown}
+    assert Redactor().headers({"Proxy-Authorization": value}) == {"Proxy-Authorization": shown}
+
+
+def test_redactor_replaces_longer_secrets_first_and_ignores_empty_ones():
+    redactor = Redactor(["abc", "abcdef", ""])
+    assert redactor.text("xx abcdef abc") == f"xx {REDACTED} {REDACTED}"
+    assert redactor.headers({"Accept": "application/xml"}) == {"Accept": "application/xml"}
+
+
+# --- curl lines -----------------------------------------------------------------------------------------
+
+
+def test_curl_names_the_environment_variable_of_the_password():
+    response = client(answer()).request("POST", "job/notification", content="<doc/>",
+                                        credentials=Credentials("admin", PASSWORD, env="VIDICORE_PASSWORD"),
+                                        headers={"Content-Type": "application/xml"})
+    curl = response.exchange.curl
+    assert curl.startswith("curl -sS -X POST http://target.invalid/API/job/notification")
+    assert '-u "admin:$VIDICORE_PASSWORD"' in curl
+    assert "-H 'content-type: application/xml'" in curl
+    assert "--data-binary '<doc/>'" in curl
+    assert PASSWORD not in curl and "authorization" not in curl.lower()
+
+
+def test_curl_hides_a_secret_password_without_env():
+    curl = client(answer()).request("GET", "x", credentials=Credentials("admin", PASSWORD)).exchange.curl
+    assert f"-u 'admin:{REDACTED}'" in curl
+    assert PASSWORD not in curl
+
+
+def test_curl_never_shows_a_secret_anywhere():
+    response = client(answer()).request(
+        "PUT", f"x?key={TOKEN}", credentials=Credentials("admin", PASSWORD, env="PW"),
+        headers={"X-Api-Key": TOKEN}, content=f"{{\"password\": \"{PASSWORD}\"}}")
+    curl = response.exchange.curl
+    assert PASSWORD not in curl and TOKEN not in curl
+    assert curl.count(REDACTED) == 3  # url, header, body
+
+
+# --- bodies ---------------------------------------------------------------------------------------------
+
+
+def test_a_body_over_the_cap_is_refused_naming_the_limit(recorder):
+    target = client(answer(body=b"x" * 101), max_body_bytes=100)
+    with pytest.raises(TransportError, match=r"^GET http://target.invalid/API/big: .*larger than 100 bytes"):
+        target.request("GET", "big")
+    assert "100 bytes" in recorder.last().error and recorder.last().status is None
+    assert client(answer(body=b"x" * 100), max_body_bytes=100).request("GET", "ok").body == b"x" * 100
+
+
+def test_evidence_bodies_are_truncated_but_the_answer_is_not():
+    body = "é" * (EVIDENCE_BODY_LIMIT + 10)  # characters, not bytes, are counted
+    response = client(answer(body=body.encode())).request("POST", "x", content=body)
+    for evidence in (response.exchange.request_body, response.exchange.response_body):
+        assert evidence.startswith("é" * EVIDENCE_BODY_LIMIT)
+        assert evidence.endswith("(10 more characters)")
+        assert len(evidence) < EVIDENCE_BODY_LIMIT + 40
+    assert response.text == body
+    short = client(answer(body=b"short")).request("GET", "x")
+    assert short.exchange.response_body == "short"
+
+
+def test_a_secret_cut_by_the_evidence_limit_does_not_leak_its_start():
+    body = "a" * (EVIDENCE_BODY_LIMIT - 4) + PASSWORD
+    evidence = client(answer(body=body.encode())).request("GET", "x").exchange.response_body
+    assert PASSWORD[:4] not in evidence
+
+
+@pytest.mark.parametrize(("content_type", "media_type"), [
+    ("application/xml", "application/xml"),
+    ("Application/JSON; charset=UTF-8", "application/json"),
+    ("text/plain ;charset=utf-8", "text/plain"),
+    (None, ""),
+])
+def test_media_type_strips_parameters_and_lower_cases(content_type, media_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client(lambda request: httpx.Response(200, headers=headers)).request("GET", "x")
+    assert response.media_type == media_type
+
+
+# --- transport errors -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("exc", "message", "expected"), [
+    (httpx.ConnectError, "[Errno 111] Connection refused", "ConnectError: [Errno 111] Connection refused"),
+    (httpx.ConnectError, "refused\n  by the\nfirewall", "ConnectError: refused by the firewall"),
+    (httpx.ConnectError, "", "ConnectError"),
+    (httpx.ReadTimeout, "The read operation timed out", "timed out after 0.5 s"),
+    (httpx.ConnectTimeout, "", "timed out after 0.5 s"),
+    (httpx.RemoteProtocolError, "Server disconnected", "RemoteProtocolError: Server disconnected"),
+])
+def test_transport_failures_become_one_line_transport_errors(recorder, exc, message, expected):
+    target = client(raising(exc, message), timeout=0.5)
+    with pytest.raises(TransportError) as caught:
+        target.request("DELETE", "notification/VX-9")
+    text = str(caught.value)
+    assert text == f"DELETE http://target.invalid/API/notification/VX-9: {expected}"
+    assert "\n" not in text
+    exchange = recorder.last()
+    assert exchange.error == expected and exchange.status is None
+    assert "< no answer after" in exchange.render()
+
+
+def test_credentials_header_is_basic():
+    assert Credentials("admin", "pw").header() == "Basic YWRtaW46cHc="
+    assert "pw" not in repr(Credentials("admin", "pw"))
+
+
+def test_url_joins_paths_and_keeps_absolute_urls():
+    target = HttpClient("http://h.invalid/API///")
+    assert target.url("item/notification") == "http://h.invalid/API/item/notification"
+    assert target.url("/item/notification/") == "http://h.invalid/API/item/notification/"
+    assert target.url("https://other.invalid/x") == "https://other.invalid/x"
+    target.close()
+
+
+# --- a real server --------------------------------------------------------------------------------------
+
+
+def test_a_slow_real_server_times_out(httpserver, recorder):
+    release = threading.Event()
+
+    def slow(request: WerkzeugRequest) -> WerkzeugResponse:
+        release.wait(timeout=5)  # answers only once the test is done with it
+        return WerkzeugResponse("late")
+
+    httpserver.expect_request("/API/slow").respond_with_handler(slow)
+    target = HttpClient(httpserver.url_for("/API"), timeout=0.2)
+    try:
+        with pytest.raises(TransportError, match=r"^GET http://.+/API/slow: timed out after 0\.2 s$"):
+            target.request("GET", "slow")
+    finally:
+        release.set()
+        target.close()
+    assert recorder.last().error == "timed out after 0.2 s"
+    assert 0.15 < recorder.last().elapsed < 2

@@ -1,0 +1,178 @@
+"""Tests for conformance.results: the status of a requirement from its events, the verdict line, the JSON file."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conformance.catalogue import Requirement
+from conformance.results import (
+    CheckEvent,
+    RequirementResult,
+    ResultStream,
+    summarize,
+    verdict,
+    write_json,
+)
+
+
+def req(id: str, level: str = "MUST", reading: str | None = None) -> Requirement:
+    return Requirement(id=id, level=level, text=f"text of {id}", source="NOTES §1", protocol="vidicore",
+                       reading=reading)
+
+
+def ev(requirement: str, outcome: str, case: str = "case", message: str = "") -> CheckEvent:
+    return CheckEvent(requirement, outcome, case, message)
+
+
+def status(requirement: Requirement, *outcomes: str) -> str:
+    [result] = summarize([requirement], [ev(requirement.id, o) for o in outcomes])
+    return result.status
+
+
+def result(id: str, status: str, level: str = "MUST") -> RequirementResult:
+    return RequirementResult(req(id, level), status, {}, [])
+
+
+# --- the stream -----------------------------------------------------------------------------------------
+
+
+def test_stream_keeps_events_in_order_and_tells_listeners():
+    stream = ResultStream()
+    heard: list[CheckEvent] = []
+    stream.listeners.append(heard.append)
+    events = [ev("A", "pass"), ev("B", "fail", message="no"), ev("A", "n/a")]
+    for event in events:
+        stream.emit(event)
+    assert stream.events == events == heard
+
+
+def test_stream_refuses_an_unknown_outcome():
+    stream = ResultStream()
+    with pytest.raises(ValueError, match="unknown outcome 'passed'"):
+        stream.emit(ev("A", "passed"))
+    assert stream.events == []
+
+
+# --- status of one requirement --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("level", "outcomes", "expected"), [
+    ("MUST", ["fail"], "FAIL"),
+    ("SHOULD", ["fail"], "WARN"),  # only a MUST can fail
+    ("SHOULD", ["warn"], "WARN"),
+    ("MUST", ["pass"], "PASS"),
+    ("MUST", ["pass", "pass"], "PASS"),
+    ("MUST", ["n/a"], "N-A"),
+    ("MUST", ["blocked"], "BLOCKED"),
+    ("SHOULD", ["blocked", "blocked"], "BLOCKED"),
+    ("MUST", [], "NOT RUN"),
+    ("SHOULD", [], "NOT RUN"),
+    # precedence: fail > warn > pass > n/a > blocked
+    ("MUST", ["pass", "fail", "pass"], "FAIL"),
+    ("MUST", ["blocked", "n/a", "pass", "warn", "fail"], "FAIL"),
+    ("SHOULD", ["pass", "warn", "pass"], "WARN"),
+    ("SHOULD", ["warn", "fail"], "WARN"),
+    ("MUST", ["blocked", "pass"], "PASS"),
+    ("MUST", ["n/a", "pass"], "PASS"),
+    ("MUST", ["blocked", "n/a"], "N-A"),
+])
+def test_status_rules(level, outcomes, expected):
+    assert status(req("VC-X", level), *outcomes) == expected
+
+
+def test_counts_and_only_the_relevant_messages_are_kept():
+    a, b = req("A"), req("B", "SHOULD")
+    events = [ev("A", "pass", "t1"), ev("A", "fail", "t2", "got 500"), ev("A", "n/a", "t3", "no user"),
+              ev("B", "fail", "t4", "slow"), ev("B", "warn", "t5", "200 expected"), ev("B", "pass", "t6")]
+    ra, rb = summarize([a, b], events)
+    assert ra.counts == {"pass": 1, "fail": 1, "warn": 0, "n/a": 1, "blocked": 0}
+    assert ra.messages == ["t2: got 500"]
+    assert rb.status == "WARN" and rb.messages == ["t4: slow", "t5: 200 expected"]
+
+
+@pytest.mark.parametrize(("outcome", "status_"), [("n/a", "N-A"), ("blocked", "BLOCKED")])
+def test_reasons_are_kept_for_not_applicable_and_blocked(outcome, status_):
+    [r] = summarize([req("A")], [ev("A", outcome, "t1", "why")])
+    assert (r.status, r.messages) == (status_, ["t1: why"])
+
+
+def test_pass_keeps_no_message_and_at_most_keep_messages_are_kept():
+    [passed] = summarize([req("A")], [ev("A", "pass", "t", "fine")])
+    assert passed.messages == []
+    many = [ev("A", "fail", f"t{i}", "bad") for i in range(5)]
+    assert summarize([req("A")], many)[0].messages == ["t0: bad", "t1: bad", "t2: bad"]
+    assert len(summarize([req("A")], many, keep=5)[0].messages) == 5
+
+
+def test_results_follow_the_catalogue_order_and_ignore_events_of_other_requirements():
+    results = summarize([req("B"), req("A")], [ev("A", "pass"), ev("ZZ", "fail")])
+    assert [(r.requirement.id, r.status) for r in results] == [("B", "NOT RUN"), ("A", "PASS")]
+
+
+# --- verdict --------------------------------------------------------------------------------------------
+
+
+def test_verdict_conformant():
+    v = verdict([result("A", "PASS"), result("B", "WARN", "SHOULD"), result("C", "N-A")])
+    assert v.conformant is True
+    assert v.line == "VERDICT: CONFORMANT — every MUST checked passed (1 WARN, 1 PASS, 1 N-A)"
+
+
+def test_verdict_not_conformant_names_the_failed_ids():
+    v = verdict([result("A", "FAIL"), result("B", "PASS"), result("C", "FAIL"), result("D", "BLOCKED")])
+    assert v.conformant is False
+    assert v.line == ("VERDICT: NOT CONFORMANT — 2 MUST requirement(s) failed: A, C "
+                      "(2 FAIL, 1 PASS, 1 BLOCKED)")
+
+
+def test_verdict_incomplete_when_a_must_is_blocked():
+    v = verdict([result("A", "PASS"), result("B", "BLOCKED"), result("C", "BLOCKED", "SHOULD")])
+    assert v.conformant is False
+    assert v.line == "VERDICT: INCOMPLETE — 1 MUST requirement(s) could not be checked (1 PASS, 2 BLOCKED)"
+
+
+def test_a_blocked_should_does_not_make_the_run_incomplete():
+    v = verdict([result("A", "PASS"), result("B", "BLOCKED", "SHOULD")])
+    assert v.conformant is True and v.line.startswith("VERDICT: CONFORMANT")
+
+
+@pytest.mark.parametrize("results, counts", [
+    ([], "none run"),
+    ([result("A", "NOT RUN"), result("B", "NOT RUN", "SHOULD")], "none run"),
+    ([result("A", "N-A"), result("B", "N-A", "SHOULD")], "2 N-A"),
+])
+def test_verdict_nothing_checked(results, counts):
+    v = verdict(results)
+    assert v.conformant is False
+    assert v.line == f"VERDICT: NOTHING CHECKED — no requirement could be checked ({counts})"
+
+
+def test_verdict_notes_requirements_not_selected():
+    v = verdict([result("A", "PASS"), result("B", "NOT RUN"), result("C", "NOT RUN")])
+    assert v.conformant is True
+    assert v.line == "VERDICT: CONFORMANT — every MUST checked passed (1 PASS; 2 not selected in this run)"
+
+
+# --- the JSON file --------------------------------------------------------------------------------------
+
+
+def test_write_json_round_trip(tmp_path):
+    requirements = [req("A", reading="a reading"), req("B", "SHOULD")]
+    events = [ev("A", "fail", "tests/x.py::t", "got 500 — ünïcode"), ev("B", "pass", "tests/x.py::u")]
+    results = summarize(requirements, events)
+    path = tmp_path / "results.json"
+
+    write_json(path, results, events, {"target": "local", "started": 1.5})
+
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("}\n") and "ünïcode" in text  # readable, not \u-escaped
+    data = json.loads(text)
+    assert data["meta"] == {"target": "local", "started": 1.5}
+    assert data["verdict"] == {"conformant": False, "line": verdict(results).line}
+    assert data["requirements"] == [r.as_dict() for r in results]
+    first = data["requirements"][0]
+    assert first["id"] == "A" and first["reading"] == "a reading" and first["status"] == "FAIL"
+    assert first["messages"] == ["tests/x.py::t: got 500 — ünïcode"]
+    assert [CheckEvent(**e) for e in data["events"]] == events
