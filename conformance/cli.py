@@ -1,6 +1,6 @@
 """`conformance` command line: run the suite, serve the reference server, list requirements and faults.
 
-    conformance run [vidicore] [--base-url URL | --target FILE] [-k EXPR] [--junitxml F] [--alluredir D]
+    conformance run [vidicore] [spectra] [--base-url URL | --target FILE] [-k EXPR] [--junitxml F] [--alluredir D]
                     [-- further pytest options]
     conformance serve [--port N] [--fault NAME ...]
     conformance requirements [PROTOCOL]
@@ -19,7 +19,7 @@ import sys
 
 from conformance import catalogue
 
-PROTOCOLS = {"vidicore": "conformance.vidicore"}
+PROTOCOLS = {"vidicore": "conformance.vidicore", "spectra": "conformance.spectra"}
 EXIT_OK, EXIT_FAILED, EXIT_ENVIRONMENT = 0, 1, 2
 
 

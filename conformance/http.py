@@ -162,6 +162,7 @@ class HttpClient:
         self.timeout = timeout
         self.max_body_bytes = max_body_bytes
         self.redactor = Redactor(secrets)
+        self.sent = 0  # requests issued (for the run's figures)
         if isinstance(verify, str):  # a CA bundle path (httpx 0.28 wants an SSL context for that)
             verify = ssl.create_default_context(cafile=verify)
         no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no session replayed
@@ -194,6 +195,7 @@ class HttpClient:
                             request_headers=self.redactor.headers(shown_headers),
                             request_body=_evidence_body(body, self.redactor.text), label=label)
         exchange.curl = self._curl(request, body, credentials)
+        self.sent += 1
         if SINK.current is not None:
             SINK.current.add(exchange)
         started = time.perf_counter()

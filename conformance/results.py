@@ -109,11 +109,12 @@ def verdict(results: list[RequirementResult]) -> Verdict:
     return Verdict(True, f"VERDICT: CONFORMANT — every MUST checked passed ({counts}{scope})")
 
 
-def write_json(path, results: list[RequirementResult], events: list[CheckEvent], meta: dict) -> None:
+def write_json(path, results: list[RequirementResult], events: list[CheckEvent], meta: dict,
+               final: Verdict | None = None) -> None:
     """The machine-readable results file every later report format can be rebuilt from."""
     document = {
         "meta": meta,
-        "verdict": asdict(verdict(results)),
+        "verdict": asdict(final or verdict(results)),
         "requirements": [r.as_dict() for r in results],
         "events": [asdict(e) for e in events],
     }

@@ -20,12 +20,21 @@ environment variable that holds its password.
     [vidicore.entities]          # optional: one existing entity id per entity type
     item = "VX-1"
 
-Without a file (`--base-url`), `vidicore_target_for_url` reads the users from CONFORMANCE_VIDICORE_* variables.
+    [spectra]
+    base_url = "http://blackpearl:80"  # required: the server root; verify_tls, ca_bundle, timeout,
+                                       # max_body_bytes as above
+    [spectra.users.admin]        # required: an administrator
+    access_id = "YWRtaW4="
+    secret_key_env = "SPECTRA_ADMIN_SECRET"
+    # optional: [spectra.users.user], an ordinary (non-administrator) user, same keys
+
+Without a file (`--base-url`), `vidicore_target_for_url` reads the users from CONFORMANCE_VIDICORE_* variables
+and `spectra_target_for_url` from CONFORMANCE_SPECTRA_* variables.
 
 Every problem is a `TargetError` whose text is one line: "<source>: [table] key: what is wrong".
 Passwords appear in no message and no repr; `Target.secrets()` lists them so the HTTP layer can redact them.
 
-Adding a section (e.g. [spectra]) is: a dataclass, a field on `Target`, and a reader registered in `_READERS`.
+Adding a section is: a dataclass, a field on `Target`, and a reader registered in `_READERS`.
 """
 
 from __future__ import annotations
@@ -50,8 +59,11 @@ __all__ = [
     "Target",
     "TargetError",
     "User",
+    "SpectraTarget",
+    "SpectraUser",
     "VidiCoreTarget",
     "load_target",
+    "spectra_target_for_url",
     "target_from_mapping",
     "vidicore_target_for_url",
 ]
@@ -65,10 +77,16 @@ VIDICORE_ENTITIES = (
     "item", "collection", "job", "storage", "file", "quota", "group", "document", "deletion-lock",
 )
 
-_VIDICORE_KEYS = ("base_url", "verify_tls", "ca_bundle", "timeout", "shared", "max_body_bytes", "users", "entities")
+_VIDICORE_KEYS = ("base_url", "verify_tls", "ca_bundle", "timeout", "shared", "max_body_bytes", "users", "entities",
+                  "jobs")
+_JOBS_KEYS = ("readable_uri", "unreadable_uri", "start_command", "command_timeout")
+_DELIVERY_KEYS = ("listen_host", "listen_port", "public_url", "deadline", "quiet_window", "multiplier")
+PROTOCOL_SECTIONS = ("vidicore", "spectra")
+SPECTRA_ROLES = ("admin", "user")
+_SPECTRA_KEYS = ("base_url", "verify_tls", "ca_bundle", "timeout", "max_body_bytes", "users")
+_SPECTRA_USER_KEYS = ("access_id", "secret_key_env")
 _USER_KEYS = ("username", "password_env")
 _SINGLE_USER_KEYS = ("username", "password_env", "entity")
-_NOT_SUPPORTED_YET = ("spectra", "delivery")
 
 _ENV_PREFIX = "CONFORMANCE_VIDICORE_"
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -91,6 +109,32 @@ class User:
 
 
 @dataclass(frozen=True)
+class JobSettings:
+    """How the suite causes jobs on a VidiCore server (NOTES §1.5).
+
+    `readable_uri`: a URI the server can read (its import ends FINISHED); None = the suite makes a temporary
+    file (only meaningful when the server runs on this machine). `start_command`: instead of the import
+    request, a command that starts a job and prints its id (see README)."""
+
+    readable_uri: str | None = None
+    unreadable_uri: str = "file:///nonexistent/conformance-unreadable"
+    start_command: str | None = None
+    command_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """The callback receiver: where it listens, how targets reach it, how long to wait for deliveries."""
+
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 0
+    public_url: str | None = None
+    deadline: float = 10.0       # seconds to wait for an expected delivery
+    quiet_window: float = 2.0    # seconds of silence that show nothing is delivered
+    multiplier: float = 1.0      # scales both, for slow staging servers
+
+
+@dataclass(frozen=True)
 class VidiCoreTarget:
     """A VidiCore server: API root without trailing slash, TLS `verify` (bool or CA bundle path), limits, users."""
 
@@ -101,6 +145,28 @@ class VidiCoreTarget:
     max_body_bytes: int
     users: Mapping[str, User]
     entities: Mapping[str, str]
+    jobs: JobSettings = JobSettings()
+
+
+@dataclass(frozen=True)
+class SpectraUser:
+    """One Spectra S3 user the suite signs requests as: "admin" (administrator) or "user" (ordinary)."""
+
+    role: str
+    access_id: str
+    secret_key: str = field(repr=False)
+    secret_key_env: str
+
+
+@dataclass(frozen=True)
+class SpectraTarget:
+    """A Spectra S3 (BlackPearl) server: its root URL, TLS `verify`, limits, users."""
+
+    base_url: str
+    verify: bool | str
+    timeout: float
+    max_body_bytes: int
+    users: Mapping[str, SpectraUser]
 
 
 @dataclass(frozen=True)
@@ -108,13 +174,18 @@ class Target:
     """Everything the suite tests; `source` is the target file's path (or "--base-url")."""
 
     source: str
-    vidicore: VidiCoreTarget | None
+    vidicore: VidiCoreTarget | None = None
+    delivery: DeliverySettings | None = None
+    spectra: SpectraTarget | None = None
 
     def secrets(self) -> frozenset[str]:
-        """Every password value, for the HTTP layer to redact everywhere."""
-        if self.vidicore is None:
-            return frozenset()
-        return frozenset(user.password for user in self.vidicore.users.values())
+        """Every password and secret key, for the HTTP layer to redact everywhere."""
+        found: set[str] = set()
+        if self.vidicore is not None:
+            found.update(user.password for user in self.vidicore.users.values())
+        if self.spectra is not None:
+            found.update(user.secret_key for user in self.spectra.users.values())
+        return frozenset(found)
 
 
 # --- public entry points -------------------------------------------------------------------------------------
@@ -166,6 +237,32 @@ def vidicore_target_for_url(base_url: str, env: Mapping[str, str] | None = None)
         max_body_bytes=DEFAULT_MAX_BODY_BYTES, users=users, entities=entities,
     )
     return Target(source=source, vidicore=vidicore)
+
+
+def spectra_target_for_url(base_url: str, env: Mapping[str, str] | None = None) -> Target:
+    """A Spectra target for `--base-url` without a file: CONFORMANCE_SPECTRA_<ROLE>_ACCESS_ID and
+    CONFORMANCE_SPECTRA_<ROLE>_SECRET_KEY for ROLE in ADMIN (required) and USER (optional)."""
+    env = os.environ if env is None else env
+    source = "--base-url"
+    try:
+        url = _base_url(base_url, "", example="http://blackpearl:80")
+        users = {}
+        for role in SPECTRA_ROLES:
+            id_var, key_var = f"CONFORMANCE_SPECTRA_{role.upper()}_ACCESS_ID", f"CONFORMANCE_SPECTRA_{role.upper()}_SECRET_KEY"
+            access_id, secret = env.get(id_var, ""), env.get(key_var, "")
+            if not access_id and not secret:
+                if role == "admin":
+                    raise _Invalid("", f"the administrator is required: set {id_var} and {key_var}")
+                continue
+            if not access_id or not secret:
+                missing, other = (id_var, key_var) if not access_id else (key_var, id_var)
+                raise _Invalid(missing, f"not set (or empty), but {other} is; set both or neither")
+            users[role] = _read_spectra_user(role, {"access_id": access_id, "secret_key_env": key_var}, env)
+    except _Invalid as problem:
+        raise _error(source, str(problem)) from None
+    spectra = SpectraTarget(base_url=url, verify=True, timeout=DEFAULT_TIMEOUT,
+                            max_body_bytes=DEFAULT_MAX_BODY_BYTES, users=MappingProxyType(users))
+    return Target(source=source, spectra=spectra)
 
 
 # --- errors and how values are shown in them ----------------------------------------------------------------
@@ -231,12 +328,10 @@ def _build(data: Any, source: str, env: Mapping[str, str] | None, base_dir: str)
             raise _Invalid("", f"expected a table at the top level, got {_shown(data)}")
         supported = ", ".join(f"[{name}]" for name in _READERS)
         for name, value in data.items():
-            if name in _NOT_SUPPORTED_YET:
-                raise _Invalid("", f"{_where((name,))} not supported yet; only {supported} can be configured")
             if name not in _READERS:
                 raise _Invalid(*_unknown((), name, value, tuple(_READERS)))
         sections = {name: read(data[name], context) for name, read in _READERS.items() if name in data}
-        if not sections:
+        if not any(name in sections for name in PROTOCOL_SECTIONS):
             raise _Invalid("", f"nothing to test; expected one of these tables: {supported}")
     except _Invalid as problem:
         raise _error(source, str(problem)) from None
@@ -249,6 +344,11 @@ def _unknown(path: tuple[str, ...], key: str, value: Any, allowed: tuple[str, ..
         return where, (
             "passwords are not read from the target file; put the password in an environment variable "
             "and name that variable with password_env"
+        )
+    if key in ("secret_key", "secret"):
+        return where, (
+            "secret keys are not read from the target file; put the key in an environment variable "
+            "and name that variable with secret_key_env"
         )
     noun = noun or ("table" if isinstance(value, Mapping) else "key")
     return where, f"unknown {noun}; expected one of: {', '.join(allowed)}"
@@ -283,22 +383,114 @@ def _read_vidicore(value: Any, context: _Context) -> VidiCoreTarget:
     url = _required(table, path, "base_url", 'an http or https URL such as "http://vs.example.com:8080/API"')
     base_url = _base_url(url, _where(path, "base_url"))
     verify = _verify(table, path, context.base_dir)
-    timeout = table.get("timeout", DEFAULT_TIMEOUT)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout <= 0:
-        raise _Invalid(_where(path, "timeout"), f"expected a number of seconds > 0, got {_shown(timeout)}")
+    timeout, max_body = _limits(table, path)
     shared = _bool(table, path, "shared", False)
-    max_body = table.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
-    if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body <= 0:
-        raise _Invalid(_where(path, "max_body_bytes"), f"expected a whole number of bytes > 0, got {_shown(max_body)}")
     users = _required(table, path, "users", "a [vidicore.users.admin] table with username and password_env")
     return VidiCoreTarget(
         base_url=base_url,
         verify=verify,
-        timeout=float(timeout),
+        timeout=timeout,
         shared=shared,
         max_body_bytes=max_body,
         users=_read_users(users, context.env),
         entities=_read_entities(table.get("entities", {})),
+        jobs=_read_jobs(table.get("jobs", {})),
+    )
+
+
+def _limits(table: Mapping[str, Any], path: tuple[str, ...]) -> tuple[float, int]:
+    """The request timeout and the response body cap of a protocol section."""
+    timeout = table.get("timeout", DEFAULT_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not math.isfinite(timeout) or timeout <= 0:
+        raise _Invalid(_where(path, "timeout"), f"expected a number of seconds > 0, got {_shown(timeout)}")
+    max_body = table.get("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+    if isinstance(max_body, bool) or not isinstance(max_body, int) or max_body <= 0:
+        raise _Invalid(_where(path, "max_body_bytes"), f"expected a whole number of bytes > 0, got {_shown(max_body)}")
+    return float(timeout), max_body
+
+
+def _read_spectra(value: Any, context: _Context) -> SpectraTarget:
+    path = ("spectra",)
+    table = _table(value, path, _SPECTRA_KEYS)
+    url = _required(table, path, "base_url", 'an http or https URL such as "http://blackpearl:80"')
+    base_url = _base_url(url, _where(path, "base_url"), example="http://blackpearl:80")
+    verify = _verify(table, path, context.base_dir)
+    timeout, max_body = _limits(table, path)
+    users_path = (*path, "users")
+    users = _table(_required(table, path, "users", "a [spectra.users.admin] table with access_id and "
+                                                   "secret_key_env"), users_path, SPECTRA_ROLES, noun="user")
+    if "admin" not in users:
+        raise _Invalid(_where(users_path, "admin"), "required table missing; an administrator is always needed")
+    read = {role: _read_spectra_user(role, users[role], context.env) for role in SPECTRA_ROLES if role in users}
+    seen: dict[str, str] = {}
+    for role, user in read.items():
+        if user.access_id in seen:
+            raise _Invalid(_where((*users_path, role), "access_id"),
+                           f"{_shown(user.access_id)} is already the {seen[user.access_id]} user; "
+                           "each role needs its own user")
+        seen[user.access_id] = role
+    return SpectraTarget(base_url=base_url, verify=verify, timeout=timeout, max_body_bytes=max_body,
+                         users=MappingProxyType(read))
+
+
+def _read_spectra_user(role: str, value: Any, env: Mapping[str, str]) -> SpectraUser:
+    path = ("spectra", "users", role)
+    table = _table(value, path, _SPECTRA_USER_KEYS)
+    access_id = _required(table, path, "access_id", "the user's S3 access id")
+    if not isinstance(access_id, str) or not access_id or ":" in access_id or not access_id.isprintable() \
+            or any(char.isspace() for char in access_id):
+        raise _Invalid(_where(path, "access_id"), f"expected an access id (non-empty, no \":\" or spaces), "
+                                                  f"got {_shown(access_id)}")
+    secret_env = _required(table, path, "secret_key_env",
+                           "the name of the environment variable holding the secret key")
+    secret = _password(secret_env, env, _where(path, "secret_key_env"), what="secret key")
+    return SpectraUser(role=role, access_id=access_id, secret_key=secret, secret_key_env=secret_env)
+
+
+def _seconds(table: Mapping[str, Any], path: tuple[str, ...], key: str, default: float) -> float:
+    value = table.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise _Invalid(_where(path, key), f"expected a number > 0, got {_shown(value)}")
+    return float(value)
+
+
+def _text(table: Mapping[str, Any], path: tuple[str, ...], key: str, default: str | None) -> str | None:
+    value = table.get(key, default)
+    if value is not None and (not isinstance(value, str) or not value.strip()):
+        raise _Invalid(_where(path, key), f"expected a non-empty string, got {_shown(value)}")
+    return value
+
+
+def _read_jobs(value: Any) -> JobSettings:
+    path = ("vidicore", "jobs")
+    table = _table(value, path, _JOBS_KEYS)
+    defaults = JobSettings()
+    return JobSettings(
+        readable_uri=_text(table, path, "readable_uri", None),
+        unreadable_uri=_text(table, path, "unreadable_uri", defaults.unreadable_uri),
+        start_command=_text(table, path, "start_command", None),
+        command_timeout=_seconds(table, path, "command_timeout", defaults.command_timeout),
+    )
+
+
+def _read_delivery(value: Any, context: _Context) -> DeliverySettings:
+    path = ("delivery",)
+    table = _table(value, path, _DELIVERY_KEYS)
+    defaults = DeliverySettings()
+    port = table.get("listen_port", 0)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise _Invalid(_where(path, "listen_port"), f"expected a port number 0-65535 (0 = any free port), "
+                                                   f"got {_shown(port)}")
+    public = table.get("public_url")
+    if public is not None:
+        public = _base_url(public, _where(path, "public_url"))
+    return DeliverySettings(
+        listen_host=_text(table, path, "listen_host", defaults.listen_host),
+        listen_port=port,
+        public_url=public,
+        deadline=_seconds(table, path, "deadline", defaults.deadline),
+        quiet_window=_seconds(table, path, "quiet_window", defaults.quiet_window),
+        multiplier=_seconds(table, path, "multiplier", defaults.multiplier),
     )
 
 
@@ -401,8 +593,8 @@ def _entities_from_env(env: Mapping[str, str]) -> Mapping[str, str]:
 # --- single values ------------------------------------------------------------------------------------------
 
 
-def _base_url(value: Any, where: str) -> str:
-    expected = 'expected an http or https URL such as "http://vs.example.com:8080/API"'
+def _base_url(value: Any, where: str, example: str = "http://vs.example.com:8080/API") -> str:
+    expected = f'expected an http or https URL such as "{example}"'
     if isinstance(value, str) and "@" in value:
         # Never echoed: the part before "@" may be a password.
         raise _Invalid(where, "must not contain a user name or password (\"@\"); configure users separately")
@@ -426,11 +618,11 @@ def _username(value: Any, where: str) -> str:
     return value
 
 
-def _password(name: Any, env: Mapping[str, str], where: str) -> str:
+def _password(name: Any, env: Mapping[str, str], where: str, what: str = "password") -> str:
     if not isinstance(name, str) or not _ENV_NAME.fullmatch(name):
-        # Never echoed: a user may have put the password itself here.
-        raise _Invalid(where, "expected the NAME of an environment variable holding the password "
-                              "(letters, digits and _), not the password itself")
+        # Never echoed: a user may have put the secret itself here.
+        raise _Invalid(where, f"expected the NAME of an environment variable holding the {what} "
+                              f"(letters, digits and _), not the {what} itself")
     value = env.get(name)
     if value is None:
         raise _Invalid(where, f"environment variable {name} is not set")
@@ -467,4 +659,6 @@ def _check_distinct(users: Mapping[str, User], where: Callable[[str], str]) -> N
 # One reader per section of the target file; Target has a field of the same name.
 _READERS: dict[str, Callable[[Any, _Context], Any]] = {
     "vidicore": _read_vidicore,
+    "spectra": _read_spectra,
+    "delivery": _read_delivery,
 }

@@ -77,10 +77,10 @@ def test_allure_and_junit_reports_carry_requirements_and_redacted_evidence(run_s
     assert not any("admin-secret" in t for t in texts)
 
 
-def _target_file(pytester, server, *, shared: bool = False, drop: tuple[str, ...] = ()) -> str:
+def _target_file(pytester, server, *, shared: bool = False, drop: tuple[str, ...] = (), extra: str = "") -> str:
     """A target file for a running reference server, as a vendor would write it."""
     data = server.target_data()["vidicore"]
-    lines = ["[vidicore]", f'base_url = "{data["base_url"]}"', f"shared = {json.dumps(shared)}"]
+    lines = [extra, "[vidicore]", f'base_url = "{data["base_url"]}"', f"shared = {json.dumps(shared)}"]
     for role, user in data["users"].items():
         if role not in drop:
             lines += [f"[vidicore.users.{role}]"] + [f"{k} = {json.dumps(v)}" for k, v in user.items()]
@@ -112,3 +112,89 @@ def test_target_without_reader_makes_reader_cases_not_applicable(run_suite, pyte
     na = [r for r in results["requirements"] if r["status"] == "N-A"]
     assert {r["id"] for r in na} >= {"VC-ROLE-READ"}
     assert "no reader user" in json.dumps(na)
+
+
+def _all_ids(server) -> dict[str, list[str]]:
+    """Every notification on every form of a reference server, as the admin sees them."""
+    import httpx
+
+    from conformance.vidicore.client import ALL_FORMS
+
+    data = server.target_data()["vidicore"]
+    found = {}
+    with httpx.Client(auth=("admin", server.env["CONFORMANCE_REFERENCE_ADMIN_PASSWORD"])) as client:
+        for form in ALL_FORMS:
+            path = form.path(data["entities"].get(form.entity) if form.single else None)
+            answer = client.get(f"{data['base_url']}/{path}", headers={"Accept": "text/plain"})
+            found[path] = [line for line in answer.text.split("\r\n") if line]
+    return found
+
+
+def test_a_shared_run_leaves_no_trace_and_keeps_what_others_made(run_suite, pytester, server):
+    import httpx
+
+    base = server.target_data()["vidicore"]["base_url"]
+    password = server.env["CONFORMANCE_REFERENCE_ADMIN_PASSWORD"]
+    foreign = '<NotificationDocument xmlns="http://xml.vidispine.com/schema/vidispine"><action><http>' \
+              '<url>http://someone.else.invalid/hook</url></http></action><trigger><job><finished/></job>' \
+              '</trigger></NotificationDocument>'
+    made = httpx.post(f"{base}/item/notification", content=foreign, auth=("admin", password),
+                      headers={"Content-Type": "application/xml", "Accept": "text/plain"})
+    foreign_id = made.text.strip()
+    before = _all_ids(server)
+    result, data = run_suite("--conformance-target", _target_file(pytester, server, shared=True))
+    assert result.ret == 0, result.stdout.str()[-2000:]
+    assert _all_ids(server) == before, "the run left notifications behind or removed someone else's"
+    assert foreign_id in before["item/notification"]
+
+
+def test_a_receiver_the_target_cannot_reach_is_an_environment_error(run_suite, pytester, server, tmp_path):
+    media = tmp_path / "media.bin"
+    media.write_bytes(b"x")
+    extra = (f'[delivery]\npublic_url = "http://127.0.0.1:{closed_port()}"\ndeadline = 2\nquiet_window = 0.3\n')
+    target = _target_file(pytester, server, extra=extra)
+    with open(pytester.path / target, "a") as handle:
+        handle.write(f'\n[vidicore.jobs]\nreadable_uri = "{media.as_uri()}"\n')
+    result, data = run_suite("--conformance-target", target, "-k", "test_job_event or test_method")
+    assert result.ret == 2, result.stdout.str()[-2000:]
+    assert "ENVIRONMENT ERROR" in data["verdict"]["line"] or "receiver not reachable" in result.stdout.str()
+    assert statuses(data, "FAIL") == set()
+    assert "VC-DLV-METHOD" in statuses(data, "BLOCKED")
+
+
+def test_a_spectra_only_target_runs_spectra_leaves_no_trace_and_leaks_no_secret(run_suite, pytester, monkeypatch,
+                                                                                 tmp_path):
+    """A target naming only [spectra]: the VidiCore cases are not run (not tested against anything else), the
+    run removes every registration and bucket it made and keeps another user's, and no secret key reaches the
+    output or the Allure evidence."""
+    import httpx
+
+    from conformance.spectra.signing import SpectraAuth
+
+    with reference.start(("spectra",)) as server:
+        for name, value in server.env.items():
+            monkeypatch.setenv(name, value)
+        data = server.target_data()["spectra"]
+        lines = ["[spectra]", f'base_url = "{data["base_url"]}"']
+        for role, user in data["users"].items():
+            lines += [f"[spectra.users.{role}]"] + [f"{k} = {json.dumps(v)}" for k, v in user.items()]
+        pytester.makefile(".toml", target="\n".join(lines) + "\n")
+        admin = data["users"]["admin"]
+        signer = SpectraAuth(admin["access_id"], server.env[admin["secret_key_env"]])
+        foreign = httpx.post(f"{data['base_url']}/_rest_/job_completed_notification_registration",
+                             params={"notification_end_point": "http://someone.else.invalid/hook"}, auth=signer)
+        assert foreign.status_code == 201
+        app = server.apps["spectra"]
+        before = set(app.registrations)
+        allure_dir = tmp_path / "allure"
+        result, results = run_suite("--conformance-target", "target.toml", "--alluredir", str(allure_dir),
+                                    protocol="conformance")
+        assert result.ret == 0, result.stdout.str()[-2000:]
+        assert "vidicore: not run — the target target.toml names no [vidicore] server" in result.stdout.str()
+        assert {r["id"].split("-")[0] for r in results["requirements"] if r["status"] == "PASS"} == {"SP"}
+        assert set(app.registrations) == before, "the run left registrations behind or removed someone else's"
+        assert not app.buckets, f"the run left buckets behind: {sorted(app.buckets)}"
+    secrets = set(server.env.values())
+    evidence = result.stdout.str() + "".join(p.read_text(errors="replace") for p in allure_dir.iterdir())
+    assert "_rest_/job_completed_notification_registration" in evidence  # the evidence is there
+    assert not [s for s in secrets if s in evidence]

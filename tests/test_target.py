@@ -15,6 +15,7 @@ from conformance.target import (
     TargetError,
     User,
     load_target,
+    spectra_target_for_url,
     target_from_mapping,
     vidicore_target_for_url,
 )
@@ -28,6 +29,8 @@ ENV = {
     "VC_NOROLE_PASSWORD": "s3cr3t-norole",
     "VC_SINGLE_PASSWORD": "s3cr3t-single",
     "VC_EMPTY": "",
+    "SP_ADMIN_SECRET": "s3cr3t-spectra-admin",
+    "SP_USER_SECRET": "s3cr3t-spectra-user",
 }
 
 MINIMAL = """
@@ -74,6 +77,18 @@ quota = "VX-6"
 group = "editors"
 document = "VX-8"
 deletion-lock = "VX-9"
+"""
+
+
+SPECTRA = """
+[spectra]
+base_url = "http://bp.example.com"
+[spectra.users.admin]
+access_id = "YWRtaW4="
+secret_key_env = "SP_ADMIN_SECRET"
+[spectra.users.user]
+access_id = "dXNlcg=="
+secret_key_env = "SP_USER_SECRET"
 """
 
 
@@ -205,7 +220,7 @@ def test_target_from_mapping() -> None:
 def test_secrets_lists_every_password(in_tmp: Path) -> None:
     (in_tmp / "ca.pem").write_text("dummy")
     target = load(FULL)
-    assert target.secrets() == frozenset(value for key, value in ENV.items() if value)
+    assert target.secrets() == frozenset(value for key, value in ENV.items() if value and key.startswith("VC_"))
     assert Target(source="x", vidicore=None).secrets() == frozenset()
 
 
@@ -287,8 +302,30 @@ ERRORS = {
     "empty file": ("", "nothing to test; expected one of these tables: [vidicore]"),
     "unknown table": (MINIMAL + "[vidicor]\n", "vidicor: unknown table; expected one of: vidicore"),
     "unknown key": ("title = 1\n" + MINIMAL, "title: unknown key; expected one of: vidicore"),
-    "spectra not yet": (MINIMAL + "[spectra]\n", "[spectra] not supported yet"),
-    "delivery not yet": (MINIMAL + "[delivery]\n", "[delivery] not supported yet"),
+    "spectra no url": (MINIMAL + SPECTRA.replace('base_url = "http://bp.example.com"\n', ""),
+                       "[spectra] base_url: required key missing"),
+    "spectra no users": ('[spectra]\nbase_url = "http://bp.example.com"\n', "[spectra] users: required key missing"),
+    "spectra no admin": (SPECTRA.replace("[spectra.users.admin]", "[spectra.users.user]", 1).split("[spectra.users.user]\naccess_id = \"dXNlcg==\"")[0],
+                         "[spectra.users] admin: required table missing"),
+    "spectra unknown role": (SPECTRA + "[spectra.users.operator]\naccess_id = 'x'\nsecret_key_env = 'SP_USER_SECRET'\n",
+                             "[spectra.users] operator: unknown user; expected one of: admin, user"),
+    "spectra literal secret": (SPECTRA.replace('secret_key_env = "SP_ADMIN_SECRET"', 'secret_key = "x"'),
+                               "[spectra.users.admin] secret_key: secret keys are not read from the target file"),
+    "spectra unset secret": (SPECTRA.replace("SP_ADMIN_SECRET", "SP_MISSING"),
+                             "[spectra.users.admin] secret_key_env: environment variable SP_MISSING is not set"),
+    "spectra same access id": (SPECTRA.replace('"dXNlcg=="', '"YWRtaW4="'),
+                               '[spectra.users.user] access_id: "YWRtaW4=" is already the admin user'),
+    "spectra bad access id": (SPECTRA.replace('"dXNlcg=="', '"a:b"'), "[spectra.users.user] access_id: expected"),
+    "spectra timeout": (SPECTRA.replace("[spectra]\n", "[spectra]\ntimeout = -1\n"),
+                        "[spectra] timeout: expected a number of seconds > 0"),
+    "spectra url": (SPECTRA.replace("http://bp.example.com", "ftp://bp"),
+                    '[spectra] base_url: expected an http or https URL such as "http://blackpearl:80"'),
+    "delivery port": (MINIMAL + "[delivery]\nlisten_port = 70000\n", "[delivery] listen_port: expected a port"),
+    "delivery unknown key": (MINIMAL + "[delivery]\nwait = 3\n", "[delivery] wait: unknown key"),
+    "delivery window": (MINIMAL + "[delivery]\nquiet_window = 0\n", "[delivery] quiet_window: expected a number > 0"),
+    "jobs unknown key": (MINIMAL + "[vidicore.jobs]\nuri = 'x'\n", "[vidicore.jobs] uri: unknown key"),
+    "jobs empty uri": (MINIMAL + "[vidicore.jobs]\nreadable_uri = ''\n", "[vidicore.jobs] readable_uri: expected"),
+    "delivery only": ("[delivery]\ndeadline = 5\n", "nothing to test"),
     "vidicore not a table": ('vidicore = "x"\n', 'vidicore: expected a table, got "x"'),
     # [vidicore]
     "unknown vidicore key": (with_vidicore("retries = 3"), f"[vidicore] retries: unknown key; {VIDICORE_KEYS}"),
@@ -575,3 +612,47 @@ def test_url_credentials_not_shown() -> None:
         vidicore_target_for_url("http://admin:hunter2@h/API", URL_ENV)
     assert "hunter2" not in str(caught.value)
     assert str(caught.value).startswith("--base-url: must not contain a user name or password")
+
+
+def test_delivery_and_jobs_tables(tmp_path):
+    path = tmp_path / "target.toml"
+    path.write_text(MINIMAL + '[vidicore.jobs]\nreadable_uri = "file:///srv/a.mp4"\nstart_command = "start-job"\n'
+                    '[delivery]\nlisten_host = "0.0.0.0"\nlisten_port = 8765\n'
+                    'public_url = "http://runner.example:8765"\ndeadline = 30\nquiet_window = 5\nmultiplier = 2\n')
+    target = load_target(path, env=ENV)
+    assert target.vidicore.jobs.readable_uri == "file:///srv/a.mp4"
+    assert target.vidicore.jobs.start_command == "start-job"
+    assert target.delivery.listen_port == 8765 and target.delivery.public_url == "http://runner.example:8765"
+    assert (target.delivery.deadline, target.delivery.quiet_window, target.delivery.multiplier) == (30, 5, 2)
+
+
+def test_delivery_defaults_when_absent(tmp_path):
+    path = tmp_path / "target.toml"
+    path.write_text(MINIMAL)
+    target = load_target(path, env=ENV)
+    assert target.delivery is None and target.vidicore.jobs.readable_uri is None
+
+
+def test_spectra_section(in_tmp: Path) -> None:
+    env = {**ENV, "SP_ADMIN_SECRET": "admin-key", "SP_USER_SECRET": "user-key"}
+    target = load(SPECTRA, env)
+    assert target.vidicore is None
+    spectra = target.spectra
+    assert spectra is not None and spectra.base_url == "http://bp.example.com"
+    assert spectra.timeout == 10.0 and spectra.verify is True
+    assert spectra.users["admin"].access_id == "YWRtaW4=" and spectra.users["user"].secret_key == "user-key"
+    assert "admin-key" not in repr(target) and target.secrets() == {"admin-key", "user-key"}
+    both = load(MINIMAL + SPECTRA, env)
+    assert both.vidicore is not None and both.spectra is not None
+    assert both.secrets() >= {"admin-key", "user-key"}
+
+
+def test_spectra_url_from_env() -> None:
+    env = {"CONFORMANCE_SPECTRA_ADMIN_ACCESS_ID": "YWRtaW4=", "CONFORMANCE_SPECTRA_ADMIN_SECRET_KEY": "k"}
+    target = spectra_target_for_url("http://bp:8080/", env)
+    assert target.spectra is not None and target.spectra.base_url == "http://bp:8080"
+    assert set(target.spectra.users) == {"admin"} and target.secrets() == {"k"}
+    with pytest.raises(TargetError, match="the administrator is required"):
+        spectra_target_for_url("http://bp", {})
+    with pytest.raises(TargetError, match="CONFORMANCE_SPECTRA_USER_SECRET_KEY: not set"):
+        spectra_target_for_url("http://bp", {**env, "CONFORMANCE_SPECTRA_USER_ACCESS_ID": "dXNlcg=="})

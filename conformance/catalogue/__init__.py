@@ -13,7 +13,7 @@ from functools import cache
 from importlib import resources
 
 LEVELS = ("MUST", "SHOULD")
-PROTOCOLS = ("vidicore",)
+PROTOCOLS = ("vidicore", "spectra")
 
 
 @dataclass(frozen=True)

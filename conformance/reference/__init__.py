@@ -10,9 +10,16 @@ admin / admin-secret (every role), reader / reader-secret (every read role), wri
 write role), norole / norole-secret (no roles), single / single-secret (item read and write only).
 `ReferenceServer.env` maps CONFORMANCE_REFERENCE_<USER>_PASSWORD to each password.
 
+Spectra S3 (`spectra`, mounted at the server root; VidiCore keeps /API when both run): users "admin"
+(administrator, access id "YWRtaW4=", secret key "admin-spectra-secret") and "user" (ordinary, "dXNlcg==",
+"user-spectra-secret"); `ReferenceServer.env` maps CONFORMANCE_REFERENCE_SPECTRA_<USER>_SECRET to each key.
+
     with start(faults=["slash-404"]) as server:
         server.urls["vidicore"]      # "http://127.0.0.1:PORT/API"
         server.target_data()         # {"vidicore": {"base_url": ..., "users": {...}, "entities": {...}}}
+
+    with start(("vidicore", "spectra")) as server:
+        server.urls["spectra"]       # "http://127.0.0.1:PORT"
 """
 
 from __future__ import annotations
@@ -24,12 +31,13 @@ from typing import Any
 
 from .faults import FAULTS, Fault, resolve
 from .server import ReferenceServer
+from .spectra import SpectraApp
 from .vidicore import VidiCoreApp
 
 __all__ = ["FAULTS", "PROTOCOLS", "Fault", "ReferenceServer", "resolve", "serve_forever", "start"]
 
 # protocol -> the app class (called with faults=...)
-PROTOCOLS: dict[str, Callable[..., Any]] = {"vidicore": VidiCoreApp}
+PROTOCOLS: dict[str, Callable[..., Any]] = {"vidicore": VidiCoreApp, "spectra": SpectraApp}
 
 
 def start(protocols: Iterable[str] | str = ("vidicore",), faults: Iterable[str] | str = (),

@@ -1,19 +1,21 @@
 """Serving the reference apps over HTTP: one threaded werkzeug server in a daemon thread.
 
 Each protocol app answers below its own path prefix (VidiCore: /API); a request under no prefix gets 404.
-`ReferenceServer.stop()` is idempotent and quick (the accept loop polls every 10 ms). werkzeug closes every
+`ReferenceServer.stop()` is idempotent and quick (the accept loop polls every 10 ms); it first calls `close()` on
+each app that has one (the VidiCore app's job engine and deliveries). werkzeug closes every
 connection after its answer (no keep-alive), so nothing outlives the stop.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Protocol
 
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
 
 POLL_INTERVAL = 0.01  # seconds; how soon the accept loop notices shutdown()
 
@@ -32,6 +34,18 @@ class ProtocolApp(Protocol):
     def env(self) -> dict[str, str]: ...
 
 
+def call_wsgi(handle: Callable[[Request], Response], max_body_bytes: int, environ: dict[str, Any],
+              start_response: Any) -> Iterable[bytes]:
+    """The WSGI entry of an app whose `handle(request) -> Response` does the work; bodies are capped."""
+    request = Request(environ)
+    request.max_content_length = max_body_bytes
+    try:
+        response = handle(request)
+    except HTTPException as error:  # e.g. 413 for a body over the cap
+        response = error.get_response(environ)
+    return response(environ, start_response)
+
+
 class _Dispatcher:
     """The WSGI app of the server: hands each request to the app whose prefix the path starts with."""
 
@@ -47,6 +61,7 @@ class _Dispatcher:
 
 
 class _QuietHandler(WSGIRequestHandler):
+
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         pass  # one line per request is noise in a test run; errors are still logged
 
@@ -89,6 +104,10 @@ class ReferenceServer:
             if self._stopped:
                 return
             self._stopped = True
+        for app in self.apps.values():
+            close = getattr(app, "close", None)
+            if close is not None:
+                close()  # stops the app's own threads (jobs, deliveries) first
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

@@ -8,7 +8,9 @@ Layout:
   element and the trigger entity element), parsing from XML/JSON with validation, defaults, rendering;
 - `Store`: pre-provisioned entities, notifications by scope, one id counter for everything the server creates;
 - `VidiCoreApp`: routing, Basic auth and roles, the six operations. Its state sits behind one lock
-  (`app.lock`), so a job engine or a delivery dispatcher can later share the store safely.
+  (`app.lock`), which the job engine shares;
+- the job routes (NOTES §1.5): placeholder items (create, delete) and import jobs (start, status, abort), driven
+  by `conformance.reference.jobs.JobEngine`, which also delivers the notifications job events fire.
 
 Users and passwords: see `conformance.reference.users` (password = "<username>-secret").
 Faults: see `conformance.reference.faults`; each is tested by name at the one spot its bug lives.
@@ -23,14 +25,17 @@ import threading
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
-from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from .server import call_wsgi
 from .users import ENTITIES, SINGLE_USER_ENTITY, USERS, Access, User, role_name
+
+if TYPE_CHECKING:
+    from .jobs import Job
 
 NS = "http://xml.vidispine.com/schema/vidispine"
 MOUNT = "/API"
@@ -470,6 +475,14 @@ _OPERATIONS: dict[tuple[bool, str], tuple[str, Access]] = {
     (True, "GET"): ("retrieve", "read"), (True, "PUT"): ("change", "write"), (True, "DELETE"): ("delete_one", "write"),
 }
 _ALLOWED = {False: "GET, POST, DELETE", True: "GET, PUT, DELETE"}
+# The job routes below /API, tried before the notification routes: (method, path pattern, operation).
+_JOB_ROUTES = (
+    ("POST", re.compile(r"import/placeholder/?"), "create_item"),
+    ("POST", re.compile(r"import/placeholder/([^/]+)/container/?"), "start_job"),
+    ("DELETE", re.compile(r"item/(?!notification/?$)([^/]+)/?"), "delete_item"),
+    ("GET", re.compile(r"job/(?!notification/?$)([^/]+)/?"), "get_job"),
+    ("DELETE", re.compile(r"job/(?!notification/?$)([^/]+)/?"), "abort_job"),
+)
 ROLES = ("admin", "reader", "writer", "norole", "single")  # target-file role -> the user of the same name
 
 
@@ -484,10 +497,31 @@ class VidiCoreApp:
     mount = MOUNT
 
     def __init__(self, faults: Iterable[str] = ()) -> None:
+        from .jobs import JobEngine  # here, not at the top: the jobs module imports this one
+
         self.faults = frozenset(faults)
         self.lock = threading.RLock()
         self.store = Store(id_prefix="vx" if "id-lowercase" in self.faults else "VX")
         self._soft_deleted: set[str] = set()  # only the delete-soft fault fills it
+        self._ghosts: dict[str, Notification] = {}  # only the dlv-after-delete fault fills it
+        self._created_actions: dict[str, Node] = {}  # only the dlv-change-ignored fault fills it
+        self.jobs = JobEngine(self)
+
+    def close(self) -> None:
+        """Stop the job engine: its scheduler and every delivery in progress. Idempotent."""
+        self.jobs.close()
+
+    def dispatchable(self) -> list[Notification]:
+        """The notifications the job engine considers when an event fires (call with the lock held)."""
+        live = [n for n in self.store.notifications.values() if n.id not in self._soft_deleted]
+        seen = []
+        for notification in [*live, *self._ghosts.values()]:
+            action = self._created_actions.get(notification.id)
+            if action is not None:
+                notification = Notification(notification.id, notification.scope,
+                                            NotificationDocument(action, notification.document.trigger))
+            seen.append(notification)
+        return seen
 
     # -------------------------------------------------------------- target description
 
@@ -507,16 +541,15 @@ class VidiCoreApp:
     # -------------------------------------------------------------- WSGI
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        request.max_content_length = MAX_BODY_BYTES
-        try:
-            response = self.handle(request)
-        except HTTPException as error:
-            response = error.get_response(environ)
-        return response(environ, start_response)
+        return call_wsgi(self.handle, MAX_BODY_BYTES, environ, start_response)
 
     def handle(self, request: Request) -> Response:
         try:
+            job_route = _job_route(request.method, request.path)
+            if job_route is not None:
+                name, arguments = job_route
+                user = self._authenticate(request)  # any authenticated user may use the job routes
+                return getattr(self, f"_{name}")(request, user, *arguments)
             route = self._route(request.path)
             operation = _OPERATIONS.get((route.notification_id is not None, request.method))
             if operation is None:
@@ -688,6 +721,8 @@ class VidiCoreApp:
         self._with_defaults(document)
         with self.lock:
             notification = self._find(route)
+            if "dlv-change-ignored" in self.faults:  # the dispatcher keeps firing the action as created
+                self._created_actions.setdefault(notification.id, notification.document.action)
             if "change-not-stored" not in self.faults:
                 notification.document = document
         if "change-204" in self.faults:
@@ -701,6 +736,10 @@ class VidiCoreApp:
                 self._soft_deleted.add(notification.id)
             else:
                 self.store.remove(notification.id)
+            if "dlv-after-delete" in self.faults and notification.scope.entity == "item" \
+                    and notification.scope.entity_id is not None:
+                # one item's notification: gone from the API, still seen by the dispatcher (its item's cache)
+                self._ghosts[notification.id] = notification
         return _empty(204 if "delete-one-204" in self.faults else 200)
 
     def _find(self, route: Route) -> Notification:
@@ -712,6 +751,63 @@ class VidiCoreApp:
         if "unknown-id-500" in self.faults and notification_id not in self.store.issued:
             raise ApiError(500, "internalServer", {"message": "java.lang.NullPointerException"})
         raise ApiError(404, "notFound", {"type": "notification", "id": notification_id})
+
+    # -------------------------------------------------------------- job routes (NOTES §1.5)
+
+    def _create_item(self, request: Request, user: User) -> Response:
+        """A new, empty placeholder item (the body, a MetadataDocument, is ignored)."""
+        with self.lock:
+            item_id = self.store.new_id()
+            self.store.entities["item"].add(item_id)
+        if _negotiate(request) == "json":
+            return _json({"id": item_id})
+        root = _xml_root("ItemDocument", True)
+        root.set("id", item_id)
+        return _xml(_xml_bytes(root))
+
+    def _delete_item(self, request: Request, user: User, item_id: str) -> Response:
+        """Remove an item and every notification on it (the provisioned item stays: 403)."""
+        with self.lock:
+            if not self.store.entity_exists("item", item_id):
+                raise ApiError(404, "notFound", {"type": "item", "id": item_id})
+            if item_id == self.store.provisioned["item"]:
+                raise ApiError(403, "forbidden", {"context": "item", "id": item_id,
+                                                  "explanation": "the provisioned item cannot be deleted"})
+            self.store.entities["item"].discard(item_id)
+            scope = Scope("item", item_id)
+            for notification in self.store.in_scope(scope):
+                self.store.remove(notification.id)
+            self._ghosts = {key: ghost for key, ghost in self._ghosts.items() if ghost.scope != scope}
+        return _empty(200)
+
+    def _start_job(self, request: Request, user: User, item_id: str) -> Response:
+        """Start a PLACEHOLDER_IMPORT job of `uri` into the item; answers its JobDocument (status READY)."""
+        uri = request.args.get("uri", "")
+        notification_id = request.args.get("notification") or None
+        metadata = dict(entry.partition("=")[::2] for entry in request.args.getlist("jobmetadata"))
+        with self.lock:
+            if not self.store.entity_exists("item", item_id):
+                raise ApiError(404, "notFound", {"type": "item", "id": item_id})
+            if not uri:
+                raise ApiError(400, "invalidInput", {"context": "job", "explanation": "the uri parameter is required"})
+            if notification_id is not None and self.store.find(Scope(), notification_id) is None:
+                raise ApiError(404, "notFound", {"type": "notification", "id": notification_id})
+        return self._job_document(request, self.jobs.start(user.username, item_id, uri, notification_id, metadata))
+
+    def _get_job(self, request: Request, user: User, job_id: str) -> Response:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, "notFound", {"type": "job", "id": job_id})
+        return self._job_document(request, job)
+
+    def _abort_job(self, request: Request, user: User, job_id: str) -> Response:
+        """Abort a READY or STARTED job (?cleanup= is accepted and ignored); a final job stays as it is."""
+        if self.jobs.abort(job_id) is None:
+            raise ApiError(404, "notFound", {"type": "job", "id": job_id})
+        return _empty(200)
+
+    def _job_document(self, request: Request, job: Job) -> Response:
+        return _json(job.json()) if _negotiate(request) == "json" else _xml(job.xml())
 
     # -------------------------------------------------------------- documents out
 
@@ -736,6 +832,18 @@ class VidiCoreApp:
             response = _xml(exception_xml(error.kind, error.fields, namespace=namespace), error.status)
         response.headers.update(error.headers)
         return response
+
+
+def _job_route(method: str, path: str) -> tuple[str, tuple[str, ...]] | None:
+    """(operation, path arguments) of a job route, or None for any other request."""
+    if not path.startswith(MOUNT + "/"):
+        return None
+    rest = path[len(MOUNT) + 1:]
+    for verb, pattern, name in _JOB_ROUTES:
+        match = pattern.fullmatch(rest)
+        if verb == method and match:
+            return name, match.groups()
+    return None
 
 
 def _negotiate(request: Request, *, text: bool = False) -> str:

@@ -1,0 +1,1 @@
+"""The Spectra S3 conformance cases (collected by `pytest --pyargs conformance.spectra`)."""

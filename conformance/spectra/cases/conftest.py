@@ -1,0 +1,37 @@
+"""Fixtures of the Spectra S3 cases: the resolved target, a signing client and job triggers per case, each
+cleaning up after itself."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.plugin import ConformanceRun, report_leftovers
+from conformance.spectra.client import SpectraClient
+from conformance.spectra.triggers import Jobs
+
+
+@pytest.fixture(scope="session")
+def spectra_endpoint(conformance_run: ConformanceRun):
+    return conformance_run.endpoint("spectra")
+
+
+@pytest.fixture
+def sp(spectra_endpoint, run_id, request) -> SpectraClient:
+    client = SpectraClient(spectra_endpoint.client, spectra_endpoint.settings, run_id)
+    yield client
+    report_leftovers(request, client.cleanup())
+
+
+@pytest.fixture
+def jobs(sp, request) -> Jobs:
+    made = Jobs(sp)
+    yield made
+    report_leftovers(request, made.cleanup())
+
+
+@pytest.fixture
+def ordinary(check, sp) -> str:
+    """The ordinary (non-administrator) user's role name; not applicable when the target names none."""
+    if not sp.has_user("user"):
+        check.not_applicable("the target names no ordinary user ([spectra.users.user])")
+    return "user"

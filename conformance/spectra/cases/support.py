@@ -1,0 +1,145 @@
+"""Shared judging steps of the Spectra S3 cases: reading registrations and errors under their requirements,
+the echo rules of NOTES §2.1, and waiting for bookkeeping a server writes after a delivery."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+from conformance.check import Check
+from conformance.http import Response
+from conformance.spectra import documents
+from conformance.spectra.client import DEFAULTS, ECHOED, SpectraClient
+from conformance.validation import DocumentError
+
+T = TypeVar("T")
+ENUMERATIONS = ("format", "naming_convention", "notification_http_method")
+BOOKKEEPING = ("LastFailure", "LastHttpResponseCode", "LastNotification", "NumberOfFailuresSinceLastSuccess")
+
+
+def read_registration(check: Check, response: Response, requirement: str = "SP-XSD-REGISTRATION"
+                      ) -> dict[str, str]:
+    """The registration of a 2xx answer, judged against the schema under `requirement`."""
+    try:
+        decoded = documents.registration(response.body)
+    except DocumentError as exc:
+        check(requirement, False, f"the registration answer is not XML: {exc}")
+    check(requirement, not decoded.errors, "the registration does not match the schema: " + "; ".join(decoded.errors))
+    return decoded.fields
+
+
+def setup_registration(check: Check, sp: SpectraClient, params: Mapping[str, str], *, user: str = "admin"
+                       ) -> dict[str, str]:
+    """A registration the case needs but does not judge (any 2xx with a readable Id, else BLOCKED)."""
+    response = sp.create(params, user=user, label="create registration (setup)")
+    check.precondition(200 <= response.status < 300, f"creating a registration answered {response.status}")
+    try:
+        fields = documents.registration(response.body).fields
+    except DocumentError as exc:
+        check.precondition(False, f"the registration answer is unreadable: {exc}")
+    check.precondition(bool(fields.get("Id")), "the registration answer names no Id")
+    return fields
+
+
+def judge_error(check: Check, response: Response, status: int, requirement: str, code: str | None,
+                what: str) -> None:
+    """`what` must be refused with `status` (judged under `requirement`) and an Error document (SP-XSD-ERROR)
+    whose Code is `code` (SP-ERROR-CODE, a SHOULD)."""
+    if not check(requirement, response.status == status, f"{what} answered {response.status}, expected {status}"):
+        return  # a SHOULD that warned: the body of another status is not an Error document to judge
+    try:
+        decoded = documents.error_document(response.body)
+    except DocumentError as exc:
+        check("SP-XSD-ERROR", False, f"the {status} answer is not an Error document: {exc}")
+    check("SP-XSD-ERROR", not decoded.errors, "the Error document does not match the schema: "
+                                              + "; ".join(decoded.errors))
+    http_code = decoded.fields.get("HttpErrorCode", "")
+    check("SP-XSD-ERROR", http_code == str(status), f"HttpErrorCode is {http_code!r} in a {status} answer")
+    if code is not None:
+        check("SP-ERROR-CODE", decoded.fields.get("Code") == code,
+              f"Code is {decoded.fields.get('Code')!r}; BlackPearl says {code!r} here")
+
+
+def expected_value(param: str, sent: Mapping[str, str]) -> str:
+    value = sent.get(param, "") or DEFAULTS.get(param, "")
+    return value.upper() if param in ENUMERATIONS else value
+
+
+def same_value(param: str, want: str, got: str) -> bool:
+    """Values compare as text, stripped; a UUID in any letter case is the same UUID."""
+    got = got.strip()
+    if param == "job_id" and want and got:
+        return want.lower() == got.lower()
+    return want == got
+
+
+def echo_problems(fields: Mapping[str, str], sent: Mapping[str, str], *, defaults: bool) -> list[str]:
+    """Parameters whose element does not echo them: the ones sent (defaults=False) or the absent ones
+    (defaults=True, judged against NOTES §2.1's defaults). An empty value counts as absent."""
+    problems = []
+    for param, element in ECHOED.items():
+        absent = not sent.get(param)
+        if absent != defaults:
+            continue
+        want = expected_value(param, sent)
+        got = fields.get(element)
+        if got is None or not same_value(param, want, got):
+            problems.append(f"{element} is {got!r}, expected {want!r}" + (" (the default)" if absent else ""))
+    return problems
+
+
+def fresh_problems(fields: Mapping[str, str]) -> list[str]:
+    problems = [f"{name} is {fields.get(name)!r}, expected empty"
+                for name in ("LastFailure", "LastHttpResponseCode", "LastNotification") if fields.get(name)]
+    if fields.get("NumberOfFailuresSinceLastSuccess") != "0":
+        problems.append(f"NumberOfFailuresSinceLastSuccess is {fields.get('NumberOfFailuresSinceLastSuccess')!r}, "
+                        "expected '0'")
+    return problems
+
+
+def ids_in_list(check: Check, response: Response, requirement: str) -> list[str]:
+    check(requirement, response.status == 200, f"the list answered {response.status}")
+    try:
+        decoded = documents.registration_list(response.body)
+    except DocumentError as exc:
+        check("SP-XSD-REGISTRATION", False, f"the list answer is not XML: {exc}")
+    check("SP-XSD-REGISTRATION", not decoded.errors, "the list does not match the schema: "
+                                                      + "; ".join(decoded.errors))
+    return [record.get("Id", "") for record in decoded.records]
+
+
+def listed_endpoints(sp: SpectraClient) -> dict[str, str] | None:
+    """Id -> NotificationEndPoint of every listed registration, read leniently (for "nothing created")."""
+    response = sp.list({"page_length": "100000"}, label="list registrations (nothing created?)")
+    if response.status != 200:
+        return None
+    try:
+        records = documents.registration_list(response.body).records
+    except DocumentError:
+        return None
+    return {record.get("Id", ""): record.get("NotificationEndPoint", "") for record in records}
+
+
+def unknown_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def poll(fetch: Callable[[], T], done: Callable[[T], bool], within: float) -> T:
+    """Ask `fetch` until `done` says yes or `within` seconds pass; the last answer either way.
+
+    Bookkeeping is only observable by asking the server, so this is the one wait that polls: quickly at first
+    (the server writes it right after the delivery), backing off to 0.2 s, never past the deadline.
+    """
+    deadline = time.monotonic() + within
+    pause = threading.Event()
+    interval = 0.01
+    while True:
+        value = fetch()
+        left = deadline - time.monotonic()
+        if done(value) or left <= 0:
+            return value
+        pause.wait(min(interval, left))
+        interval = min(interval * 2, 0.2)

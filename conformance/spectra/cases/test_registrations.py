@@ -1,0 +1,168 @@
+"""Registrations (NOTES §2.1): create with every parameter combination that matters, get one, list, paging,
+delete, and what a deleted or unknown id answers."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import pytest
+
+from conformance.spectra import documents
+from conformance.spectra.cases.support import (echo_problems, fresh_problems, ids_in_list, judge_error,
+                                               read_registration, setup_registration, unknown_uuid)
+from conformance.spectra.client import CONVENTIONS, FORMATS, METHODS
+
+requirement = pytest.mark.requirement
+COMBINATIONS = list(itertools.product(FORMATS, CONVENTIONS, METHODS, (False, True)))
+
+
+@pytest.fixture
+def job_id(check, jobs) -> str:
+    """A job that exists (a bulk put that is never completed; cleanup deletes its bucket)."""
+    return jobs.start(check).job_id
+
+
+@pytest.mark.parametrize(("fmt", "convention", "method", "with_job"), COMBINATIONS,
+                         ids=[f"{f}-{c}-{m}-{'job' if j else 'alljobs'}" for f, c, m, j in COMBINATIONS])
+@requirement("SP-CREATE-201", "SP-XSD-REGISTRATION", "SP-CREATE-ECHO", "SP-CREATE-DEFAULTS", "SP-CREATE-FRESH")
+def test_create_echoes_every_parameter(check, sp, jobs, fmt, convention, method, with_job):
+    params = {"notification_end_point": sp.marker(), "format": fmt, "naming_convention": convention,
+              "notification_http_method": method}
+    if with_job:
+        params["job_id"] = jobs.start(check).job_id
+    response = sp.create(params)
+    check("SP-CREATE-201", response.status == 201, f"create answered {response.status}, expected 201")
+    fields = read_registration(check, response)
+    problems = echo_problems(fields, params, defaults=False)
+    check("SP-CREATE-ECHO", not problems, "; ".join(problems))
+    if not with_job:
+        problems = echo_problems(fields, params, defaults=True)
+        check("SP-CREATE-DEFAULTS", not problems, "; ".join(problems))
+    problems = fresh_problems(fields)
+    check("SP-CREATE-FRESH", not problems, "; ".join(problems))
+
+
+@requirement("SP-CREATE-201", "SP-XSD-REGISTRATION", "SP-CREATE-DEFAULTS", "SP-CREATE-ECHO", "SP-CREATE-FRESH")
+def test_create_with_defaults(check, sp):
+    """Only the end point (the page's sample request): every other parameter takes its default."""
+    params = {"notification_end_point": sp.marker()}
+    response = sp.create(params)
+    check("SP-CREATE-201", response.status == 201, f"create answered {response.status}, expected 201")
+    fields = read_registration(check, response)
+    problems = echo_problems(fields, params, defaults=False)
+    check("SP-CREATE-ECHO", not problems, "; ".join(problems))
+    problems = echo_problems(fields, params, defaults=True)
+    check("SP-CREATE-DEFAULTS", not problems, "; ".join(problems))
+    problems = fresh_problems(fields)
+    check("SP-CREATE-FRESH", not problems, "; ".join(problems))
+
+
+@pytest.mark.parametrize(("param", "value"), [("format", "json"), ("naming_convention", "Underscored"),
+                                              ("notification_http_method", "put")])
+@requirement("SP-ENUMERATION-CASE", "SP-CREATE-ECHO", "SP-XSD-REGISTRATION")
+def test_enumeration_in_any_case(check, sp, param, value):
+    params = {"notification_end_point": sp.marker(), param: value}
+    response = sp.create(params)
+    if not check("SP-ENUMERATION-CASE", 200 <= response.status < 300, f"{param}={value} answered {response.status}"):
+        return
+    fields = read_registration(check, response)
+    problems = echo_problems(fields, params, defaults=False)
+    check("SP-CREATE-ECHO", not problems, "; ".join(problems) + " (canonical upper-case spelling)")
+
+
+@requirement("SP-GET", "SP-XSD-REGISTRATION")
+def test_get_one(check, sp, job_id):
+    params = {"notification_end_point": sp.marker(), "format": "JSON", "naming_convention": "CONSTANT",
+              "notification_http_method": "PUT", "job_id": job_id}
+    created = setup_registration(check, sp, params)
+    response = sp.get(created["Id"])
+    check("SP-GET", response.status == 200, f"get-one answered {response.status}")
+    fields = read_registration(check, response)
+    compared = ("Id", "UserId", "Format", "JobId", "NamingConvention", "NotificationEndPoint",
+                "NotificationHttpMethod")
+    differ = [f"{name}: created {created.get(name)!r}, got {fields.get(name)!r}" for name in compared
+              if created.get(name, "").lower() != fields.get(name, "").lower()]
+    same_date = documents.parse_date(created.get("CreationDate", "")) == documents.parse_date(
+        fields.get("CreationDate", ""))
+    if not same_date:
+        differ.append(f"CreationDate: created {created.get('CreationDate')!r}, got {fields.get('CreationDate')!r}")
+    check("SP-GET", not differ, "get-one differs from the created registration: " + "; ".join(differ))
+
+
+@requirement("SP-LIST", "SP-XSD-REGISTRATION")
+def test_list_holds_it(check, sp):
+    made = [setup_registration(check, sp, {"notification_end_point": sp.marker()})["Id"] for _ in range(2)]
+    listed = ids_in_list(check, sp.list(), "SP-LIST")
+    missing = [rid for rid in made if rid not in listed]
+    check("SP-LIST", not missing, f"the list lacks {missing} (it holds {len(listed)} registrations)")
+
+
+@requirement("SP-PAGING", "SP-PAGING-HEADERS", "SP-XSD-REGISTRATION")
+def test_paging_visits_everything_once(check, sp):
+    made = [setup_registration(check, sp, {"notification_end_point": sp.marker()})["Id"] for _ in range(5)]
+    everything = ids_in_list(check, sp.list({"page_length": "100000"}), "SP-PAGING")
+    check.precondition(all(rid in everything for rid in made), "an unpaged list lacks the new registrations "
+                                                              "(judged under SP-LIST)")
+    total = len(everything)
+    length = max(2, math.ceil(total / 3))  # at least three pages
+    seen: list[str] = []
+    headers_wrong: list[str] = []
+    for page in range(total + 2):  # bounded: a server that never ends a listing cannot loop the case
+        offset = page * length
+        response = sp.list({"page_length": str(length), "page_offset": str(offset)},
+                           label=f"list page {page + 1}")
+        ids = ids_in_list(check, response, "SP-PAGING")
+        count, truncated = response.headers.get("Total-Result-Count"), response.headers.get("Page-Truncated")
+        want_truncated = max(0, total - offset - len(ids))
+        if count != str(total) or truncated != str(want_truncated):
+            headers_wrong.append(f"page_offset={offset}: Total-Result-Count {count!r} (expected {total}), "
+                                 f"Page-Truncated {truncated!r} (expected {want_truncated})")
+        seen += ids
+        if len(ids) < length:
+            break
+    duplicates = sorted({rid for rid in seen if seen.count(rid) > 1})
+    missing = [rid for rid in made if rid not in seen]
+    check("SP-PAGING", not duplicates and not missing,
+          f"paging by {length} over {total} registrations: duplicates {duplicates}, never visited {missing}")
+    check("SP-PAGING-HEADERS", not headers_wrong, "; ".join(headers_wrong[:3]))
+
+
+@requirement("SP-DELETE", "SP-DELETED-GONE", "SP-XSD-REGISTRATION", "SP-XSD-ERROR", "SP-ERROR-CODE")
+def test_delete_then_gone(check, sp):
+    rid = setup_registration(check, sp, {"notification_end_point": sp.marker()})["Id"]
+    response = sp.delete(rid)
+    check("SP-DELETE", response.status == 204 and not response.body,
+          f"delete answered {response.status} with {len(response.body)} body bytes; expected 204, empty")
+    judge_error(check, sp.get(rid), 404, "SP-DELETED-GONE", "NotFound", "get-one of a deleted registration")
+    judge_error(check, sp.request("DELETE", f"_rest_/job_completed_notification_registration/{rid}"), 404,
+                "SP-DELETED-GONE", "NotFound", "deleting a deleted registration again")
+    listed = ids_in_list(check, sp.list({"page_length": "100000"}), "SP-DELETED-GONE")
+    check("SP-DELETED-GONE", rid not in listed, f"the list still holds deleted {rid}")
+
+
+@pytest.mark.parametrize("operation", ["get", "delete"])
+@requirement("SP-NOT-FOUND", "SP-XSD-ERROR", "SP-ERROR-CODE")
+def test_unknown_id(check, sp, operation):
+    rid = unknown_uuid()
+    response = sp.get(rid) if operation == "get" else sp.delete(rid)
+    judge_error(check, response, 404, "SP-NOT-FOUND", "NotFound", f"{operation} of unknown id {rid}")
+
+
+@requirement("SP-DELETE")
+def test_creating_user_deletes_own(check, sp, jobs, ordinary):
+    job = jobs.start(check, user=ordinary)
+    rid = setup_registration(check, sp, {"notification_end_point": sp.marker(), "job_id": job.job_id},
+                             user=ordinary)["Id"]
+    response = sp.delete(rid, user=ordinary)
+    check("SP-DELETE", response.status == 204, f"the creating (ordinary) user's delete answered {response.status}")
+
+
+@requirement("SP-DELETE-OTHER-USER", "SP-XSD-ERROR", "SP-ERROR-CODE")
+def test_other_user_may_not_delete(check, sp, ordinary):
+    rid = setup_registration(check, sp, {"notification_end_point": sp.marker()})["Id"]
+    response = sp.delete(rid, user=ordinary)
+    judge_error(check, response, 403, "SP-DELETE-OTHER-USER", "Forbidden",
+                "an ordinary user deleting the administrator's registration")
+    kept = sp.get(rid)
+    check("SP-DELETE-OTHER-USER", kept.status == 200, f"after the refused delete get-one answered {kept.status}")

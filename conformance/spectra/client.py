@@ -1,0 +1,134 @@
+"""Spectra S3 client: job-completed notification registrations through the HTTP seam, signed, with cleanup.
+
+`SpectraClient` issues the requests of NOTES §2.1 as a named user ("admin" or "user" of the target file),
+signed as NOTES §2.2 says, unsigned (`user=None`) or signed with any `SpectraAuth` a case builds (a wrong
+secret, an unknown access id). It remembers every registration the run created, so `cleanup()` removes exactly
+those and nothing else (staging servers are shared); a registration bound to a job may already be gone after
+its job completed (BlackPearl removes it), which cleanup accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Union
+
+from conformance.http import HttpClient, Response, TransportError
+from conformance.spectra import documents
+from conformance.spectra.signing import SpectraAuth
+from conformance.target import SpectraTarget
+from conformance.validation import DocumentError
+
+REGISTRATIONS = "_rest_/job_completed_notification_registration"
+FORMATS = ("DEFAULT", "JSON", "XML")
+CONVENTIONS = ("CONCAT_LOWERCASE", "CONSTANT", "UNDERSCORED", "CAMEL_CASE_WITH_FIRST_LETTER_UPPERCASE",
+               "CAMEL_CASE_WITH_FIRST_LETTER_LOWERCASE")
+METHODS = ("POST", "PUT")
+DEFAULTS = {"format": "DEFAULT", "naming_convention": "CAMEL_CASE_WITH_FIRST_LETTER_UPPERCASE",
+            "notification_http_method": "POST", "job_id": ""}
+# request parameter -> the registration element that echoes it (NOTES §2.1)
+ECHOED = {"notification_end_point": "NotificationEndPoint", "format": "Format", "job_id": "JobId",
+          "naming_convention": "NamingConvention", "notification_http_method": "NotificationHttpMethod"}
+
+User = Union[str, SpectraAuth, None]  # a target role, a signer of the case's own, or None (unsigned)
+
+
+class SpectraClient:
+    def __init__(self, http: HttpClient, settings: SpectraTarget, run_id: str) -> None:
+        self.http = http
+        self.settings = settings
+        self.run_id = run_id
+        self.created: list[tuple[str, str]] = []  # (registration id, role that may delete it)
+        self._counter = 0
+
+    # --- users --------------------------------------------------------------------------------------
+
+    def has_user(self, role: str) -> bool:
+        return role in self.settings.users
+
+    def signer(self, role: str) -> SpectraAuth:
+        user = self.settings.users[role]
+        return SpectraAuth(user.access_id, user.secret_key)
+
+    def access_id(self, role: str) -> str:
+        return self.settings.users[role].access_id
+
+    # --- names this run gives things --------------------------------------------------------------
+
+    def marker(self) -> str:
+        """A run-unique end point for registrations that are not meant to deliver (nothing listens there)."""
+        self._counter += 1
+        return f"http://conformance.invalid/{self.run_id}/r{self._counter}"
+
+    def name(self, kind: str) -> str:
+        """A run-unique bucket or object name (lower case, digits and '-', as S3 bucket names must be)."""
+        self._counter += 1
+        return f"{self.run_id}-{kind}{self._counter}"
+
+    # --- requests -----------------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, user: User = "admin", params: Mapping[str, str] | None = None,
+                body: bytes | None = None, content_type: str | None = None, label: str = "") -> Response:
+        headers = {"Content-Type": content_type} if content_type else {}
+        auth = self.signer(user) if isinstance(user, str) else user
+        return self.http.request(method, path, headers=headers, content=body, params=params, auth=auth,
+                                 label=label)
+
+    def create(self, params: Mapping[str, str], *, user: User = "admin", label: str = "create registration"
+               ) -> Response:
+        """POST a registration; a 201 answer is remembered for cleanup (any 2xx with an Id, in fact)."""
+        response = self.request("POST", REGISTRATIONS, user=user, params=params, label=label)
+        if 200 <= response.status < 300:
+            self.adopt(response, user if isinstance(user, str) else "admin")
+        return response
+
+    def get(self, registration_id: str, *, user: User = "admin", label: str = "get registration") -> Response:
+        return self.request("GET", f"{REGISTRATIONS}/{registration_id}", user=user, label=label)
+
+    def list(self, params: Mapping[str, str] | None = None, *, user: User = "admin",
+             label: str = "list registrations") -> Response:
+        return self.request("GET", REGISTRATIONS, user=user, params=params, label=label)
+
+    def delete(self, registration_id: str, *, user: User = "admin", label: str = "delete registration"
+               ) -> Response:
+        response = self.request("DELETE", f"{REGISTRATIONS}/{registration_id}", user=user, label=label)
+        if 200 <= response.status < 300:
+            self.created = [(rid, role) for rid, role in self.created if rid != registration_id]
+        return response
+
+    # --- what the run created -----------------------------------------------------------------------
+
+    def adopt(self, response: Response, role: str = "admin") -> str | None:
+        """Remember the registration a 2xx create answer names (read leniently: it judges nothing)."""
+        try:
+            registration_id = documents.registration(response.body).fields.get("Id", "").strip()
+        except DocumentError:  # an unreadable answer is judged by the case, not here
+            return None
+        if registration_id:
+            self.created.append((registration_id, role))
+        return registration_id or None
+
+    def forget(self, registration_id: str) -> None:
+        self.created = [(rid, role) for rid, role in self.created if rid != registration_id]
+
+    def cleanup(self) -> list[str]:
+        """Delete every registration this client created (its creator first, then the administrator)."""
+        left = []
+        while self.created:
+            registration_id, role = self.created.pop()
+            problem = None
+            for user in dict.fromkeys([role, "admin"]):
+                if not self.has_user(user):
+                    continue
+                try:
+                    response = self.request("DELETE", f"{REGISTRATIONS}/{registration_id}", user=user,
+                                            label="cleanup registration")
+                except TransportError as exc:
+                    problem = str(exc)
+                    break
+                if response.status in (200, 204, 404):
+                    problem = None
+                    break
+                problem = f"answered {response.status}"
+            if problem:
+                left.append(f"registration {registration_id}: {problem}")
+        return left

@@ -1,0 +1,92 @@
+"""Spectra S3 triggers: causing job completions on the server under test (NOTES §2.3).
+
+`Jobs` creates a run-unique bucket, starts a bulk put of named objects in it as a given user (the job's owner,
+whose registrations fire), and then either puts every object (the job completes normally) or cancels the job
+(it completes with a cancel, the objects never put listed as not persisted). `cleanup()` deletes the buckets
+it made, objects and all; nothing else is touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from xml.sax.saxutils import quoteattr
+
+from conformance.check import Check
+from conformance.http import TransportError
+from conformance.spectra.client import SpectraClient
+from conformance.validation import DocumentError, parse_xml
+
+OBJECT_SIZE = 10
+
+
+@dataclass
+class Job:
+    job_id: str
+    bucket: str
+    user: str
+    objects: tuple[str, ...]
+    put: list[str] = field(default_factory=list)
+
+    @property
+    def not_put(self) -> list[str]:
+        return [name for name in self.objects if name not in self.put]
+
+
+class Jobs:
+    def __init__(self, sp: SpectraClient) -> None:
+        self.sp = sp
+        self.buckets: list[tuple[str, str]] = []  # (bucket, user that created it)
+
+    def bucket(self, check: Check, user: str = "admin") -> str:
+        name = self.sp.name("b")
+        response = self.sp.request("POST", "_rest_/bucket", user=user, params={"name": name}, label="create bucket")
+        check.precondition(response.status in (200, 201), f"creating bucket {name} answered {response.status}")
+        self.buckets.append((name, user))
+        return name
+
+    def start(self, check: Check, *, objects: int = 1, user: str = "admin", bucket: str | None = None) -> Job:
+        """A bulk put of `objects` objects of OBJECT_SIZE bytes in a fresh bucket (or `bucket`), owned by `user`."""
+        bucket = bucket or self.bucket(check, user)
+        names = tuple(f"o{n}" for n in range(1, objects + 1))
+        body = "<Objects>" + "".join(f"<Object Name={quoteattr(n)} Size=\"{OBJECT_SIZE}\"/>" for n in names) \
+               + "</Objects>"
+        response = self.sp.request("PUT", f"_rest_/bucket/{bucket}", user=user,
+                                   params={"operation": "start_bulk_put"}, body=body.encode(),
+                                   content_type="application/xml", label="start bulk put")
+        check.precondition(response.status == 200, f"starting a bulk put answered {response.status}")
+        try:
+            job_id = (parse_xml(response.body).get("JobId") or "").strip()
+        except DocumentError as exc:
+            check.precondition(False, f"the bulk put answer is not readable: {exc}")
+        check.precondition(bool(job_id), "the MasterObjectList names no JobId")
+        return Job(job_id, bucket, user, names)
+
+    def put(self, check: Check, job: Job, name: str) -> None:
+        response = self.sp.request("PUT", f"{job.bucket}/{name}", user=job.user,
+                                   params={"job": job.job_id, "offset": "0"}, body=b"c" * OBJECT_SIZE,
+                                   content_type="application/octet-stream", label=f"put object {name}")
+        check.precondition(response.status == 200, f"putting object {name} answered {response.status}")
+        job.put.append(name)
+
+    def complete(self, check: Check, job: Job) -> None:
+        """Put every object not yet put: the job completes normally."""
+        for name in job.not_put:
+            self.put(check, job, name)
+
+    def cancel(self, check: Check, job: Job) -> None:
+        response = self.sp.request("DELETE", f"_rest_/job/{job.job_id}?force", user=job.user, label="cancel job")
+        check.precondition(response.status in (200, 204), f"cancelling job {job.job_id} answered {response.status}")
+
+    def cleanup(self) -> list[str]:
+        left = []
+        while self.buckets:
+            bucket, user = self.buckets.pop()
+            try:
+                response = self.sp.request("DELETE", f"_rest_/bucket/{bucket}?force", user=user,
+                                           label="cleanup bucket")
+            except TransportError as exc:
+                left.append(f"bucket {bucket}: {exc}")
+                continue
+            if response.status not in (200, 204, 404):
+                left.append(f"bucket {bucket}: {response.status}")
+        return left

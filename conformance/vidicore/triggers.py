@@ -1,0 +1,128 @@
+"""VidiCore triggers: causing real job events on the server under test (NOTES §1.5).
+
+`Jobs` creates placeholder items and starts `PLACEHOLDER_IMPORT` jobs on them, with a URI the server can read
+(the job ends FINISHED) or cannot (FAILED_TOTAL), aborts jobs, and reads their status. A vendor whose server
+cannot import from a URI names a `start_command` in the target file instead: it is run with the environment
+variables below and prints the new job's id on its last line of output.
+
+    CONFORMANCE_ITEM_ID, CONFORMANCE_JOB_URI, CONFORMANCE_JOB_READABLE (1/0),
+    CONFORMANCE_NOTIFICATION_ID (may be empty), CONFORMANCE_JOBMETADATA (k=v lines)
+
+Everything made here is removed by `cleanup()` (items are deleted; jobs end by themselves).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import urllib.parse
+from dataclasses import dataclass
+
+from conformance.check import Check
+from conformance.http import TransportError
+from conformance.target import JobSettings
+from conformance.validation import DocumentError, parse_xml
+from conformance.vidicore import documents
+from conformance.vidicore.client import XML, VidiCoreClient
+
+JOB_TYPE = "PLACEHOLDER_IMPORT"
+FINAL_STATES = ("FINISHED", "FAILED_TOTAL", "ABORTED")
+
+
+@dataclass(frozen=True)
+class Job:
+    job_id: str
+    item_id: str
+    type: str = JOB_TYPE
+
+
+class Jobs:
+    def __init__(self, vc: VidiCoreClient, settings: JobSettings, readable_uri: str | None) -> None:
+        self.vc = vc
+        self.settings = settings
+        self.readable_uri = readable_uri
+        self.items: list[str] = []
+
+    def _fields(self, body: bytes, what: str) -> dict:
+        try:
+            element = parse_xml(body)
+        except DocumentError as exc:
+            raise ValueError(f"{what} answer unreadable: {exc}") from None
+        return documents.element_to_tree(element)
+
+    def create_item(self, check: Check) -> str:
+        """A placeholder item the case owns (so item-scoped notifications see only its jobs)."""
+        response = self.vc.request("POST", "import/placeholder?container=1", accept=XML,
+                                   body=(b'<MetadataDocument xmlns="%s"/>' % documents.NS.encode(), XML),
+                                   label="create placeholder item")
+        check.precondition(response.status == 200, f"creating a placeholder item answered {response.status}")
+        try:
+            item_id = self._fields(response.body, "ItemDocument").get("id", "")
+        except ValueError as exc:
+            check.precondition(False, str(exc))
+        check.precondition(bool(item_id), "the ItemDocument names no id")
+        self.items.append(item_id)
+        return item_id
+
+    def start(self, check: Check, item_id: str, *, readable: bool = True, notification: str | None = None,
+              jobmetadata: dict[str, str] | None = None) -> Job:
+        """Start a PLACEHOLDER_IMPORT job on `item_id` (or run the target's start_command)."""
+        uri = self.readable_uri if readable else self.settings.unreadable_uri
+        if uri is None:
+            check.not_applicable("the target names no readable URI ([vidicore.jobs] readable_uri)")
+        if self.settings.start_command:
+            return Job(self._run_command(check, item_id, uri, readable, notification, jobmetadata or {}), item_id)
+        query = [("uri", uri)]
+        if notification:
+            query.append(("notification", notification))
+        query += [("jobmetadata", f"{k}={v}") for k, v in (jobmetadata or {}).items()]
+        path = f"import/placeholder/{item_id}/container?" + urllib.parse.urlencode(query)
+        response = self.vc.request("POST", path, accept=XML, label="start import job")
+        check.precondition(response.status == 200, f"starting an import job answered {response.status}")
+        try:
+            fields = self._fields(response.body, "JobDocument")
+        except ValueError as exc:
+            check.precondition(False, str(exc))
+        check.precondition(bool(fields.get("jobId")), "the JobDocument names no jobId")
+        return Job(fields["jobId"], item_id, fields.get("type") or JOB_TYPE)
+
+    def _run_command(self, check: Check, item_id: str, uri: str, readable: bool, notification: str | None,
+                     jobmetadata: dict[str, str]) -> str:
+        env = dict(os.environ, CONFORMANCE_ITEM_ID=item_id, CONFORMANCE_JOB_URI=uri,
+                   CONFORMANCE_JOB_READABLE="1" if readable else "0",
+                   CONFORMANCE_NOTIFICATION_ID=notification or "",
+                   CONFORMANCE_JOBMETADATA="\n".join(f"{k}={v}" for k, v in jobmetadata.items()))
+        try:
+            done = subprocess.run(shlex.split(self.settings.start_command), env=env, capture_output=True, text=True,
+                                  timeout=self.settings.command_timeout)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            check.precondition(False, f"start_command failed: {exc}")
+        lines = [line.strip() for line in done.stdout.splitlines() if line.strip()]
+        check.precondition(done.returncode == 0 and bool(lines),
+                           f"start_command exited {done.returncode} without a job id: {done.stderr[-300:]!r}")
+        return lines[-1]
+
+    def abort(self, check: Check, job: Job) -> None:
+        response = self.vc.request("DELETE", f"job/{job.job_id}?cleanup=false", accept=XML, label="abort job")
+        check.precondition(200 <= response.status < 300, f"aborting {job.job_id} answered {response.status}")
+
+    def status(self, job: Job) -> str | None:
+        response = self.vc.request("GET", f"job/{job.job_id}", accept=XML, label="job status")
+        try:
+            return self._fields(response.body, "JobDocument").get("status") if response.status == 200 else None
+        except ValueError:
+            return None
+
+    def cleanup(self) -> list[str]:
+        left = []
+        while self.items:
+            item_id = self.items.pop()
+            try:
+                response = self.vc.request("DELETE", f"item/{item_id}", accept=XML, label="cleanup item")
+            except TransportError as exc:
+                left.append(f"item/{item_id}: {exc}")
+                continue
+            if response.status not in (200, 204, 404):
+                left.append(f"item/{item_id}: {response.status}")
+        return left
