@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 
+@pytest.hookimpl(optionalhook=True)  # only pytest-xdist (the dev extra) defines this hook
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
     """`-n auto`: two workers per core. Most of this project's test time is spent waiting on sockets, servers
     and deliveries, so a second worker per core overlaps the waits (measured: see the closing notes)."""

@@ -65,7 +65,11 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
                           "--base-url URL`) or use a target file")
     # The cases judge through `check`, not `assert`: no rewriting (and no warning that the package the CLI
     # already imported cannot be rewritten). No cache directory and no ini file picked up from the cwd.
-    argv = ["-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", os.getcwd(), "--assert=plain",
+    # --confcutdir: no conftest.py above the installed package is loaded (a venv inside a checkout would
+    # otherwise pick up the checkout's own conftest.py).
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    argv = ["-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", os.getcwd(), "--confcutdir", package_parent,
+            "--assert=plain",
             "-o", "console_output_style=count", "-q" if not args.verbose else "-v",
             "--pyargs", *(PROTOCOLS[p] for p in protocols)]
     if args.target:
