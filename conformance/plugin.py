@@ -28,7 +28,7 @@ import pytest
 
 from conformance import catalogue
 from conformance.check import Check, ConformanceFailure
-from conformance.http import SINK, HttpClient, Recorder, TransportError
+from conformance.http import SINK, HttpClient, Recorder, Redactor, TransportError
 from conformance.results import ResultStream, summarize, verdict, write_json
 from conformance.target import (DeliverySettings, Target, TargetError, load_target, spectra_target_for_url,
                                 target_from_mapping, vidicore_target_for_url)
@@ -100,12 +100,14 @@ class ConformanceRun:
             from conformance.receiver import Receiver
 
             settings = self.delivery_settings()
+            # the secrets of every target (or of the embedded server): inbound evidence is redacted like outbound
             secrets = self.target.secrets() if self.target is not None else frozenset()
-            redactor = next(iter(self.endpoints.values())).client.redactor if self.endpoints else None
+            if self.reference is not None:
+                secrets |= frozenset(self.reference.env.values())
             try:
                 self.receiver_ = Receiver(host=settings.listen_host, port=settings.listen_port,
                                           public_url=settings.public_url, multiplier=settings.multiplier,
-                                          redact=redactor.text if redactor else None)
+                                          redact=Redactor(secrets).text)
                 self.receiver_.start()
             except OSError as exc:
                 pytest.exit(f"the callback receiver cannot listen on {settings.listen_host}:{settings.listen_port}: "

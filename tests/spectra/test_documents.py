@@ -21,7 +21,7 @@ from conformance.spectra.documents import (
     registration,
     registration_list,
 )
-from conformance.validation import DocumentError, get_schema, parse_xml, schemas_dir
+from conformance.validation import DocumentError, get_schema, schemas_dir
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "fixtures" / "spectra"

@@ -16,19 +16,25 @@ from conformance.spectra.client import DEFAULTS, ECHOED, SpectraClient
 from conformance.validation import DocumentError
 
 T = TypeVar("T")
+D = TypeVar("D", documents.Decoded, documents.DecodedList)
 ENUMERATIONS = ("format", "naming_convention", "notification_http_method")
 BOOKKEEPING = ("LastFailure", "LastHttpResponseCode", "LastNotification", "NumberOfFailuresSinceLastSuccess")
+
+
+def judged(check: Check, requirement: str, read: Callable[[bytes], D], body: bytes, what: str) -> D:
+    """`body` read by `read` (a documents reader) and judged against its schema under `requirement`."""
+    try:
+        decoded = read(body)
+    except DocumentError as exc:
+        check(requirement, False, f"{what} is not XML: {exc}")
+    check(requirement, not decoded.errors, f"{what} does not match the schema: " + "; ".join(decoded.errors))
+    return decoded
 
 
 def read_registration(check: Check, response: Response, requirement: str = "SP-XSD-REGISTRATION"
                       ) -> dict[str, str]:
     """The registration of a 2xx answer, judged against the schema under `requirement`."""
-    try:
-        decoded = documents.registration(response.body)
-    except DocumentError as exc:
-        check(requirement, False, f"the registration answer is not XML: {exc}")
-    check(requirement, not decoded.errors, "the registration does not match the schema: " + "; ".join(decoded.errors))
-    return decoded.fields
+    return judged(check, requirement, documents.registration, response.body, "the registration").fields
 
 
 def setup_registration(check: Check, sp: SpectraClient, params: Mapping[str, str], *, user: str = "admin"
@@ -50,12 +56,7 @@ def judge_error(check: Check, response: Response, status: int, requirement: str,
     whose Code is `code` (SP-ERROR-CODE, a SHOULD)."""
     if not check(requirement, response.status == status, f"{what} answered {response.status}, expected {status}"):
         return  # a SHOULD that warned: the body of another status is not an Error document to judge
-    try:
-        decoded = documents.error_document(response.body)
-    except DocumentError as exc:
-        check("SP-XSD-ERROR", False, f"the {status} answer is not an Error document: {exc}")
-    check("SP-XSD-ERROR", not decoded.errors, "the Error document does not match the schema: "
-                                              + "; ".join(decoded.errors))
+    decoded = judged(check, "SP-XSD-ERROR", documents.error_document, response.body, f"the {status} Error answer")
     http_code = decoded.fields.get("HttpErrorCode", "")
     check("SP-XSD-ERROR", http_code == str(status), f"HttpErrorCode is {http_code!r} in a {status} answer")
     if code is not None:
@@ -102,12 +103,7 @@ def fresh_problems(fields: Mapping[str, str]) -> list[str]:
 
 def ids_in_list(check: Check, response: Response, requirement: str) -> list[str]:
     check(requirement, response.status == 200, f"the list answered {response.status}")
-    try:
-        decoded = documents.registration_list(response.body)
-    except DocumentError as exc:
-        check("SP-XSD-REGISTRATION", False, f"the list answer is not XML: {exc}")
-    check("SP-XSD-REGISTRATION", not decoded.errors, "the list does not match the schema: "
-                                                      + "; ".join(decoded.errors))
+    decoded = judged(check, "SP-XSD-REGISTRATION", documents.registration_list, response.body, "the list")
     return [record.get("Id", "") for record in decoded.records]
 
 
