@@ -30,6 +30,16 @@ def run_suite(pytester: pytest.Pytester):
     return run
 
 
+def toml(data: dict, path: tuple[str, ...] = ()) -> str:
+    """TOML for nested tables of strings, numbers and booleans (a target file as a vendor would write it)."""
+    scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    lines = [f"[{'.'.join(path)}]"] if path and (scalars or not tables) else []
+    lines += [f"{json.dumps(k)} = {json.dumps(v)}" for k, v in scalars.items()]
+    text = "\n".join(lines) + ("\n" if lines else "")
+    return text + "".join(toml(value, (*path, key)) for key, value in tables.items())
+
+
 def statuses(data: dict, *wanted: str) -> set[str]:
     """Requirement ids of a results.json with one of the wanted statuses."""
     assert data is not None, "the run wrote no results.json (it ended before its summary)"

@@ -6,6 +6,9 @@ each through the `check` fixture, an instance of `Check`:
 - ``check("VC-LIST", ok, "why")`` — records pass, or for a MUST records fail and stops the case with a
   message naming the requirement, its level, the [reading] it rests on, and a curl line reproducing the
   request that failed; a SHOULD records a warning and the case goes on.
+- ``check.fail(requirement, "why")`` — a failure after which the case cannot go on (the body is not a document
+  at all): recorded at the requirement's level like any failed check, then the case stops, whatever the level
+  (a SHOULD warns and the case ends skipped with the reason). Typed `NoReturn`.
 - ``check.precondition(ok, "why")`` — something the case needs but does not judge (a setup create that did
   not work): the case stops as BLOCKED, so a fault in one requirement never fails an unrelated one.
 - ``check.not_applicable("why")`` — the target cannot be asked this (no user of that kind configured).
@@ -14,7 +17,7 @@ each through the `check` fixture, an instance of `Check`:
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, NoReturn
 
 import pytest
 
@@ -70,6 +73,13 @@ class Check:
             text += f"\n  request: {exchange.method} {exchange.url} -> {exchange.status or exchange.error}"
             text += f"\n  reproduce: {exchange.curl}"
         raise ConformanceFailure(requirement, text)
+
+    def fail(self, requirement: str, message: str, *, exchange: Exchange | None = None) -> NoReturn:
+        """Fail `requirement` and stop the case: a MUST raises its ConformanceFailure; a SHOULD warns, then the
+        case ends (skipped) because it cannot go on."""
+        __tracebackhide__ = True
+        self(requirement, False, message, exchange=exchange)
+        pytest.skip(f"stopped after a SHOULD failure: {requirement}: {message}")
 
     def precondition(self, ok: bool, message: str) -> None:
         __tracebackhide__ = True

@@ -1,14 +1,15 @@
 """`conformance` command line: run the suite, serve the reference server, list requirements and faults.
 
-    conformance run [vidicore] [spectra] [--base-url URL | --target FILE] [-k EXPR] [--junitxml F] [--alluredir D]
+    conformance run [PROTOCOL ...] [--base-url URL | --target FILE] [-k EXPR] [--junitxml F] [--alluredir D]
                     [-- further pytest options]
-    conformance serve [--port N] [--fault NAME ...]
+    conformance serve [--port N] [--fault NAME ...] [PROTOCOL ...]
     conformance requirements [PROTOCOL]
     conformance faults
 
-`run` is a thin layer over pytest (the same cases run as `pytest --pyargs conformance.vidicore`); it maps the
-outcome to exit codes: 0 every MUST checked passed, 1 a MUST failed, 2 usage/configuration error or target
-unreachable.
+`run` is a thin layer over pytest (the same cases run as `pytest --pyargs conformance.vidicore`). Its exit code is
+the verdict's: 0 CONFORMANT (every MUST checked passed); 1 NOT CONFORMANT (a MUST failed) or INCOMPLETE (a MUST
+could not be checked); 2 usage or configuration error, target unreachable, ENVIRONMENT ERROR (no delivery could
+reach the receiver), or NOTHING CHECKED.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ import os
 import sys
 
 from conformance import catalogue
+from conformance.protocols import BY_NAME
+from conformance.protocols import NAMES as PROTOCOLS
 
-PROTOCOLS = {"vidicore": "conformance.vidicore", "spectra": "conformance.spectra"}
 EXIT_OK, EXIT_FAILED, EXIT_ENVIRONMENT = 0, 1, 2
+EXIT_CODES = ("exit codes: 0 CONFORMANT (every MUST checked passed); 1 NOT CONFORMANT (a MUST failed) or INCOMPLETE "
+              "(a MUST could not be checked); 2 usage or configuration error, target unreachable, ENVIRONMENT ERROR "
+              "(no delivery reached the receiver) or NOTHING CHECKED")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the conformance suite (default: against the embedded "
-                                          "reference server)")
+                                          "reference server)", epilog=EXIT_CODES)
     run.add_argument("protocols", nargs="*", choices=[[], *PROTOCOLS], metavar="PROTOCOL",
                      help=f"protocols to run: {', '.join(PROTOCOLS)} (default: all)")
     run.add_argument("--base-url", help="API root of the server under test (one protocol)")
@@ -59,8 +64,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def pytest_arguments(args: argparse.Namespace) -> list[str]:
     """The pytest command line `conformance run` stands for."""
-    protocols = args.protocols or list(PROTOCOLS)
-    if args.base_url and len(protocols) != 1:
+    chosen = args.protocols or list(PROTOCOLS)
+    if args.base_url and len(chosen) != 1:
         raise _UsageError("--base-url names one server: choose one protocol (e.g. `conformance run vidicore "
                           "--base-url URL`) or use a target file")
     # The cases judge through `check`, not `assert`: no rewriting (and no warning that the package the CLI
@@ -71,11 +76,11 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     argv = ["-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", os.getcwd(), "--confcutdir", package_parent,
             "--assert=plain",
             "-o", "console_output_style=count", "-q" if not args.verbose else "-v",
-            "--pyargs", *(PROTOCOLS[p] for p in protocols)]
+            "--pyargs", *(BY_NAME[p].package for p in chosen)]
     if args.target:
         argv += ["--conformance-target", args.target]
     if args.base_url:
-        argv += [f"--{protocols[0]}-url", args.base_url]
+        argv += [BY_NAME[chosen[0]].url_option, args.base_url]
     for fault in args.fault:
         argv += ["--reference-fault", fault]
     if args.keyword:

@@ -1,20 +1,24 @@
 """The one HTTP seam every request of the suite goes through.
 
-`HttpClient` wraps one pooled `httpx.Client` per target and adds what a conformance run needs on top:
-a timeout on every request, a cap on response bodies (a hostile server cannot exhaust memory), and an
-`Exchange` record of every request and answer, with secrets redacted, kept by the `Recorder` of the case
-that is running. A failing case prints a curl line that reproduces its request, naming the environment
-variable that holds the password instead of the password.
-
-Tests swap the network through `transport=` (httpx's transport seam); the conformance cases use the real one.
+`HttpClient` wraps one pooled `httpx.Client` per target. What a conformance run needs sits in the client's
+transport, `RecordingTransport`, which wraps httpx's own (or, in unit tests, any transport: httpx's seam): every
+request that goes on the wire — after httpx has run the auth flow, so a signed or multi-step request is recorded
+as sent — becomes an `Exchange` (secrets redacted) in the `Recorder` of the case that is running (a context
+variable: `recording(recorder)` sets it), with its answer or the reason there was none, and response bodies are
+capped (a hostile server cannot exhaust memory). Every request has a timeout. A failing case prints a curl line
+that reproduces its request, naming the environment variable that holds the password instead of the password.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import shlex
 import ssl
+import threading
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Callable, Iterable, Mapping
@@ -93,13 +97,22 @@ class Recorder:
         return "\n\n".join(e.render() for e in self.exchanges)
 
 
-class _Sink:
-    """Where exchanges go: the current case's recorder (set by the plugin), or nowhere."""
-
-    current: Recorder | None = None
+CURRENT: ContextVar[Recorder | None] = ContextVar("conformance_recorder", default=None)
+"""The recorder of the case running in this context (the plugin sets it per case), or None: nothing is kept."""
 
 
-SINK = _Sink()
+@contextlib.contextmanager
+def recording(recorder: Recorder | None) -> Iterator[Recorder | None]:
+    """Exchanges made inside the block go to `recorder` (None: nowhere)."""
+    token = CURRENT.set(recorder)
+    try:
+        yield recorder
+    finally:
+        CURRENT.reset(token)
+
+
+_EXTENSION = "conformance"  # request extension: {"label": ..., "credentials": ...} for the recorded exchange
+_UNSHOWN = ("host", "accept-encoding", "connection", "user-agent")
 
 
 @dataclass
@@ -152,88 +165,76 @@ def _evidence_body(body: bytes, redact: Callable[[str], str]) -> str:
     return text
 
 
-class HttpClient:
-    """A pooled client for one target: timeouts, capped bodies, recorded and redacted exchanges."""
+class AnswerTooLarge(httpx.TransportError):
+    """The answer's body is larger than the client accepts (it is not read further)."""
 
-    def __init__(self, base_url: str, *, timeout: float = 10.0, verify: bool | str = True,
-                 max_body_bytes: int = 1 << 20, secrets: Iterable[str] = (),
-                 transport: httpx.BaseTransport | None = None) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
+
+class RecordingTransport(httpx.BaseTransport):
+    """httpx's transport seam: sends through `inner`, records each exchange, caps each answer's body."""
+
+    def __init__(self, inner: httpx.BaseTransport, redactor: Redactor, max_body_bytes: int, timeout: float) -> None:
+        self.inner = inner
+        self.redactor = redactor
         self.max_body_bytes = max_body_bytes
-        self.redactor = Redactor(secrets)
+        self.timeout = timeout
         self.sent = 0  # requests issued (for the run's figures)
-        if isinstance(verify, str):  # a CA bundle path (httpx 0.28 wants an SSL context for that)
-            verify = ssl.create_default_context(cafile=verify)
-        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no session replayed
-        self._client = httpx.Client(timeout=httpx.Timeout(timeout), verify=verify, transport=transport,
-                                    follow_redirects=False, trust_env=False, cookies=no_cookies)
+        self._lock = threading.Lock()
 
-    def close(self) -> None:
-        self._client.close()
-
-    def url(self, path: str) -> str:
-        return path if "://" in path else self.base_url + "/" + path.lstrip("/")
-
-    def request(self, method: str, path: str, *, credentials: Credentials | None = None,
-                headers: Mapping[str, str] | None = None, content: bytes | str | None = None,
-                params: Mapping[str, str] | None = None, auth: httpx.Auth | None = None,
-                label: str = "") -> Response:
-        """Send one request. Raises TransportError (one line) when no usable answer arrives."""
-        url = self.url(path)
-        request_headers = dict(headers or {})
-        if credentials is not None:
-            request_headers["Authorization"] = credentials.header()
-        body = content.encode() if isinstance(content, str) else (content or b"")
-        request = self._client.build_request(method, url, headers=request_headers, content=body or None,
-                                             params=params)
-        if auth is not None:
-            request = next(auth.auth_flow(request))
-        shown_headers = {k: v for k, v in request.headers.items()
-                         if k.lower() not in ("host", "accept-encoding", "connection", "user-agent")}
-        exchange = Exchange(method=method, url=self.redactor.text(str(request.url)),
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        details = request.extensions.get(_EXTENSION, {})
+        body = request.read()
+        shown_headers = {k: v for k, v in request.headers.items() if k.lower() not in _UNSHOWN}
+        exchange = Exchange(method=request.method, url=self.redactor.text(str(request.url)),
                             request_headers=self.redactor.headers(shown_headers),
-                            request_body=_evidence_body(body, self.redactor.text), label=label)
-        exchange.curl = self._curl(request, body, credentials)
-        self.sent += 1
-        if SINK.current is not None:
-            SINK.current.add(exchange)
+                            request_body=_evidence_body(body, self.redactor.text), label=details.get("label", ""))
+        exchange.curl = self._curl(request, body, details.get("credentials"))
+        with self._lock:
+            self.sent += 1
+        recorder = CURRENT.get()
+        if recorder is not None:
+            recorder.add(exchange)  # before sending: a request that never ends is still in the evidence
         started = time.perf_counter()
         try:
-            response = self._client.send(request, stream=True)
+            response = self.inner.handle_request(request)
             try:
-                data = self._read_capped(response)
+                data = self._read_capped(response, request)
             finally:
                 response.close()
         except httpx.TimeoutException:
             exchange.error = f"timed out after {self.timeout:g} s"
+            raise
+        except AnswerTooLarge as exc:
+            exchange.error = str(exc)
+            raise
         except httpx.HTTPError as exc:
             reason = " ".join(str(exc).split())  # one line, whatever the transport said
-            exchange.error = f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__
-        except _TooLarge as exc:
-            exchange.error = str(exc)
-        exchange.elapsed = time.perf_counter() - started
-        if exchange.error:
-            exchange.error = self.redactor.text(exchange.error)  # the recorded evidence too
-            raise TransportError(f"{method} {exchange.url}: {exchange.error}")
+            exchange.error = self.redactor.text(f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__)
+            raise
+        finally:
+            exchange.elapsed = time.perf_counter() - started
         exchange.status = response.status_code
         exchange.response_headers = self.redactor.headers(dict(response.headers))
         exchange.response_body = _evidence_body(data, self.redactor.text)
-        return Response(response.status_code, response.headers, data, exchange)
+        return httpx.Response(response.status_code, headers=response.headers, content=data,
+                              extensions={**response.extensions, _EXTENSION: exchange}, request=request)
 
-    def _read_capped(self, response: httpx.Response) -> bytes:
+    def close(self) -> None:
+        self.inner.close()
+
+    def _read_capped(self, response: httpx.Response, request: httpx.Request) -> bytes:
         chunks, size = [], 0
-        for chunk in response.iter_bytes():
+        for chunk in response.stream:
             size += len(chunk)
             if size > self.max_body_bytes:
-                raise _TooLarge(f"answer body larger than {self.max_body_bytes} bytes (refused)")
+                raise AnswerTooLarge(f"answer body larger than {self.max_body_bytes} bytes (refused)",
+                                     request=request)
             chunks.append(chunk)
         return b"".join(chunks)
 
     def _curl(self, request: httpx.Request, body: bytes, credentials: Credentials | None) -> str:
         parts = ["curl", "-sS", "-X", request.method, shlex.quote(self.redactor.text(str(request.url)))]
         for key, value in request.headers.items():
-            if key.lower() in ("host", "accept-encoding", "connection", "user-agent", "content-length"):
+            if key.lower() in (*_UNSHOWN, "content-length"):
                 continue
             if key.lower() == "authorization" and credentials is not None:
                 secret = credentials.password in self.redactor.secrets
@@ -249,5 +250,56 @@ class HttpClient:
         return " ".join(parts)
 
 
-class _TooLarge(Exception):
-    pass
+class HttpClient:
+    """A pooled client for one target: timeouts, capped bodies, recorded and redacted exchanges."""
+
+    def __init__(self, base_url: str, *, timeout: float = 10.0, verify: bool | str = True,
+                 max_body_bytes: int = 1 << 20, secrets: Iterable[str] = (),
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.max_body_bytes = max_body_bytes
+        self.redactor = Redactor(secrets)
+        if isinstance(verify, str):  # a CA bundle path (httpx 0.28 wants an SSL context for that)
+            verify = ssl.create_default_context(cafile=verify)
+        inner = transport if transport is not None else httpx.HTTPTransport(verify=verify)
+        self.transport = RecordingTransport(inner, self.redactor, max_body_bytes, timeout)
+        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no session replayed
+        self._client = httpx.Client(timeout=httpx.Timeout(timeout), transport=self.transport,
+                                    follow_redirects=False, trust_env=False, cookies=no_cookies)
+
+    @property
+    def sent(self) -> int:
+        """Requests issued so far (for the run's figures)."""
+        return self.transport.sent
+
+    def close(self) -> None:
+        self._client.close()
+
+    def url(self, path: str) -> str:
+        return path if "://" in path else self.base_url + "/" + path.lstrip("/")
+
+    def request(self, method: str, path: str, *, credentials: Credentials | None = None,
+                headers: Mapping[str, str] | None = None, content: bytes | str | None = None,
+                params: Mapping[str, str] | None = None, auth: httpx.Auth | None = None,
+                label: str = "") -> Response:
+        """Send one request (httpx runs `auth`'s flow; `credentials` are HTTP Basic). Raises TransportError (one
+        line) when no usable answer arrives."""
+        body = content.encode() if isinstance(content, str) else (content or b"")
+        request = self._client.build_request(method, self.url(path), headers=dict(headers or {}),
+                                             content=body or None, params=params,
+                                             extensions={_EXTENSION: {"label": label, "credentials": credentials}})
+        if credentials is not None:
+            auth = httpx.BasicAuth(credentials.username, credentials.password)
+        try:
+            response = self._client.send(request, auth=auth)
+        except httpx.TimeoutException:
+            raise TransportError(f"{method} {self.redactor.text(str(request.url))}: "
+                                 f"timed out after {self.timeout:g} s") from None
+        except httpx.HTTPError as exc:
+            reason = str(exc) if isinstance(exc, AnswerTooLarge) else (
+                f"{type(exc).__name__}: {' '.join(str(exc).split())}" if str(exc).strip() else type(exc).__name__)
+            raise TransportError(f"{method} {self.redactor.text(str(request.url))}: "
+                                 f"{self.redactor.text(reason)}") from None
+        return Response(response.status_code, response.headers, response.content,
+                        response.extensions[_EXTENSION])

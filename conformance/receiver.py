@@ -1,10 +1,12 @@
 """The callback receiver: a local HTTP server that captures what a server under test delivers.
 
 One `Receiver` runs per test process (each pytest-xdist worker has its own). Every notification a case
-registers gets its own `Mailbox`, a unique callback path `/cb/<run-token>/<n>-<label>`, so each delivery is
-attributed to the case that caused it. A mailbox answers by its script (`Answer`s: status, delay, body), then
-with 200. Cases wait for deliveries without polling: `wait_for` returns as soon as enough have arrived,
-`quiet` watches a whole window; both wake within milliseconds of an arrival and measure how long that took.
+registers gets its own `Mailbox`, a unique callback path `/cb/<run-token>/<n>-<label>` (the token names the run
+and the worker), so each delivery is attributed to the case that caused it. A mailbox answers by its script
+(`Answer`s: status, delay, body), then with 200. Cases wait for deliveries without polling: `wait_for` returns as
+soon as enough have arrived, `quiet` watches a whole window; both wake within milliseconds of an arrival and
+measure how long that took. Given `settled` (a function that blocks until the only server that could deliver
+has nothing left to send, as the embedded reference server can tell), `quiet` ends as soon as that is so.
 
 Whatever no open mailbox owns (an unknown path, or a delivery after its case ended) is a stray, kept apart and
 never attributed to another case. Bodies are capped, so a hostile target cannot exhaust memory, and evidence
@@ -27,6 +29,7 @@ from werkzeug import Request, Response
 from werkzeug.serving import WSGIRequestHandler
 
 from conformance.http import EVIDENCE_BODY_LIMIT, Redactor
+from conformance.record import Inbound
 
 MAX_BODY_BYTES = 1 << 20          # of one request body
 MAX_STORED_BYTES = 256 << 20      # of all bodies kept in one run
@@ -79,17 +82,15 @@ class Delivery:
         """Content-Type without parameters, lower-cased ('' when absent)."""
         return (self.header("content-type") or "").split(";")[0].strip().lower()
 
-    def render(self, redact: Callable[[str], str]) -> str:
+    def evidence(self, mailbox: str, redact: Callable[[str], str]) -> Inbound:
+        """This delivery as evidence: redacted (credentials masked, every secret replaced), body capped."""
         target = self.path + (f"?{self.query}" if self.query else "")
-        lines = [f"> {self.method} {redact(target)}    [arrived {_clock(self.arrived_wall)}]"]
-        lines += [f"> {k}: {redact(v)}" for k, v in Redactor().headers(self.headers).items()]  # masks credentials
-        if self.body:
-            lines += ["", _evidence_text(self.body, redact)]
-        if self.truncated:
-            lines.append(f"(body truncated at receipt: only its first {len(self.body)} bytes were kept)")
-        delay = f" after a {self.answer_delay * 1000:.0f} ms delay" if self.answer_delay else ""
-        lines.append(f"< {self.answer_status}{delay}")
-        return "\n".join(lines)
+        headers = {k: redact(v) for k, v in Redactor().headers(self.headers).items()}  # masks credentials
+        return Inbound(mailbox, self.method, redact(target), headers, _evidence_text(self.body, redact),
+                       self.arrived_wall, self.answer_status, self.answer_delay, self.truncated, len(self.body))
+
+    def render(self, redact: Callable[[str], str]) -> str:
+        return self.evidence("", redact).render()
 
 
 @dataclass(frozen=True)
@@ -146,8 +147,16 @@ class Mailbox:
 
     def quiet(self, within: float, where: Predicate | None = None) -> list[Delivery]:
         """Watch the whole window (`within` times the multiplier), then every delivery (matching `where`) this
-        path ever received, before the window too: "nothing may arrive" must also see an early arrival."""
+        path ever received, before the window too: "nothing may arrive" must also see an early arrival.
+        With the receiver's `settled`, the window ends as soon as the server has nothing left to send."""
+        settled = self._receiver.settled
+        if settled is not None and settled(within * self._receiver.multiplier):
+            return self._wait(0.0, where, enough=None)
         return self._wait(within, where, enough=None)
+
+    def evidence(self) -> list[Inbound]:
+        """Every request this path received, as evidence (redacted by the receiver's function)."""
+        return [d.evidence(self.url, self._receiver.redact) for d in self.deliveries]
 
     def render(self, redact: Callable[[str], str] | None = None) -> str:
         """Evidence: each inbound request and its answer, header values and bodies passed through `redact`
@@ -204,13 +213,16 @@ class Receiver:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, public_url: str | None = None,
                  multiplier: float = 1.0, redact: Callable[[str], str] | None = None,
-                 max_body_bytes: int = MAX_BODY_BYTES, max_stored_bytes: int = MAX_STORED_BYTES) -> None:
+                 max_body_bytes: int = MAX_BODY_BYTES, max_stored_bytes: int = MAX_STORED_BYTES,
+                 token: str | None = None, settled: Callable[[float], bool] | None = None) -> None:
         self.host = host
         self.multiplier = multiplier
         self.redact: Callable[[str], str] = redact or (lambda text: text)
         self.max_body_bytes = max_body_bytes
         self.max_stored_bytes = max_stored_bytes
-        self.token = secrets.token_hex(4)
+        self.token = re.sub(r"[^A-Za-z0-9._~-]+", "-", token) if token else secrets.token_hex(4)
+        # blocks up to its argument (seconds) until nothing more can be delivered; True when that is so
+        self.settled = settled
         self._public_url = public_url.rstrip("/") if public_url else None
         self._prefix = urlsplit(self._public_url).path if self._public_url else ""
         self._server = _Server(host, port, threaded=True)

@@ -1,26 +1,42 @@
-"""The stream of per-requirement results, and the verdict built from it.
+"""The per-requirement results of a run, and the verdict built from them.
 
 Cases never decide a requirement's status themselves: each check they make is a `CheckEvent`
-(requirement, outcome, case, message) appended to one `ResultStream`. Every report — the terminal summary,
-the JSON results file, and the report formats to come (JUnit properties, Allure labels, HTML, run-to-run
-diff) — is built from that stream, so they cannot disagree.
+(requirement, outcome, case, message) appended to their case's `ResultStream` (the stream of its
+`conformance.record.CaseRecord`). The run is assessed from those records alone (`assess`), in the controller
+process; every report — the terminal summary, the JSON results file, JUnit properties, Allure evidence, and the
+report formats to come (HTML, run-to-run diff) — is a consumer of that one assessment, so they cannot disagree.
 
 Status of a requirement, from its events: FAIL (a MUST check failed), WARN (a SHOULD check failed),
 PASS (checked, nothing failed), N-A (not applicable to this target, with the reason), BLOCKED (every case that
 would check it stopped on a failed precondition), NOT RUN (no case ran it: deselected).
+
+The environment rule is a step of the assessment, not a rewrite of events: when cases waited for deliveries and
+no request at all reached the run's receivers, the failures of those cases say nothing about the server (a
+firewall, a wrong public_url). They count as BLOCKED (`RequirementResult.environment` is set) and the verdict is
+ENVIRONMENT ERROR.
+
+The exit code is a function of the verdict alone (`Verdict.exit_code`): CONFORMANT 0, NOT CONFORMANT 1,
+INCOMPLETE 1 (a MUST could not be checked), ENVIRONMENT ERROR 2, NOTHING CHECKED 2.
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
-from conformance.catalogue import Requirement
+from conformance.catalogue import Catalogue, Requirement
+
+if TYPE_CHECKING:
+    from conformance.record import CaseRecord, ProcessSummary
 
 OUTCOMES = ("pass", "fail", "warn", "n/a", "blocked")
 STATUS_ORDER = ("FAIL", "WARN", "PASS", "N-A", "BLOCKED", "NOT RUN")
+UNREACHABLE_RECEIVER = "receiver not reachable from the target"
+# verdict kinds, each with the exit code a run that ends with it has
+EXIT_CODES = {"CONFORMANT": 0, "NOT CONFORMANT": 1, "INCOMPLETE": 1, "ENVIRONMENT ERROR": 2, "NOTHING CHECKED": 2}
 
 
 @dataclass(frozen=True)
@@ -38,14 +54,16 @@ class RequirementResult:
     status: str
     counts: dict[str, int]
     messages: list[str]  # the first few failure/warning/n-a reasons, each "case: message"
+    environment: bool = False  # BLOCKED by the environment rule (its failures were the receiver's, not the server's)
 
     def as_dict(self) -> dict:
         return {**asdict(self.requirement), "status": self.status, "counts": self.counts,
-                "messages": self.messages}
+                "messages": self.messages, "environment": self.environment}
 
 
 class ResultStream:
-    """Append-only list of check events with listeners (report writers subscribe here)."""
+    """Append-only list of check events (one per case: its record's), with listeners (a progress line may
+    subscribe)."""
 
     def __init__(self) -> None:
         self.events: list[CheckEvent] = []
@@ -60,9 +78,15 @@ class ResultStream:
 
 
 def summarize(requirements: Iterable[Requirement], events: Iterable[CheckEvent],
-              keep: int = 3) -> list[RequirementResult]:
+              keep: int = 3, *, unreachable: frozenset[str] = frozenset()) -> list[RequirementResult]:
+    """The result of each requirement, in the order given. `unreachable`: cases whose failures the environment
+    rule turns into BLOCKED (they waited for deliveries that could not reach the receiver)."""
     by_id: dict[str, list[CheckEvent]] = {}
+    blamed: set[str] = set()  # requirements with a failure the environment rule took away
     for event in events:
+        if event.outcome == "fail" and event.case in unreachable:
+            blamed.add(event.requirement)
+            event = CheckEvent(event.requirement, "blocked", event.case, UNREACHABLE_RECEIVER, event.at)
         by_id.setdefault(event.requirement, []).append(event)
     results = []
     for requirement in requirements:
@@ -82,17 +106,30 @@ def summarize(requirements: Iterable[Requirement], events: Iterable[CheckEvent],
             status = "NOT RUN"
         shown = {"FAIL": ("fail",), "WARN": ("fail", "warn"), "N-A": ("n/a",), "BLOCKED": ("blocked",)}
         messages = [f"{e.case}: {e.message}" for e in mine if e.outcome in shown.get(status, ())][:keep]
-        results.append(RequirementResult(requirement, status, counts, messages))
+        results.append(RequirementResult(requirement, status, counts, messages,
+                                         environment=status == "BLOCKED" and requirement.id in blamed))
     return results
 
 
 @dataclass(frozen=True)
 class Verdict:
     conformant: bool
-    line: str
+    line: str  # "VERDICT: <KIND> — why (counts)"
+
+    @property
+    def kind(self) -> str:
+        """CONFORMANT, NOT CONFORMANT, INCOMPLETE, ENVIRONMENT ERROR or NOTHING CHECKED."""
+        return self.line.removeprefix("VERDICT: ").split(" — ", 1)[0]
+
+    @property
+    def exit_code(self) -> int:
+        """The exit code of a run that ends with this verdict (the one place it is decided)."""
+        return EXIT_CODES[self.kind]
 
 
-def verdict(results: list[RequirementResult]) -> Verdict:
+def verdict(results: list[RequirementResult], environment_error: str | None = None) -> Verdict:
+    if environment_error:
+        return Verdict(False, f"VERDICT: ENVIRONMENT ERROR — {environment_error}")
     tally = {status: [r for r in results if r.status == status] for status in STATUS_ORDER}
     counts = ", ".join(f"{len(tally[s])} {s}" for s in STATUS_ORDER if tally[s] and s != "NOT RUN")
     if tally["FAIL"]:
@@ -110,14 +147,67 @@ def verdict(results: list[RequirementResult]) -> Verdict:
 
 
 def write_json(path, results: list[RequirementResult], events: list[CheckEvent], meta: dict,
-               final: Verdict | None = None) -> None:
-    """The machine-readable results file every later report format can be rebuilt from."""
+               final: Verdict | None = None, cases: list[dict] | None = None) -> None:
+    """The machine-readable results file every later report format can be rebuilt from; `cases`: the records
+    (evidence) of the cases that did not pass."""
     document = {
         "meta": meta,
         "verdict": asdict(final or verdict(results)),
         "requirements": [r.as_dict() for r in results],
         "events": [asdict(e) for e in events],
     }
+    if cases is not None:
+        document["cases"] = cases
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(document, handle, indent=2, ensure_ascii=False)
         handle.write("\n")
+
+
+# --- the run -----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Assessment:
+    """A run, assessed: the results of every requirement of every protocol that ran, and the verdict."""
+
+    by_protocol: dict[str, list[RequirementResult]]  # protocol -> its requirements, in catalogue order
+    verdict: Verdict
+    environment_error: str | None
+    records: list[CaseRecord]
+    processes: list[ProcessSummary]
+
+    @property
+    def results(self) -> list[RequirementResult]:
+        return [result for results in self.by_protocol.values() for result in results]
+
+    @property
+    def events(self) -> list[CheckEvent]:
+        return [event for record in self.records for event in record.events]
+
+
+def environment_error(records: Sequence[CaseRecord], processes: Sequence[ProcessSummary]) -> str | None:
+    """The environment rule: cases waited for deliveries, some of their checks failed, and not one request
+    reached any receiver of the run. Then the receiver was not reachable: an error of the environment."""
+    waited = [record for record in records if record.uses_receiver]
+    if not waited or any(process.inbound for process in processes):
+        return None
+    if not any(event.outcome == "fail" for record in waited for event in record.events):
+        return None
+    urls = sorted({process.receiver_url for process in processes if process.receiver_url})
+    where = ", ".join(urls) or "the receiver"
+    return (f"{UNREACHABLE_RECEIVER}: no delivery reached {where} during the run "
+            "(set [delivery] public_url / listen_host to an address the target can reach)")
+
+
+def assess(catalogues: Mapping[str, Catalogue], records: Sequence[CaseRecord],
+           processes: Sequence[ProcessSummary] = ()) -> Assessment:
+    """The run from its case records: each protocol that has a case in `records` gets every requirement of its
+    catalogue (those no case checked are NOT RUN); then the environment rule; then the verdict."""
+    ran = {record.protocol for record in records if record.protocol}
+    problem = environment_error(records, processes)
+    unreachable = frozenset(record.case for record in records if record.uses_receiver) if problem else frozenset()
+    events = [event for record in records for event in record.events]
+    by_protocol = {name: summarize(catalogue.requirements.values(), events, unreachable=unreachable)
+                   for name, catalogue in catalogues.items() if name in ran}
+    results = [result for protocol_results in by_protocol.values() for result in protocol_results]
+    return Assessment(by_protocol, verdict(results, problem), problem, list(records), list(processes))

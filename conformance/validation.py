@@ -1,7 +1,10 @@
 """Safe XML parsing and XSD 1.1 validation: the one place the suite turns bytes into XML and checks them.
 
 - `parse_xml` parses untrusted XML (from a server, a receiver or a file) with defusedxml: DTDs, entity
-  declarations and external references are refused with `DocumentError`.
+  declarations and external references are refused with `DocumentError`; so is nesting deeper than
+  `MAX_DEPTH` (the readers walk documents recursively).
+- `parse_json` is the same for JSON: not JSON, invalid UTF-8, nesting too deep: `DocumentError`. Every parse path
+  of both protocols goes through these two.
 - `get_schema("vidicore/vidispine.xsd")` returns a `SchemaSet`, built once per process per XSD file.
   `SchemaSet.errors(element, root)` validates an already-parsed element and returns short one-line messages
   such as "/NotificationDocument/action/http: missing required element 'url'" (empty list when valid).
@@ -13,10 +16,13 @@ reduced to one line with namespaces stripped.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from xml.parsers.expat import errors as expat_errors
 
 import defusedxml
@@ -30,6 +36,8 @@ from xmlschema.validators.exceptions import (
 
 MAX_MESSAGES = 5
 """`SchemaSet.errors` returns at most this many messages (plus one line counting the rest)."""
+MAX_DEPTH = 100
+"""Deepest nesting a parsed document may have (the protocols' documents are a handful of levels deep)."""
 
 
 class DocumentError(ValueError):
@@ -48,7 +56,7 @@ def parse_xml(data: bytes | str) -> ET.Element:
     if not data.strip():
         raise DocumentError("not well-formed XML: empty document")
     try:
-        return DefusedET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        element = DefusedET.fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
     except ET.ParseError as exc:
         line, column = exc.position
         reason = expat_errors.messages.get(exc.code, str(exc))
@@ -61,6 +69,40 @@ def parse_xml(data: bytes | str) -> ET.Element:
         raise DocumentError(f"XML with an external reference refused: {exc.sysid!r}") from None
     except defusedxml.DefusedXmlException as exc:
         raise DocumentError(f"XML refused: {type(exc).__name__}") from None
+    if _depth(element, lambda node: list(node)) > MAX_DEPTH:
+        raise DocumentError(f"XML refused: nested deeper than {MAX_DEPTH} levels")
+    return element
+
+
+def parse_json(body: bytes | str) -> Any:
+    """Parse untrusted JSON. Raises DocumentError: "not valid JSON: ...", or nesting deeper than MAX_DEPTH."""
+    try:
+        value = json.loads(body)
+    except RecursionError:
+        raise DocumentError(f"not valid JSON: nested deeper than {MAX_DEPTH} levels") from None
+    except (ValueError, UnicodeDecodeError) as exc:  # UnicodeDecodeError: invalid UTF-8
+        raise DocumentError(f"not valid JSON: {' '.join(str(exc).split())}") from None
+    if _depth(value, _json_children) > MAX_DEPTH:
+        raise DocumentError(f"not valid JSON: nested deeper than {MAX_DEPTH} levels")
+    return value
+
+
+def _json_children(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        return list(value.values())
+    return value if isinstance(value, list) else []
+
+
+def _depth(root: Any, children: Callable[[Any], list[Any]]) -> int:
+    """How deep a tree nests (iteratively: a hostile document cannot exhaust the stack here)."""
+    deepest, stack = 0, [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children(node))
+    return deepest
 
 
 # ---------------------------------------------------------------------------------------------- schemas

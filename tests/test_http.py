@@ -35,12 +35,8 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
-    saved = http.SINK.current
-    http.SINK.current = Recorder()
-    try:
-        yield http.SINK.current
-    finally:
-        http.SINK.current = saved
+    with http.recording(Recorder()) as current:
+        yield current
 
 
 def client(handler: Handler, **options) -> HttpClient:
@@ -94,8 +90,8 @@ def test_each_request_is_recorded_in_order_and_nothing_without_a_recorder(record
     target.request("DELETE", "http://elsewhere.invalid/b")
     assert [(e.method, e.url) for e in recorder.exchanges] == [
         ("GET", "http://target.invalid/API/a"), ("DELETE", "http://elsewhere.invalid/b")]
-    http.SINK.current = None
-    target.request("GET", "c")  # no recorder: nothing is kept, nothing breaks
+    with http.recording(None):
+        target.request("GET", "c")  # no recorder: nothing is kept, nothing breaks
     assert len(recorder.exchanges) == 2
 
 

@@ -11,6 +11,7 @@ from conformance.results import (
     CheckEvent,
     RequirementResult,
     ResultStream,
+    assess,
     summarize,
     verdict,
     write_json,
@@ -176,3 +177,65 @@ def test_write_json_round_trip(tmp_path):
     assert first["id"] == "A" and first["reading"] == "a reading" and first["status"] == "FAIL"
     assert first["messages"] == ["tests/x.py::t: got 500 — ünïcode"]
     assert [CheckEvent(**e) for e in data["events"]] == events
+
+
+# --- exit codes: a function of the verdict alone -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("results", "environment", "kind", "code"), [
+    ([result("A", "PASS")], None, "CONFORMANT", 0),
+    ([result("A", "FAIL")], None, "NOT CONFORMANT", 1),
+    ([result("A", "PASS"), result("B", "BLOCKED")], None, "INCOMPLETE", 1),  # a broken set-up must not pass a gate
+    ([result("A", "N-A")], None, "NOTHING CHECKED", 2),
+    ([result("A", "PASS")], "receiver not reachable from the target: ...", "ENVIRONMENT ERROR", 2),
+])
+def test_exit_code_is_a_function_of_the_verdict(results, environment, kind, code):
+    final = verdict(results, environment)
+    assert (final.kind, final.exit_code) == (kind, code)
+
+
+# --- the environment rule: a step of the assessment, not a rewrite of events ---------------------------------
+
+
+class Record:
+    """A stand-in for a CaseRecord: what the assessment reads of one."""
+
+    def __init__(self, case: str, protocol: str, events: list[CheckEvent], uses_receiver: bool = False) -> None:
+        self.case, self.protocol, self.events, self.uses_receiver = case, protocol, events, uses_receiver
+
+
+class Process:
+    def __init__(self, inbound: int, receiver_url: str | None = "http://127.0.0.1:9") -> None:
+        self.inbound, self.receiver_url = inbound, receiver_url
+
+
+def catalogues(*requirements: Requirement):
+    from conformance.catalogue import Catalogue
+
+    return {"vidicore": Catalogue("vidicore", "VidiCore", {r.id: r for r in requirements})}
+
+
+def test_no_delivery_anywhere_turns_the_receiver_cases_failures_into_blocked_by_the_environment():
+    api, dlv = req("VC-API"), req("VC-DLV")
+    records = [Record("api", "vidicore", [ev("VC-API", "pass", "api")]),
+               Record("dlv", "vidicore", [ev("VC-DLV", "fail", "dlv", "nothing arrived")], uses_receiver=True)]
+    assessment = assess(catalogues(api, dlv), records, [Process(0)])
+    by_id = {r.requirement.id: r for r in assessment.results}
+    assert (by_id["VC-DLV"].status, by_id["VC-DLV"].environment) == ("BLOCKED", True)
+    assert by_id["VC-DLV"].messages == ["dlv: receiver not reachable from the target"]
+    assert (by_id["VC-API"].status, by_id["VC-API"].environment) == ("PASS", False)
+    assert assessment.verdict.kind == "ENVIRONMENT ERROR" and assessment.verdict.exit_code == 2
+    assert "http://127.0.0.1:9" in assessment.environment_error
+    assert records[1].events[0].outcome == "fail"  # the recorded event is untouched
+
+
+def test_one_delivery_in_any_process_means_the_receiver_was_reachable():
+    dlv = req("VC-DLV")
+    records = [Record("dlv", "vidicore", [ev("VC-DLV", "fail", "dlv", "wrong status")], uses_receiver=True)]
+    assessment = assess(catalogues(dlv), records, [Process(0), Process(1, "http://127.0.0.1:10")])
+    assert assessment.environment_error is None and assessment.results[0].status == "FAIL"
+    assert assessment.verdict.kind == "NOT CONFORMANT"
+
+
+def test_only_protocols_with_a_case_are_assessed():
+    assert assess(catalogues(req("VC-A")), [], []).by_protocol == {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import textwrap
 from pathlib import Path
 
@@ -13,12 +14,14 @@ from conformance.target import (
     DEFAULT_TIMEOUT,
     Target,
     TargetError,
-    User,
     load_target,
-    spectra_target_for_url,
+    target_for_url,
     target_from_mapping,
-    vidicore_target_for_url,
 )
+from conformance.vidicore.settings import User
+
+vidicore_target_for_url = functools.partial(target_for_url, "vidicore")
+spectra_target_for_url = functools.partial(target_for_url, "spectra")
 
 ADMIN_PASSWORD = "s3cr3t-admin-Pa55"
 READER_PASSWORD = "s3cr3t-reader-Pa55"

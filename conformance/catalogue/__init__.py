@@ -13,7 +13,6 @@ from functools import cache
 from importlib import resources
 
 LEVELS = ("MUST", "SHOULD")
-PROTOCOLS = ("vidicore", "spectra")
 
 
 @dataclass(frozen=True)
@@ -60,9 +59,12 @@ def load(protocol: str) -> Catalogue:
     return Catalogue(protocol, data.get("title", protocol), requirements)
 
 
+@cache
 def load_all() -> dict[str, Requirement]:
-    """Every requirement of every protocol, by id."""
+    """Every requirement of every protocol (`conformance.protocols`), by id."""
+    from conformance.protocols import NAMES
+
     merged: dict[str, Requirement] = {}
-    for protocol in PROTOCOLS:
+    for protocol in NAMES:
         merged.update(load(protocol).requirements)
     return merged

@@ -13,9 +13,10 @@ from collections.abc import Mapping
 from typing import Union
 
 from conformance.http import HttpClient, Response, TransportError
+from conformance.names import Names
 from conformance.spectra import documents
 from conformance.spectra.signing import SpectraAuth
-from conformance.target import SpectraTarget
+from conformance.spectra.settings import SpectraTarget
 from conformance.validation import DocumentError
 
 REGISTRATIONS = "_rest_/job_completed_notification_registration"
@@ -33,12 +34,12 @@ User = Union[str, SpectraAuth, None]  # a target role, a signer of the case's ow
 
 
 class SpectraClient:
-    def __init__(self, http: HttpClient, settings: SpectraTarget, run_id: str) -> None:
+    def __init__(self, http: HttpClient, settings: SpectraTarget, names: Names) -> None:
         self.http = http
         self.settings = settings
-        self.run_id = run_id
+        self.names = names
+        self.run_id = names.run_id
         self.created: list[tuple[str, str]] = []  # (registration id, role that may delete it)
-        self._counter = 0
 
     # --- users --------------------------------------------------------------------------------------
 
@@ -56,13 +57,12 @@ class SpectraClient:
 
     def marker(self) -> str:
         """A run-unique end point for registrations that are not meant to deliver (nothing listens there)."""
-        self._counter += 1
-        return f"http://conformance.invalid/{self.run_id}/r{self._counter}"
+        return self.names.marker("r")
 
     def name(self, kind: str) -> str:
-        """A run-unique bucket or object name (lower case, digits and '-', as S3 bucket names must be)."""
-        self._counter += 1
-        return f"{self.run_id}-{kind}{self._counter}"
+        """A run-unique bucket or object name (lower case, digits and '-', as S3 bucket names must be): unique
+        across the run and its workers, whatever earlier cases or their cleanups did."""
+        return self.names.name(kind)
 
     # --- requests -----------------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """Spectra S3 documents: readers for registrations, lists, errors and job-completed notification payloads.
 
 What a server answers or delivers is untrusted: XML is parsed by `conformance.validation.parse_xml`
-(DTDs and entities refused), JSON by `json.loads`; both raise `DocumentError` when the body is not a
-document at all. Everything else — schema problems, JSON type problems — is returned in `errors`
+(DTDs and entities refused), JSON by `conformance.validation.parse_json`; both raise `DocumentError` when the
+body is not a document at all. Everything else — schema problems, JSON type problems — is returned in `errors`
 as one-line "path: reason" messages, next to the values read, so a case judges and still sees the values.
 
 Spectra documents have no namespace. The registration, list and error XSDs are hand-written
@@ -29,7 +29,8 @@ from string import Template
 from typing import Any
 
 from conformance.spectra import naming
-from conformance.validation import DocumentError, get_schema, parse_xml, schemas_dir
+from conformance.judging import json_media
+from conformance.validation import DocumentError, get_schema, parse_json, parse_xml, schemas_dir
 
 REGISTRATION_SCHEMA = "spectra/registration.xsd"
 REGISTRATION_LIST_SCHEMA = "spectra/registration-list.xsd"
@@ -110,9 +111,26 @@ class Payload:
     def errors(self) -> list[str]:
         return self.schema_errors + self.type_errors
 
+    def named(self) -> PayloadNames:
+        """The payload as judged on its names and structure alone (the JSON type rules are another
+        requirement's)."""
+        return PayloadNames(self)
+
+
     @property
     def generated_at(self) -> datetime | None:
         return parse_date(self.generation_date or "")
+
+
+@dataclass(frozen=True)
+class PayloadNames:
+    """A payload whose `errors` are its schema errors only (names and structure)."""
+
+    payload: Payload
+
+    @property
+    def errors(self) -> list[str]:
+        return self.payload.schema_errors
 
 
 # --- flat documents -------------------------------------------------------------------------------------
@@ -168,20 +186,6 @@ def epoch_ms_to_iso(value: int | float) -> str:
 
 # --- payloads -------------------------------------------------------------------------------------------
 
-def is_json(media_type: str) -> bool:
-    media_type = media_type.split(";")[0].strip().lower()
-    return media_type == "application/json" or media_type.endswith("+json")
-
-
-def parse_json(body: bytes | str) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DocumentError(f"not valid JSON: {exc}") from None
-    except RecursionError:
-        raise DocumentError("not valid JSON: nested too deeply") from None
-
-
 def payload(body: bytes | str, media_type: str, convention: str = naming.DEFAULT) -> Payload:
     """Read a delivered job-completed notification (XML or JSON by `media_type`) named in `convention`.
 
@@ -190,12 +194,9 @@ def payload(body: bytes | str, media_type: str, convention: str = naming.DEFAULT
     names = payload_names(convention)
     type_errors: list[str] = []
     top_level_keys: list[str] | None = None  # of a JSON object with several top-level keys
-    if is_json(media_type):
+    if json_media(media_type):
         data = parse_json(body)
-        try:
-            root = _json_root(data, names, type_errors)
-        except RecursionError:
-            raise DocumentError("JSON nested too deeply") from None
+        root = _json_root(data, names, type_errors)  # parse_json bounds the depth: no recursion error here
         if len(data) != 1:
             top_level_keys = list(data)
     else:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from conformance.http import Credentials, HttpClient, Response, TransportError
-from conformance.target import VidiCoreTarget
+from conformance.names import Names
+from conformance.vidicore.settings import VidiCoreTarget
 from conformance.vidicore import documents
 
 ENTITIES = ("item", "collection", "job", "storage", "storage/file", "file", "quota", "group", "document",
@@ -27,10 +28,14 @@ MEDIA = {"xml": XML, "json": JSON, "text": TEXT}
 
 @dataclass(frozen=True)
 class Form:
-    """A notification resource. `entity` None = the placeholder; `single` = the single-entity form."""
+    """A notification resource. `entity` None = the placeholder; `single` = the single-entity form.
+    `str(form)` is its id in case names ("item", "item-entity", "storage-file", "placeholder")."""
 
     entity: str | None
     single: bool = False
+
+    def __str__(self) -> str:
+        return form_id(self)
 
     @property
     def name(self) -> str:
@@ -82,12 +87,12 @@ def encode(tree: documents.Tree, fmt: str) -> tuple[bytes, str]:
 
 
 class VidiCoreClient:
-    def __init__(self, http: HttpClient, settings: VidiCoreTarget, run_id: str) -> None:
+    def __init__(self, http: HttpClient, settings: VidiCoreTarget, names: Names) -> None:
         self.http = http
         self.settings = settings
-        self.run_id = run_id
+        self.names = names
+        self.run_id = names.run_id
         self.created: list[tuple[Bound, str]] = []
-        self._counter = 0
 
     # --- users --------------------------------------------------------------------------------------
 
@@ -109,8 +114,7 @@ class VidiCoreClient:
 
     def marker(self) -> str:
         """A run-unique callback URL: every notification the suite creates carries one."""
-        self._counter += 1
-        return f"http://conformance.invalid/{self.run_id}/n{self._counter}"
+        return self.names.marker("n")
 
     # --- requests -----------------------------------------------------------------------------------
 
@@ -139,9 +143,9 @@ class VidiCoreClient:
                             label=f"list {bound.form.name}")
 
     def get(self, bound: Bound, notification_id: str, *, accept: str = XML,
-            user: str | Credentials | None = "admin", slash: bool = False) -> Response:
+            user: str | Credentials | None = "admin", slash: bool = False, label: str = "") -> Response:
         return self.request("GET", bound.path(notification_id, slash), user=user, accept=accept,
-                            label=f"retrieve {notification_id}")
+                            label=label or f"retrieve {notification_id}")
 
     def put(self, bound: Bound, notification_id: str, tree: documents.Tree, *, fmt: str = "xml",
             accept: str = XML, user: str | Credentials | None = "admin", slash: bool = False) -> Response:
@@ -180,13 +184,26 @@ class VidiCoreClient:
             for notification_id in self.ids_in(response):
                 self.created.append((bound, notification_id))
 
-    def adopt(self, bound: Bound, ids: Iterable[str]) -> None:
-        """Take ids that appeared unasked (a server that stored a refused document) into cleanup,
-        but only those carrying this run's marker: never delete what the run did not create."""
-        for notification_id in ids:
-            response = self.get(bound, notification_id)
-            if response.status == 200 and self.run_id in response.text:
+    def carrying(self, bound: Bound, marker: str, before: Iterable[str]) -> list[str] | None:
+        """The notifications on `bound`, beyond `before`, whose stored document carries `marker` (a refused
+        document that was stored anyway), taken into cleanup; None when the list cannot be read.
+
+        Judged by the marker, not by what appeared: on a shared server (other workers, other users) new
+        notifications appear all the time, and only one carrying this marker can be the refused document. Nothing
+        else is touched: never delete what the run did not create."""
+        now = self.list_ids(bound)
+        if now is None:
+            return None
+        seen = set(before)
+        found = []
+        for notification_id in now:
+            if notification_id in seen:
+                continue
+            response = self.get(bound, notification_id, label=f"retrieve {notification_id} (carries the marker?)")
+            if response.status == 200 and marker in response.text:
+                found.append(notification_id)
                 self.created.append((bound, notification_id))
+        return found
 
     def cleanup(self) -> list[str]:
         """Delete everything this client created; returns what could not be removed (for the log)."""

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any, Mapping
 
-from conformance.validation import DocumentError, get_schema, parse_xml
+from conformance.validation import DocumentError, get_schema, parse_json, parse_xml
 
 NS = "http://xml.vidispine.com/schema/vidispine"
 SCHEMA = "vidicore/vidispine.xsd"
@@ -174,13 +174,6 @@ def json_to_element(data: Any, root: str) -> ET.Element:
     return tree_to_element(data, root)
 
 
-def parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise DocumentError(f"not valid JSON: {exc}") from None
-
-
 @dataclass(frozen=True)
 class Decoded:
     """A document read from an answer: its XML element (native or converted from JSON) and schema errors."""
@@ -199,7 +192,7 @@ def decode(body: bytes, media_type: str, root: str, *, validate: bool = True) ->
     Raises DocumentError when it is not XML/JSON at all; schema problems are returned in `errors`
     (not computed with validate=False: lenient reads for setup and cleanup, which judge nothing).
     """
-    if media_type.endswith("json"):
+    if media_type.endswith("json"):  # the caller's reading of Content-Type (judging.json_media)
         element = json_to_element(parse_json(body), root)
     else:
         element = parse_xml(body)
@@ -345,13 +338,14 @@ def changed(tree: Tree, url: str) -> Tree:
 
 
 # Invalid documents (NOTES §1.2): name -> (body, content type). Each must be refused 400/invalidInput.
-def invalid_documents(url: str) -> dict[str, tuple[bytes, str]]:
-    good = page_example(url)
+# Each carries `marker` (as its url, or as extradata where it has no url), so one stored anyway is found by it.
+def invalid_documents(marker: str) -> dict[str, tuple[bytes, str]]:
+    good = page_example(marker)
     no_action = {"trigger": good["trigger"]}
     no_trigger = {"action": good["action"]}
-    unknown_action = {"action": {"carrierPigeon": {"url": url}}, "trigger": good["trigger"]}
+    unknown_action = {"action": {"carrierPigeon": {"url": marker}}, "trigger": good["trigger"]}
     unknown_trigger = {"action": good["action"], "trigger": {"job": {"exploded": ""}}}
-    no_url = notification("http", {"timeout": "5", "method": "POST"}, "job", "finished")
+    no_url = notification("http", {"timeout": "5", "method": "POST", "extradata": marker}, "job", "finished")
     return {
         "malformed-xml": (to_xml(good)[:-7], "application/xml"),
         "malformed-json": (to_json(good)[:-2], "application/json"),

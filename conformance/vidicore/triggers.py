@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from conformance.check import Check
 from conformance.http import TransportError
-from conformance.target import JobSettings
+from conformance.vidicore.settings import JobSettings
 from conformance.validation import DocumentError, parse_xml
 from conformance.vidicore import documents
 from conformance.vidicore.client import XML, VidiCoreClient

@@ -1,5 +1,6 @@
 """Every check can fail: each named fault of the reference server makes the suite fail (or, for a SHOULD,
-warn) exactly the requirements the fault names, and nothing else; the clean server passes everything.
+warn) exactly the requirements the fault names, and nothing else — no other requirement fails, warns, is BLOCKED
+or N-A where the clean run's is not; the clean server passes everything.
 
 Each fault run is the whole suite of the fault's protocol, every concern and requirement, on the suite's
 representative sample of resources (`--conformance-sample`: 5 of VidiCore's 21 notification resources), against
@@ -11,18 +12,23 @@ from __future__ import annotations
 
 import pytest
 
-from conformance import catalogue
-from conformance.cli import PROTOCOLS
+from conformance import catalogue, protocols
 from conformance.reference import faults as registry
 from conformance.reference.faults import FAULTS
 from conftest import statuses
 
+# What the clean runs leave BLOCKED and N-A (the embedded server has every user and entity: nothing); a fault run
+# must leave the same, so a fault that blocks or sidelines requirements it does not name is caught too.
+CLEAN_BLOCKED: set[str] = set()
+CLEAN_NOT_APPLICABLE: set[str] = set()
 
-@pytest.mark.parametrize("protocol", catalogue.PROTOCOLS)
+
+@pytest.mark.parametrize("protocol", protocols.NAMES)
 def test_clean_reference_server_passes_everything(run_suite, protocol):
-    result, data = run_suite(protocol=PROTOCOLS[protocol])
+    result, data = run_suite(protocol=protocols.get(protocol).package)
     assert result.ret == 0, result.stdout.str()[-3000:]
     assert statuses(data, "FAIL", "WARN", "BLOCKED") == set()
+    assert statuses(data, "BLOCKED") == CLEAN_BLOCKED and statuses(data, "N-A") == CLEAN_NOT_APPLICABLE
     assert data["verdict"]["conformant"] is True
     assert statuses(data, "PASS") == set(catalogue.load(protocol).requirements)
 
@@ -30,10 +36,13 @@ def test_clean_reference_server_passes_everything(run_suite, protocol):
 @pytest.mark.parametrize("fault", sorted(FAULTS))
 def test_fault_is_detected_and_only_there(run_suite, fault):
     result, data = run_suite("--conformance-sample", "--reference-fault", fault,
-                             protocol=PROTOCOLS[FAULTS[fault].protocol])
+                             protocol=protocols.get(FAULTS[fault].protocol).package)
     expected = set(FAULTS[fault].requirements)
     got = statuses(data, "FAIL", "WARN")
     assert got == expected, f"{fault}: suite flagged {sorted(got)}, fault breaks {sorted(expected)}"
+    blocked, not_applicable = statuses(data, "BLOCKED"), statuses(data, "N-A")
+    assert blocked == CLEAN_BLOCKED, f"{fault}: also BLOCKED {sorted(blocked - CLEAN_BLOCKED)}"
+    assert not_applicable == CLEAN_NOT_APPLICABLE, f"{fault}: also N-A {sorted(not_applicable)}"
     must = {r for r in expected if catalogue.load_all()[r].level == "MUST"}
     assert result.ret == (1 if must else 0)
 

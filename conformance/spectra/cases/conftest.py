@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.plugin import ConformanceRun, report_leftovers
+from conformance.run import ProcessRun, report_leftovers
 from conformance.spectra.client import SpectraClient
 from conformance.spectra.triggers import Jobs
 
 
 @pytest.fixture(scope="session")
-def spectra_endpoint(conformance_run: ConformanceRun):
+def spectra_endpoint(conformance_run: ProcessRun):
     return conformance_run.endpoint("spectra")
 
 
 @pytest.fixture
-def sp(spectra_endpoint, run_id, request) -> SpectraClient:
-    client = SpectraClient(spectra_endpoint.client, spectra_endpoint.settings, run_id)
+def sp(spectra_endpoint, names, request) -> SpectraClient:
+    client = SpectraClient(spectra_endpoint.client, spectra_endpoint.settings, names)
     yield client
     report_leftovers(request, client.cleanup())
 

@@ -11,30 +11,20 @@ from typing import TypeVar
 
 from conformance.check import Check
 from conformance.http import Response
+from conformance.judging import judged
 from conformance.spectra import documents
 from conformance.spectra.client import DEFAULTS, ECHOED, SpectraClient
 from conformance.validation import DocumentError
 
 T = TypeVar("T")
-D = TypeVar("D", documents.Decoded, documents.DecodedList)
 ENUMERATIONS = ("format", "naming_convention", "notification_http_method")
 BOOKKEEPING = ("LastFailure", "LastHttpResponseCode", "LastNotification", "NumberOfFailuresSinceLastSuccess")
-
-
-def judged(check: Check, requirement: str, read: Callable[[bytes], D], body: bytes, what: str) -> D:
-    """`body` read by `read` (a documents reader) and judged against its schema under `requirement`."""
-    try:
-        decoded = read(body)
-    except DocumentError as exc:
-        check(requirement, False, f"{what} is not XML: {exc}")
-    check(requirement, not decoded.errors, f"{what} does not match the schema: " + "; ".join(decoded.errors))
-    return decoded
 
 
 def read_registration(check: Check, response: Response, requirement: str = "SP-XSD-REGISTRATION"
                       ) -> dict[str, str]:
     """The registration of a 2xx answer, judged against the schema under `requirement`."""
-    return judged(check, requirement, documents.registration, response.body, "the registration").fields
+    return judged(check, requirement, lambda: documents.registration(response.body), "the registration").fields
 
 
 def setup_registration(check: Check, sp: SpectraClient, params: Mapping[str, str], *, user: str = "admin"
@@ -56,7 +46,8 @@ def judge_error(check: Check, response: Response, status: int, requirement: str,
     whose Code is `code` (SP-ERROR-CODE, a SHOULD)."""
     if not check(requirement, response.status == status, f"{what} answered {response.status}, expected {status}"):
         return  # a SHOULD that warned: the body of another status is not an Error document to judge
-    decoded = judged(check, "SP-XSD-ERROR", documents.error_document, response.body, f"the {status} Error answer")
+    decoded = judged(check, "SP-XSD-ERROR", lambda: documents.error_document(response.body),
+                     f"the {status} Error answer")
     http_code = decoded.fields.get("HttpErrorCode", "")
     check("SP-XSD-ERROR", http_code == str(status), f"HttpErrorCode is {http_code!r} in a {status} answer")
     if code is not None:
@@ -103,7 +94,7 @@ def fresh_problems(fields: Mapping[str, str]) -> list[str]:
 
 def ids_in_list(check: Check, response: Response, requirement: str) -> list[str]:
     check(requirement, response.status == 200, f"the list answered {response.status}")
-    decoded = judged(check, "SP-XSD-REGISTRATION", documents.registration_list, response.body, "the list")
+    decoded = judged(check, "SP-XSD-REGISTRATION", lambda: documents.registration_list(response.body), "the list")
     return [record.get("Id", "") for record in decoded.records]
 
 

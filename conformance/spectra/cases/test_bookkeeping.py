@@ -21,6 +21,8 @@ from conformance.spectra.cases.support import poll, setup_registration
 from conformance.validation import DocumentError
 
 requirement = pytest.mark.requirement
+# registered for all of the administrator's jobs: another case's job would fire them
+pytestmark = pytest.mark.exclusive
 
 
 def fields_of(sp, registration_id: str) -> dict[str, str]:

@@ -11,21 +11,17 @@ import itertools
 
 import pytest
 
+from conformance.judging import json_body, judged
 from conformance.receiver import Answer, Delivery, Mailbox
 from conformance.spectra import documents, naming
 from conformance.spectra.cases.support import setup_registration
 from conformance.spectra.client import CONVENTIONS, FORMATS, METHODS
 from conformance.spectra.triggers import Job
-from conformance.validation import DocumentError
 
 requirement = pytest.mark.requirement
 MATRIX = list(itertools.product(CONVENTIONS, FORMATS, METHODS))
 # no naming_convention / format / method at all: the defaults must hold
 DEFAULTS = [(None, fmt, None) for fmt in (None, "JSON")]
-
-
-def is_json(body: bytes) -> bool:
-    return body.lstrip()[:1] in (b"{", b"[")
 
 
 def register(check, sp, mailbox: Mailbox, job: Job | None, *, convention=None, fmt=None, method=None,
@@ -51,20 +47,16 @@ def arrived(check, mailbox: Mailbox, job: Job, delivery, what: str) -> Delivery:
 
 
 def read_payload(check, got: Delivery, convention: str, names_requirement: str) -> documents.Payload:
-    form = "application/json" if is_json(got.body) else "application/xml"
-    try:
-        payload = documents.payload(got.body, form, convention)
-    except DocumentError as exc:
-        check(names_requirement, False, f"the delivered body is not a document: {exc}")
-    check(names_requirement, not payload.schema_errors,
-          f"the names of the delivery do not follow {convention}: " + "; ".join(payload.schema_errors))
-    return payload
+    """The payload, its names judged against the convention's own schema (JSON type rules are judged apart)."""
+    form = "application/json" if json_body(got.body) else "application/xml"
+    return judged(check, names_requirement, lambda: documents.payload(got.body, form, convention).named(),
+                  f"the delivery (naming convention {convention})").payload
 
 
 def judge_payload(check, got: Delivery, job: Job, convention: str, names_requirement: str, *,
                   cancelled: bool) -> documents.Payload:
     payload = read_payload(check, got, convention, names_requirement)
-    if is_json(got.body):
+    if json_body(got.body):
         date_name = naming.convert("NotificationGenerationDate", convention)
         typed = [e for e in payload.type_errors if date_name not in e]
         check("SP-DLV-JSON-TYPES", not typed, "; ".join(typed))
@@ -89,9 +81,9 @@ def judge_payload(check, got: Delivery, job: Job, convention: str, names_require
 def judge_form(check, got: Delivery, method: str, fmt: str) -> None:
     check("SP-DLV-METHOD", got.method == method, f"NotificationHttpMethod {method}, the delivery was a {got.method}")
     want = "application/json" if fmt == "JSON" else "application/xml"
-    check("SP-DLV-CONTENT-TYPE", got.media_type == want and is_json(got.body) == (fmt == "JSON"),
+    check("SP-DLV-CONTENT-TYPE", got.media_type == want and json_body(got.body) == (fmt == "JSON"),
           f"format {fmt}: Content-Type {got.media_type or 'absent'}, body "
-          f"{'JSON' if is_json(got.body) else 'not JSON'}; expected {want}")
+          f"{'JSON' if json_body(got.body) else 'not JSON'}; expected {want}")
 
 
 @pytest.mark.parametrize(("convention", "fmt", "method"), MATRIX, ids=["-".join(p) for p in MATRIX])

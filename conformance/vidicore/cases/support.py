@@ -11,6 +11,7 @@ import pytest
 
 from conformance.check import Check
 from conformance.http import Response
+from conformance.judging import json_media, judged, xml_media
 from conformance.validation import DocumentError
 from conformance.vidicore import documents
 from conformance.vidicore.client import ALL_FORMS, JSON, XML, Bound, Form, VidiCoreClient, form_id
@@ -26,43 +27,30 @@ SCHEMA_REQUIREMENT = {
 REFUSED = (401, 403)
 
 
-def is_json(media_type: str) -> bool:
-    return media_type == JSON or media_type.endswith("+json")
-
-
-def is_xml(media_type: str) -> bool:
-    return media_type in (XML, "text/xml") or media_type.endswith("+xml")
-
-
 def fmt_of(response: Response) -> str:
-    return "json" if is_json(response.media_type) else "xml"
+    return "json" if json_media(response.media_type) else "xml"
 
 
 def check_accept(check: Check, response: Response, accept: str) -> None:
     """VC-ACCEPT: the answer is in the format the Accept header asked for."""
     got = response.media_type or "(no Content-Type)"
-    ok = is_json(got) if accept == JSON else is_xml(got)
+    ok = json_media(got) if accept == JSON else xml_media(got)
     check("VC-ACCEPT", ok, f"asked for Accept: {accept}, the answer's Content-Type is {got}")
 
 
 def read(check: Check, response: Response, root: str) -> documents.Tree:
     """Parse and schema-check a document answer; failures go to the schema requirement of root+format."""
     fmt = fmt_of(response)
-    requirement = SCHEMA_REQUIREMENT[(root, fmt)]
-    try:
-        decoded = documents.decode(response.body, response.media_type or XML, root)
-    except DocumentError as exc:
-        check(requirement, False, f"the {root} answer is not readable {fmt.upper()}: {exc}")
-        raise  # unreachable: a MUST failure raises
-    check(requirement, not decoded.errors,
-          f"the {root} answer ({fmt.upper()}) does not match the schema: " + "; ".join(decoded.errors))
+    media = JSON if fmt == "json" else XML
+    decoded = judged(check, SCHEMA_REQUIREMENT[(root, fmt)],
+                     lambda: documents.decode(response.body, media, root), f"the {root} answer ({fmt.upper()})")
     return decoded.tree
 
 
 def check_exception(check: Check, response: Response, requirement: str, kind: str, status: int) -> None:
     """`requirement`: status and an ExceptionDocument holding `kind`; its schema under VC-XSD-EXCEPTION."""
     check(requirement, response.status == status, f"expected {status}, got {response.status}")
-    has_body = bool(response.body.strip()) and (is_xml(response.media_type) or is_json(response.media_type))
+    has_body = bool(response.body.strip()) and (xml_media(response.media_type) or json_media(response.media_type))
     check(requirement, has_body, f"the {status} answer carries no ExceptionDocument "
                                  f"(Content-Type {response.media_type or 'none'}, {len(response.body)} bytes)")
     tree = read(check, response, "ExceptionDocument")
@@ -93,6 +81,14 @@ def setup_list(check: Check, vc: VidiCoreClient, bound: Bound) -> list[str]:
     ids = vc.list_ids(bound)
     check.precondition(ids is not None, f"the list of {bound.path()} could not be read")
     return ids or []
+
+
+def stored_with(check: Check, vc: VidiCoreClient, bound: Bound, marker: str, before: list[str]) -> list[str]:
+    """What a refused request stored: the notifications beyond `before` that carry its document's `marker`
+    (judged by the marker, so another worker's or user's new notification is never taken for it)."""
+    found = vc.carrying(bound, marker, before)
+    check.precondition(found is not None, f"the list of {bound.path()} could not be read")
+    return found or []
 
 
 def setup_get(check: Check, vc: VidiCoreClient, bound: Bound, notification_id: str) -> documents.Tree | None:

@@ -42,6 +42,7 @@ def test_deleted_is_gone(check, vc, form, method):
 
 @forms()
 @requirement("VC-DELETE-ALL")
+@pytest.mark.exclusive  # removes every notification of the resource, other cases' too
 def test_delete_all(check, vc, form):
     bound = bound_or_na(check, vc, form)
     if vc.settings.shared:

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.judging import json_body, judged
 from conformance.receiver import Answer, Delivery, Mailbox
-from conformance.validation import DocumentError
+from conformance.validation import parse_json
 from conformance.vidicore import documents
 from conformance.vidicore.cases.support import setup_create
 from conformance.vidicore.client import Bound, Form
@@ -34,25 +35,17 @@ def notify(check, vc, bound: Bound, mailbox: Mailbox, event: str = "finished", *
 
 def payload(check, delivery: Delivery) -> dict[str, str]:
     """The delivered SimpleMetadataDocument as key -> value, judged under VC-DLV-XSD / VC-DLV-JSON."""
-    json_body = is_json(delivery.body)  # the form is judged by the body: the header is VC-DLV-CONTENT-TYPE's
-    requirement_id = "VC-DLV-JSON" if json_body else "VC-DLV-XSD"
-    try:
-        decoded = documents.decode(delivery.body, "application/json" if json_body else "application/xml",
-                                   "SimpleMetadataDocument")
-    except DocumentError as exc:
-        check(requirement_id, False, f"the delivered body is not readable {'JSON' if json_body else 'XML'}: {exc}")
-    check(requirement_id, not decoded.errors, "the delivered SimpleMetadataDocument does not match the schema: "
-                                              + "; ".join(decoded.errors))
-    if json_body:
-        raw = documents.parse_json(delivery.body).get("field", [])
+    as_json = json_body(delivery.body)  # the form is judged by the body: the header is VC-DLV-CONTENT-TYPE's
+    requirement_id = "VC-DLV-JSON" if as_json else "VC-DLV-XSD"
+    media = "application/json" if as_json else "application/xml"
+    decoded = judged(check, requirement_id, lambda: documents.decode(delivery.body, media, "SimpleMetadataDocument"),
+                     f"the delivered SimpleMetadataDocument ({'JSON' if as_json else 'XML'})")
+    if as_json:
+        raw = parse_json(delivery.body).get("field", [])
         loose = [f for f in raw if not isinstance(f, dict) or not all(isinstance(f.get(k), str) for k in ("key", "value"))]
         check("VC-DLV-JSON", not loose, f"JSON fields whose key/value are not strings: {loose[:3]}")
     fields = decoded.tree.get("field", [])
     return {str(f.get("key")): str(f.get("value", "")) for f in fields if isinstance(f, dict)}
-
-
-def is_json(body: bytes) -> bool:
-    return body.lstrip()[:1] in (b"{", b"[")
 
 
 def arrived(check, requirement_id: str, mailbox: Mailbox, count: int, deadline: float,
@@ -148,9 +141,9 @@ def test_content_type(check, vc, jobs, receiver, delivery, item, content_type):
     (got, *_) = arrived(check, "VC-DLV-CONTENT-TYPE", mailbox, 1, delivery.deadline, "job finished")
     check("VC-DLV-CONTENT-TYPE", got.media_type == content_type,
           f"contentType {content_type} configured, the delivery's Content-Type is {got.media_type or 'absent'}")
-    json_body = is_json(got.body)
-    check("VC-DLV-CONTENT-TYPE", json_body == (content_type == "application/json"),
-          f"contentType {content_type} configured, the body is {'JSON' if json_body else 'not JSON'}")
+    as_json = json_body(got.body)
+    check("VC-DLV-CONTENT-TYPE", as_json == (content_type == "application/json"),
+          f"contentType {content_type} configured, the body is {'JSON' if as_json else 'not JSON'}")
     payload(check, got)
 
 

@@ -1,0 +1,21 @@
+"""The hooks the conformance plugin calls, for report consumers (and any other plugin) to implement.
+
+    pytest_conformance_record(record, item)   a case ended, in the process that ran it: its complete CaseRecord
+    pytest_conformance_assessed(assessment, config)
+                                              the run is assessed, once, in the controller (before the terminal
+                                              summary): the Assessment every report is built from
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.hookspec
+def pytest_conformance_record(record, item) -> None:
+    """A conformance case ended (called in the process that ran it, before its teardown report is made)."""
+
+
+@pytest.hookspec
+def pytest_conformance_assessed(assessment, config) -> None:
+    """The run's assessment is complete (called once, in the controller process)."""

@@ -1,0 +1,139 @@
+"""One record per case: what it checked, every HTTP exchange it made, every delivery it received.
+
+A `CaseRecord` is filled while its case runs, in the process that runs it: `check` appends `CheckEvent`s, the
+HTTP seam appends `Exchange`s (the record is the case's `Recorder`), the receiver fixture appends the inbound
+requests of the case's mailboxes. When the case ends, the plugin puts `record.to_dict()` on the case's teardown
+`TestReport` (`REPORT_ATTRIBUTE`); pytest-xdist carries it to the controller, which alone assembles the run
+(`conformance.results.assess`). A dict of str/int/float/bool/None and lists of them: it crosses the process
+boundary intact, and `CaseRecord.from_dict` rebuilds it.
+
+`ProcessSummary` is the same for what belongs to a process rather than a case: its receiver's figures (every
+inbound request, strays, wake-up latencies) and its endpoints (base URL, requests sent). A worker hands it over
+in `workeroutput`; a serial run makes its own.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from conformance.http import Exchange, Recorder
+from conformance.results import CheckEvent, ResultStream
+
+REPORT_ATTRIBUTE = "conformance_record"
+WORKER_OUTPUT_KEY = "conformance_process"
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One request that reached one of the case's mailboxes, already redacted, and the answer it got."""
+
+    mailbox: str         # the mailbox's URL
+    method: str
+    target: str          # path and query
+    headers: dict[str, str]
+    body: str            # as text, capped
+    arrived: float       # time.time()
+    answer_status: int
+    answer_delay: float = 0.0
+    truncated: bool = False
+    size: int = 0        # bytes of the body kept at receipt
+
+    def render(self) -> str:
+        lines = [f"> {self.method} {self.target}    [arrived {_clock(self.arrived)}]"]
+        lines += [f"> {k}: {v}" for k, v in self.headers.items()]
+        if self.body:
+            lines += ["", self.body]
+        if self.truncated:
+            lines.append(f"(body truncated at receipt: only its first {self.size} bytes were kept)")
+        delay = f" after a {self.answer_delay * 1000:.0f} ms delay" if self.answer_delay else ""
+        lines.append(f"< {self.answer_status}{delay}")
+        return "\n".join(lines)
+
+
+class CaseRecord(Recorder):
+    """The record of one case. It is the case's `Recorder` (exchanges) and its event stream (`emit`)."""
+
+    def __init__(self, case: str, requirements: tuple[str, ...] = (), protocol: str | None = None) -> None:
+        super().__init__()
+        self.case = case
+        self.requirements = tuple(requirements)
+        self.protocol = protocol
+        self.stream = ResultStream()
+        self.mailboxes: list[str] = []     # URLs of the case's mailboxes: it waited for deliveries
+        self.inbound: list[Inbound] = []
+        self.leftovers: list[str] = []     # what its cleanup could not remove
+        self.outcome = ""                  # pytest's: passed, failed, skipped
+        self.started = time.time()
+        self.duration = 0.0
+
+    # --- filled while the case runs ------------------------------------------------------------------
+
+    @property
+    def events(self) -> list[CheckEvent]:
+        return self.stream.events
+
+    def emit(self, event: CheckEvent) -> None:
+        self.stream.emit(event)
+
+    @property
+    def uses_receiver(self) -> bool:
+        return bool(self.mailboxes)
+
+    def render_inbound(self) -> str:
+        by_mailbox: dict[str, list[Inbound]] = {url: [] for url in self.mailboxes}
+        for request in self.inbound:
+            by_mailbox.setdefault(request.mailbox, []).append(request)
+        return "\n\n".join(f"[mailbox {url}]\n" + ("\n\n".join(r.render() for r in requests)
+                                                   or "(no request arrived)")
+                           for url, requests in by_mailbox.items())
+
+    # --- across the process boundary -----------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "case": self.case, "requirements": list(self.requirements), "protocol": self.protocol,
+            "events": [asdict(e) for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
+            "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
+            "leftovers": list(self.leftovers), "outcome": self.outcome, "started": self.started,
+            "duration": self.duration,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CaseRecord:
+        record = cls(data["case"], tuple(data.get("requirements", ())), data.get("protocol"))
+        for event in data.get("events", ()):
+            record.emit(CheckEvent(**event))
+        record.exchanges = [Exchange(**e) for e in data.get("exchanges", ())]
+        record.mailboxes = list(data.get("mailboxes", ()))
+        record.inbound = [Inbound(**r) for r in data.get("inbound", ())]
+        record.leftovers = list(data.get("leftovers", ()))
+        record.outcome = data.get("outcome", "")
+        record.started = data.get("started", 0.0)
+        record.duration = data.get("duration", 0.0)
+        return record
+
+
+@dataclass
+class ProcessSummary:
+    """What one test process (the serial run, or one xdist worker) knows beyond its cases' records."""
+
+    receiver_url: str | None = None
+    inbound: int = 0                                       # every request that reached its receiver
+    strays: list[str] = field(default_factory=list)        # requests no open mailbox owned (first ones)
+    latencies: list[float] = field(default_factory=list)   # seconds from an arrival to its case running again
+    endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)  # protocol -> base_url, origin, sent
+    untargeted: list[str] = field(default_factory=list)    # protocols whose cases it dropped: not in the target
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ProcessSummary:
+        return cls(**data)
+
+
+def _clock(wall: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{int(wall % 1 * 1000):03d}Z"
+

@@ -1,0 +1,145 @@
+"""The run as one test process sees it: its target, names, endpoints, receiver and embedded reference server.
+
+A serial run has one `ProcessRun`; under pytest-xdist every worker has its own (the controller's runs no case).
+Each resolves a protocol's endpoint the first time a case needs it: the target's server, or the embedded reference
+server, started on a free loopback port (the suite touches the reference package only to start it, and asks it
+when it is idle so that "nothing more arrives" waits end early). The process's figures go to the controller as a
+`ProcessSummary`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from conformance import protocols
+from conformance.http import HttpClient, Redactor, TransportError, recording
+from conformance.names import Names
+from conformance.record import CaseRecord, ProcessSummary
+from conformance.target import DeliverySettings, Target, target_from_mapping
+
+RECORD_KEY = pytest.StashKey[CaseRecord]()  # a case item's record, while it runs
+EMBEDDED = "embedded reference server"
+EXIT_ENVIRONMENT = 2  # the target or the receiver cannot be reached: an environment error
+# The embedded server delivers at once and says when it is idle: quiet windows end then, so they can be long.
+EMBEDDED_DELIVERY = DeliverySettings(deadline=5.0, quiet_window=2.0)
+
+
+@dataclass
+class Endpoint:
+    """A protocol's resolved target: its settings, its HTTP client, and where it came from."""
+
+    settings: Any
+    client: HttpClient
+    origin: str  # EMBEDDED, or the target file / option it came from
+
+    @property
+    def embedded(self) -> bool:
+        return self.origin == EMBEDDED
+
+
+@dataclass
+class ProcessRun:
+    config: pytest.Config
+    target: Target | None
+    faults: tuple[str, ...]
+    names: Names
+    endpoints: dict[str, Endpoint] = field(default_factory=dict)
+    untargeted: set[str] = field(default_factory=set)  # protocols whose cases were dropped: not in the target
+    reference: Any = None
+    _receiver: Any = None
+
+    def named(self, protocol: str) -> bool:
+        """Whether the target names `protocol` (else its cases run against the embedded server)."""
+        return self.target is not None and self.target.settings(protocol) is not None
+
+    def delivery_settings(self) -> DeliverySettings:
+        if self.target is not None and self.target.delivery is not None:
+            return self.target.delivery
+        return EMBEDDED_DELIVERY if self.target is None else DeliverySettings()
+
+    def receiver(self):
+        """The process's callback receiver, started on first use."""
+        if self._receiver is None:
+            from conformance.receiver import Receiver
+
+            settings = self.delivery_settings()
+            # the secrets of the target (or of the embedded server): inbound evidence is redacted like outbound
+            secrets = self.target.secrets() if self.target is not None else frozenset()
+            settled = None
+            if self.target is None:
+                secrets |= frozenset(self._reference().env.values())
+                settled = getattr(self._reference(), "wait_idle", None)
+            try:
+                receiver = Receiver(host=settings.listen_host, port=settings.listen_port,
+                                    public_url=settings.public_url, multiplier=settings.multiplier,
+                                    redact=Redactor(secrets).text, token=self.names.token, settled=settled)
+                receiver.start()
+            except OSError as exc:
+                pytest.exit(f"the callback receiver cannot listen on {settings.listen_host}:{settings.listen_port}: "
+                            f"{exc}", returncode=EXIT_ENVIRONMENT)
+            self._receiver = receiver
+            self.config.add_cleanup(receiver.stop)
+        return self._receiver
+
+    def endpoint(self, protocol: str) -> Endpoint:
+        if protocol not in self.endpoints:
+            self.endpoints[protocol] = self._resolve(protocol)
+        return self.endpoints[protocol]
+
+    def _resolve(self, protocol: str) -> Endpoint:
+        if self.named(protocol):
+            target, origin = self.target, self.target.source
+        else:
+            target, origin = self._embedded_target(), EMBEDDED
+        settings = target.settings(protocol)
+        client = HttpClient(settings.base_url, timeout=settings.timeout, verify=settings.verify,
+                            max_body_bytes=settings.max_body_bytes, secrets=target.secrets())
+        self.config.add_cleanup(client.close)
+        _probe(client, settings.base_url)
+        return Endpoint(settings, client, origin)
+
+    def _reference(self) -> Any:
+        if self.reference is None:
+            from conformance import reference  # the suite touches the reference server only to start it
+
+            self.reference = reference.start(protocols=protocols.NAMES, faults=self.faults)
+            self.config.add_cleanup(self.reference.stop)
+        return self.reference
+
+    def _embedded_target(self) -> Target:
+        server = self._reference()
+        return target_from_mapping(server.target_data(), EMBEDDED, env=server.env)
+
+    def summary(self) -> ProcessSummary:
+        """This process's figures, for the controller."""
+        summary = ProcessSummary(untargeted=sorted(self.untargeted))
+        receiver = self._receiver
+        if receiver is not None:
+            summary.receiver_url = receiver.public_base
+            summary.inbound = receiver.total
+            summary.strays = [str(stray) for stray in receiver.strays[:20]]
+            summary.latencies = receiver.latencies
+        summary.endpoints = {name: {"base_url": e.settings.base_url, "origin": e.origin, "sent": e.client.sent}
+                             for name, e in self.endpoints.items()}
+        return summary
+
+
+def _probe(client: HttpClient, base_url: str) -> None:
+    """Any HTTP answer means reachable; no answer ends the run with exit 2 (an environment error)."""
+    with recording(None):  # the probe is no case's evidence
+        try:
+            client.request("GET", "", label="reachability probe")
+        except TransportError as exc:
+            pytest.exit(f"target unreachable: {base_url}: {exc}", returncode=EXIT_ENVIRONMENT)
+
+
+def report_leftovers(request: pytest.FixtureRequest, left: list[str]) -> None:
+    """What a case's cleanup could not remove goes into its record and report, never silently away."""
+    if left:
+        record = request.node.stash.get(RECORD_KEY, None)
+        if record is not None:
+            record.leftovers.extend(left)
+        request.node.add_report_section("teardown", "cleanup", "could not remove: " + "; ".join(left))

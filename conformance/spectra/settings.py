@@ -1,0 +1,104 @@
+"""The `[spectra]` table of a target file, and the environment that stands in for it with `--spectra-url`.
+
+    [spectra]
+    base_url = "http://blackpearl:80"  # required: the server root; verify_tls, ca_bundle, timeout,
+                                       # max_body_bytes as for [vidicore]
+    [spectra.users.admin]        # required: an administrator
+    access_id = "YWRtaW4="
+    secret_key_env = "SPECTRA_ADMIN_SECRET"
+    # optional: [spectra.users.user], an ordinary (non-administrator) user, same keys
+
+Without a file, `from_environment` reads CONFORMANCE_SPECTRA_<ROLE>_ACCESS_ID and CONFORMANCE_SPECTRA_<ROLE>_SECRET_KEY
+for ROLE in ADMIN (required) and USER (optional).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from conformance import tables
+from conformance.tables import Invalid, where
+
+ROLES = ("admin", "user")
+EXAMPLE_URL = "http://blackpearl:80"
+_KEYS = ("base_url", "verify_tls", "ca_bundle", "timeout", "max_body_bytes", "users")
+_USER_KEYS = ("access_id", "secret_key_env")
+
+
+@dataclass(frozen=True)
+class SpectraUser:
+    """One Spectra S3 user the suite signs requests as: "admin" (administrator) or "user" (ordinary)."""
+
+    role: str
+    access_id: str
+    secret_key: str = field(repr=False)
+    secret_key_env: str
+
+
+@dataclass(frozen=True)
+class SpectraTarget:
+    """A Spectra S3 (BlackPearl) server: its root URL, TLS `verify`, limits, users."""
+
+    base_url: str
+    verify: bool | str
+    timeout: float
+    max_body_bytes: int
+    users: Mapping[str, SpectraUser]
+
+    def secrets(self) -> frozenset[str]:
+        return frozenset(user.secret_key for user in self.users.values())
+
+
+def read_table(value: Any, context: tables.Context) -> SpectraTarget:
+    path = ("spectra",)
+    values = tables.table(value, path, _KEYS)
+    url = tables.required(values, path, "base_url", f'an http or https URL such as "{EXAMPLE_URL}"')
+    base_url = tables.base_url(url, where(path, "base_url"), EXAMPLE_URL)
+    verify = tables.verify(values, path, context.base_dir)
+    timeout, max_body = tables.limits(values, path)
+    users_path = (*path, "users")
+    users = tables.table(tables.required(values, path, "users", "a [spectra.users.admin] table with access_id "
+                                                                "and secret_key_env"), users_path, ROLES, noun="user")
+    if "admin" not in users:
+        raise Invalid(where(users_path, "admin"), "required table missing; an administrator is always needed")
+    read = {role: _read_user(role, users[role], context.env) for role in ROLES if role in users}
+    tables.distinct({role: user.access_id for role, user in read.items()},
+                    lambda role: where((*users_path, role), "access_id"), "user")
+    return SpectraTarget(base_url=base_url, verify=verify, timeout=timeout, max_body_bytes=max_body,
+                         users=MappingProxyType(read))
+
+
+def _read_user(role: str, value: Any, env: Mapping[str, str]) -> SpectraUser:
+    path = ("spectra", "users", role)
+    values = tables.table(value, path, _USER_KEYS)
+    access_id = tables.required(values, path, "access_id", "the user's S3 access id")
+    if not isinstance(access_id, str) or not access_id or ":" in access_id or not access_id.isprintable() \
+            or any(char.isspace() for char in access_id):
+        raise Invalid(where(path, "access_id"), f"expected an access id (non-empty, no \":\" or spaces), "
+                                                f"got {tables.shown(access_id)}")
+    secret_env = tables.required(values, path, "secret_key_env",
+                                 "the name of the environment variable holding the secret key")
+    secret = tables.secret(secret_env, env, where(path, "secret_key_env"), what="secret key")
+    return SpectraUser(role=role, access_id=access_id, secret_key=secret, secret_key_env=secret_env)
+
+
+def from_environment(base_url: str, env: Mapping[str, str]) -> SpectraTarget:
+    url = tables.base_url(base_url, "", EXAMPLE_URL)
+    users = {}
+    for role in ROLES:
+        id_var = f"CONFORMANCE_SPECTRA_{role.upper()}_ACCESS_ID"
+        key_var = f"CONFORMANCE_SPECTRA_{role.upper()}_SECRET_KEY"
+        access_id, secret = env.get(id_var, ""), env.get(key_var, "")
+        if not access_id and not secret:
+            if role == "admin":
+                raise Invalid("", f"the administrator is required: set {id_var} and {key_var}")
+            continue
+        if not access_id or not secret:
+            missing, other = (id_var, key_var) if not access_id else (key_var, id_var)
+            raise Invalid(missing, f"not set (or empty), but {other} is; set both or neither")
+        users[role] = _read_user(role, {"access_id": access_id, "secret_key_env": key_var}, env)
+    return SpectraTarget(base_url=url, verify=True, timeout=tables.DEFAULT_TIMEOUT,
+                         max_body_bytes=tables.DEFAULT_MAX_BODY_BYTES, users=MappingProxyType(users))

@@ -1,0 +1,56 @@
+"""Tests for conformance.record: a case's record survives the trip to the controller intact."""
+
+from __future__ import annotations
+
+import json
+
+from conformance.http import Exchange
+from conformance.record import CaseRecord, Inbound, ProcessSummary
+from conformance.results import CheckEvent
+
+
+def sample() -> CaseRecord:
+    record = CaseRecord("cases/test_x.py::test_y[item]", ("VC-LIST", "VC-ACCEPT"), "vidicore")
+    record.emit(CheckEvent("VC-LIST", "pass", record.case))
+    record.emit(CheckEvent("VC-ACCEPT", "fail", record.case, "answered text/html — ünïcode"))
+    record.add(Exchange("GET", "http://h/API/item/notification", {"accept": "application/xml"}, "", status=200,
+                        response_headers={"content-type": "text/html"}, response_body="<html/>", elapsed=0.01,
+                        curl="curl -sS -X GET http://h/API/item/notification", label="list item"))
+    record.mailboxes.append("http://127.0.0.1:9/cb/t/1-once")
+    record.inbound.append(Inbound("http://127.0.0.1:9/cb/t/1-once", "POST", "/cb/t/1-once",
+                                  {"Content-Type": "application/xml"}, "<SimpleMetadataDocument/>", 1.5e9, 200,
+                                  0.0, False, 25))
+    record.leftovers.append("item/notification/VX-9: 500")
+    record.outcome = "failed"
+    return record
+
+
+def test_a_record_crosses_the_process_boundary_intact():
+    record = sample()
+    # what pytest-xdist's serialisation allows: JSON-able primitives only
+    data = json.loads(json.dumps(record.to_dict()))
+    back = CaseRecord.from_dict(data)
+    assert back.to_dict() == record.to_dict()
+    assert back.events == record.events and back.exchanges == record.exchanges and back.inbound == record.inbound
+    assert back.uses_receiver and back.last() == record.exchanges[-1]
+
+
+def test_a_record_is_its_case_recorder_and_event_stream():
+    record = CaseRecord("c", ("A",))
+    assert record.last() is None and not record.uses_receiver and record.events == []
+    record.emit(CheckEvent("A", "pass", "c"))
+    assert [e.outcome for e in record.events] == ["pass"]
+
+
+def test_inbound_evidence_is_shown_per_mailbox_even_when_nothing_arrived():
+    record = sample()
+    record.mailboxes.append("http://127.0.0.1:9/cb/t/2-silent")
+    shown = record.render_inbound()
+    assert "[mailbox http://127.0.0.1:9/cb/t/1-once]\n> POST /cb/t/1-once" in shown
+    assert "[mailbox http://127.0.0.1:9/cb/t/2-silent]\n(no request arrived)" in shown
+
+
+def test_process_summary_round_trip():
+    summary = ProcessSummary("http://127.0.0.1:9", 3, ["GET /x at ...: no mailbox owns this path"], [0.001],
+                             {"vidicore": {"base_url": "http://h/API", "origin": "t.toml", "sent": 7}}, ["spectra"])
+    assert ProcessSummary.from_dict(json.loads(json.dumps(summary.to_dict()))) == summary
