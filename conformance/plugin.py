@@ -19,6 +19,7 @@ the controller, which alone collects the records (`pytest_runtest_logreport`), a
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
 import time
@@ -39,6 +40,7 @@ __all__ = ["Assembly", "CaseReceiver", "ProcessRun", "report_leftovers"]
 
 RUN_KEY = pytest.StashKey[ProcessRun]()
 ASSEMBLY_KEY = pytest.StashKey["Assembly"]()
+LOCKS_KEY = pytest.StashKey[str]()
 TOKEN_INPUT, LOCKS_INPUT = "conformance_token", "conformance_locks"
 # pytest's own endings that no verdict overrides (the run did not get to judge)
 _UNJUDGED = (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
@@ -149,12 +151,10 @@ def pytest_configure_node(node) -> None:
     config = node.config
     run = _run(config)
     node.workerinput[TOKEN_INPUT] = run.names.run_id.removeprefix("conformance-")
-    locks = getattr(config, "_conformance_locks", None)
-    if locks is None:
-        locks = tempfile.mkdtemp(prefix="conformance-locks-")
-        config._conformance_locks = locks  # type: ignore[attr-defined]
+    if LOCKS_KEY not in config.stash:  # one folder of lock files for the run's workers
+        locks = config.stash[LOCKS_KEY] = tempfile.mkdtemp(prefix="conformance-locks-")
         config.add_cleanup(lambda: shutil.rmtree(locks, ignore_errors=True))
-    node.workerinput[LOCKS_INPUT] = locks
+    node.workerinput[LOCKS_INPUT] = config.stash[LOCKS_KEY]
 
 
 # --- collection -----------------------------------------------------------------------------------------------
@@ -288,17 +288,9 @@ def _server_lock(item: pytest.Item, protocol: str | None):
     worker = getattr(item.config, "workerinput", None)
     run = _run(item.config)
     if worker is None or LOCKS_INPUT not in worker or protocol is None or not run.named(protocol):
-        return _nothing()
+        return contextlib.nullcontext()
     exclusive_case = item.get_closest_marker(exclusive.MARKER) is not None
     return ServerLock(worker[LOCKS_INPUT], protocol).held(exclusive_case)
-
-
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc_info: object) -> None:
-        return None
 
 
 @pytest.hookimpl(wrapper=True)
