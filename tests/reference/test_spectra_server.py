@@ -35,7 +35,7 @@ from werkzeug.wrappers import Request, Response
 
 from conformance.reference import start
 from conformance.reference.faults import FAULTS
-from conformance.reference.spectra import Registration
+from conformance.reference.spectra.store import Registration
 
 ADMIN = ("YWRtaW4=", "admin-spectra-secret")
 USER = ("dXNlcg==", "user-spectra-secret")

@@ -1,5 +1,5 @@
-"""Tests of the reference VidiCore job engine and delivery dispatcher (conformance.reference.jobs): real jobs on a
-real server over loopback (httpx), deliveries captured by one pytest-httpserver receiver per module.
+"""Tests of the reference VidiCore job engine and its deliveries (conformance.reference.vidicore.jobs): real jobs
+on a real server over loopback (httpx), deliveries captured by one pytest-httpserver receiver per module.
 
 Nothing here sleeps. The receiver wakes waiters when a request arrives. "Nothing arrived" is shown with a barrier:
 a synchronous `stop` notification created last on the job's item. The scheduler makes synchronous deliveries one
@@ -29,7 +29,7 @@ from werkzeug import Request, Response
 
 from conformance.reference import ReferenceServer, start
 from conformance.reference.faults import FAULTS
-from conformance.reference.jobs import JobEngine, readable
+from conformance.reference.vidicore.jobs import JobEngine, readable
 
 NS = "http://xml.vidispine.com/schema/vidispine"
 SCHEMA = Path(__file__).parents[2] / "schemas" / "vidicore" / "vidispine.xsd"

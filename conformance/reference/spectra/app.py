@@ -1,9 +1,9 @@
 """The reference Spectra S3 (BlackPearl) server: job-completed notification registrations (NOTES §2), a small
-bucket/job model to complete and cancel jobs, and deliveries (see `spectra_delivery`), with injectable faults.
+bucket/job model to complete and cancel jobs, and deliveries (see `delivery`), with injectable faults.
 
 It shares no code with the suite (nothing from conformance/ outside conformance/reference/ is imported): its own
-signature check (hmac/hashlib/base64), naming conventions and XML, so a bug on the suite side cannot hide behind
-the same bug here. Spectra documents have no XML namespace.
+signature check (`users`), naming conventions and XML, so a bug on the suite side cannot hide behind the same bug
+here. Spectra documents have no XML namespace.
 
 Resources (all below the server root, every request signed, NOTES §2.2):
 - POST /_rest_/bucket?name=B; DELETE /_rest_/bucket/B[?force]
@@ -11,41 +11,32 @@ Resources (all below the server root, every request signed, NOTES §2.2):
 - PUT /B/OBJECT?job=J&offset=0 (the object's bytes); GET /_rest_/job/J; DELETE /_rest_/job/J[?force] (cancel)
 - POST, GET /_rest_/job_completed_notification_registration; GET, DELETE .../{id}
 
-Users (fixed, documented test credentials; never use them anywhere real): access id = base64 of the name.
-
-| user  | access id  | secret key           | role          |
-|-------|------------|----------------------|---------------|
-| admin | `YWRtaW4=` | admin-spectra-secret | administrator |
-| user  | `dXNlcg==` | user-spectra-secret  | ordinary      |
-
-Faults: see `conformance.reference.faults`; each is tested by name at the one spot its bug lives.
+Users and their credentials: see `users`. Faults: see `conformance.reference.faults`; each is tested by name at
+the one spot its bug lives.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
 import threading
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
-from .server import call_wsgi
-from .spectra_delivery import (
+from ..server import call_wsgi
+from .delivery import (
     CONVENTIONS, DEFAULT_CONVENTION, FORMATS, Blob, Completion, Delivery, Dispatcher, Outcome, convert, iso_millis,
     render,
 )
+from .store import Bucket, Job, Registration
+from .users import BY_ACCESS_ID, USERS, SpectraUser
 
 MOUNT = ""  # every path not claimed by a longer mount (VidiCore keeps /API)
 REST = "/_rest_"
@@ -65,102 +56,6 @@ _ROUTES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = (
 )
 _CREATE_PARAMETERS = ("notification_end_point", "format", "job_id", "naming_convention", "notification_http_method")
 _LIST_PARAMETERS = ("page_length", "page_offset", "page_start_marker", "last_page", "user_id")
-
-# ================================================================== users
-
-
-@dataclass(frozen=True)
-class SpectraUser:
-    name: str
-    secret_key: str = field(repr=False)
-    user_id: str
-    administrator: bool
-
-    @property
-    def access_id(self) -> str:
-        return base64.b64encode(self.name.encode()).decode("ascii")
-
-    @property
-    def secret_env(self) -> str:
-        return f"CONFORMANCE_REFERENCE_SPECTRA_{self.name.upper()}_SECRET"
-
-
-USERS: dict[str, SpectraUser] = {
-    user.name: user
-    for user in (
-        SpectraUser("admin", "admin-spectra-secret", "5a1f3c2e-8b4d-4e6f-9a01-2b3c4d5e6f70", administrator=True),
-        SpectraUser("user", "user-spectra-secret", "7c9e1d3f-2a4b-4c6d-8e0f-1a2b3c4d5e6f", administrator=False),
-    )
-}
-_BY_ACCESS_ID = {user.access_id: user for user in USERS.values()}
-
-# ================================================================== signature (NOTES §2.2)
-
-
-def string_to_sign(environ: Mapping[str, Any]) -> str:
-    """VERB, Content-MD5, Content-Type, Date, canonical x-amz-* headers + the path as received (no query)."""
-    amz: dict[str, str] = {}
-    for key, value in environ.items():
-        if key.startswith("HTTP_X_AMZ_"):
-            amz[key[5:].lower().replace("_", "-")] = " ".join(str(value).split())
-    canonical = "".join(f"{name}:{amz[name]}\n" for name in sorted(amz))
-    return "\n".join([environ.get("REQUEST_METHOD", ""), environ.get("HTTP_CONTENT_MD5", ""),
-                      environ.get("CONTENT_TYPE", ""), environ.get("HTTP_DATE", ""), canonical + wire_path(environ)])
-
-
-def wire_path(environ: Mapping[str, Any]) -> str:
-    """The request path exactly as the client sent it (percent-encoding kept), without the query string."""
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if not raw:
-        return quote(environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace"))
-    raw = raw.encode("latin-1").decode("utf-8", "replace")  # undo the WSGI latin-1 decoding
-    if "://" in raw.split("?", 1)[0]:  # absolute form: http://host/path
-        raw = urlsplit(raw).path or "/"
-    return raw.split("?", 1)[0]
-
-
-def sign(secret_key: str, text: str) -> str:
-    digest = hmac.new(secret_key.encode("utf-8"), text.encode("utf-8"), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode("ascii")
-
-
-# ================================================================== store
-
-
-@dataclass
-class Registration:
-    id: str
-    user_id: str
-    created: datetime
-    format: str
-    job_id: str  # "" = every job of the user
-    endpoint: str
-    method: str
-    naming_convention: str
-    naming_given: bool  # False when the default was taken (some faults show or use another value then)
-    last_failure: str = ""
-    last_code: int | None = None
-    last_notification: datetime | None = None
-    failures: int = 0
-
-
-@dataclass
-class Job:
-    id: str
-    bucket: str
-    owner: SpectraUser
-    blobs: dict[str, Blob]  # object name -> its one blob, in request order
-    chunk_id: str
-    started: datetime
-    received: set[str] = field(default_factory=set)
-    status: str = "IN_PROGRESS"  # COMPLETED, CANCELED
-
-
-@dataclass
-class Bucket:
-    id: str
-    name: str
-    objects: dict[str, int] = field(default_factory=dict)  # name -> length (the bytes are not kept)
 
 
 class ApiError(Exception):
@@ -255,11 +150,10 @@ class SpectraApp:
             raise ApiError(403, "Forbidden", "missing or malformed Authorization header (AWS access-id:signature)")
         if not environ.get("HTTP_DATE") and not environ.get("HTTP_X_AMZ_DATE"):
             raise ApiError(403, "Forbidden", "the request has no Date header")
-        user = _BY_ACCESS_ID.get(access_id)
+        user = BY_ACCESS_ID.get(access_id)
         if user is None:
             raise ApiError(403, "Forbidden", f"unknown access id {access_id!r}")
-        expected = sign(user.secret_key, string_to_sign(environ))
-        if not hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8", "replace")):
+        if not user.signature_matches(environ, given):
             raise ApiError(403, "Forbidden", "the signature does not match the request")
         return user
 

@@ -21,7 +21,6 @@ import copy
 import heapq
 import http.client
 import itertools
-import json
 import os
 import re
 import socket
@@ -32,14 +31,12 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from .vidicore import NS
-
-if TYPE_CHECKING:
-    from .vidicore import Node, Notification, VidiCoreApp
+from .documents import Node, payload_json, payload_xml, xml_bytes, xml_root
+from .store import Notification, Store
 
 JOB_TYPE = "PLACEHOLDER_IMPORT"
 READY, STARTED, FINISHED, FAILED_TOTAL, ABORTED = "READY", "STARTED", "FINISHED", "FAILED_TOTAL", "ABORTED"
@@ -99,38 +96,22 @@ class Job:
 
     def xml(self) -> bytes:
         """The JobDocument: jobId, user, started, status, type, priority, then one data per key/value."""
-        root = ET.Element("JobDocument", {"xmlns": NS})
+        root = xml_root("JobDocument", True)
         for name, value in self._values():
             ET.SubElement(root, name).text = value
         for key, value in self._data():
             data = ET.SubElement(root, "data")
             ET.SubElement(data, "key").text = key
             ET.SubElement(data, "value").text = value
-        return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+        return xml_bytes(root)
 
     def json(self) -> dict[str, Any]:
         return {**dict(self._values()), "data": [{"key": key, "value": value} for key, value in self._data()]}
 
 
-# ================================================================== payloads
+# ================================================================== deliveries
 
 Fields = tuple[tuple[str, str], ...]
-
-
-def payload_xml(fields: Iterable[tuple[str, str]], *, namespace: bool = True) -> bytes:
-    """A SimpleMetadataDocument: one field (key, value) per entry."""
-    root = ET.Element("SimpleMetadataDocument", {"xmlns": NS} if namespace else {})
-    for key, value in fields:
-        entry = ET.SubElement(root, "field")
-        ET.SubElement(entry, "key").text = key
-        ET.SubElement(entry, "value").text = value
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
-
-
-def payload_json(fields: Iterable[tuple[str, str]], *, wrapped: bool = False) -> bytes:
-    """{"field": [{"key": ..., "value": ...}, ...]}, every value a string."""
-    document: dict[str, Any] = {"field": [{"key": key, "value": value} for key, value in fields]}
-    return json.dumps({"SimpleMetadataDocument": document} if wrapped else document).encode()
 
 
 @dataclass(frozen=True)
@@ -196,6 +177,17 @@ def jobdata_matches(jobdata: Node, metadata: Mapping[str, str]) -> bool:
 # ================================================================== the engine
 
 
+class Host(Protocol):
+    """What the engine needs of its app: the store, the lock guarding it, the faults on, and the notifications an
+    event may fire (call with the lock held)."""
+
+    lock: threading.RLock
+    store: Store
+    faults: frozenset[str]
+
+    def dispatchable(self) -> list[Notification]: ...
+
+
 class JobEngine:
     """Jobs, their scheduler and the delivery dispatcher of one VidiCoreApp.
 
@@ -203,7 +195,7 @@ class JobEngine:
     (always taken after `app.lock`, never before it).
     """
 
-    def __init__(self, app: VidiCoreApp, ready_seconds: float = 0.1, run_seconds: float = 0.05) -> None:
+    def __init__(self, app: Host, ready_seconds: float = 0.1, run_seconds: float = 0.05) -> None:
         self.app = app
         self.faults = app.faults
         self.ready_seconds = ready_seconds
