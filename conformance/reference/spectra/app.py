@@ -17,6 +17,7 @@ the one spot its bug lives.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import uuid
@@ -31,10 +32,8 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
 from ..server import call_wsgi
-from .delivery import (
-    CONVENTIONS, DEFAULT_CONVENTION, FORMATS, Blob, Completion, Delivery, Dispatcher, Outcome, convert, iso_millis,
-    render,
-)
+from ..dispatch import Dispatcher, Outbound, Outcome
+from .delivery import CONVENTIONS, DEFAULT_CONVENTION, FORMATS, Blob, Completion, convert, iso_millis, render
 from .store import Bucket, Job, Registration
 from .users import BY_ACCESS_ID, USERS, SpectraUser
 
@@ -44,6 +43,7 @@ REGISTRATIONS = f"{REST}/job_completed_notification_registration"
 HTTP_METHODS = ("POST", "PUT", "GET", "DELETE", "HEAD")  # BlackPearl accepts any of its request types
 DEFAULT_PAGE_LENGTH = 1000
 MAX_BODY_BYTES = 16 * 1024 * 1024
+DELIVERY_TIMEOUT = 10.0  # seconds, of one delivery attempt
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # path pattern -> method -> the SpectraApp method serving it (called with the pattern's groups)
 _ROUTES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = (
@@ -93,7 +93,7 @@ class SpectraApp:
         self._soft_deleted: set[str] = set()  # only the sp-delete-soft fault fills it
         self.buckets: dict[str, Bucket] = {}
         self.jobs: dict[str, Job] = {}
-        self.dispatcher = Dispatcher(self._record, self._delivered, self.faults)
+        self.dispatcher = Dispatcher("spectra")
 
     # -------------------------------------------------------------- ProtocolApp interface
 
@@ -406,8 +406,12 @@ class SpectraApp:
             if not registration.naming_given and "sp-dlv-default-convention-lowercase" in self.faults:
                 convention = "CAMEL_CASE_WITH_FIRST_LETTER_LOWERCASE"
             content_type, body = render(completion, registration.format, convention, self.faults)
-            self.dispatcher.submit(Delivery(registration.id, registration.endpoint, registration.method,
-                                            content_type, body, remove_after=registration.job_id == job.id))
+            method = "POST" if "sp-dlv-put-ignored" in self.faults else registration.method
+            retry = "sp-dlv-retry-on-error" in self.faults  # once more after a non-2xx answer (never without one)
+            outbound = Outbound(registration.endpoint, method, {"Content-Type": content_type}, body,
+                                attempts=2 if retry else 1, timeout=DELIVERY_TIMEOUT, retry_unanswered=False)
+            self.dispatcher.send(outbound, functools.partial(self._record, registration.id, registration.endpoint),
+                                 functools.partial(self._delivered, registration.id, registration.job_id == job.id))
         fired = {registration.id for registration in firing}
         self._drop_bound(job.id, keep=fired)  # the firing ones go after their delivery
 
@@ -424,11 +428,11 @@ class SpectraApp:
             if registration.job_id == job_id and registration.id not in (keep or set()):
                 del self.registrations[registration.id]
 
-    def _record(self, delivery: Delivery, outcome: Outcome) -> None:
+    def _record(self, registration_id: str, endpoint: str, outcome: Outcome) -> None:
         """Bookkeeping after one attempt (NOTES §2.4): any HTTP answer is a delivery, no answer a failure."""
         faults = self.faults
         with self.lock:
-            registration = self.registrations.get(delivery.registration_id)
+            registration = self.registrations.get(registration_id)
             if registration is None:
                 return
             if outcome.status is None:
@@ -445,17 +449,17 @@ class SpectraApp:
             registration.last_notification = outcome.finished
             if not outcome.success and "sp-book-error-counted" in faults:
                 registration.failures += 1
-                registration.last_failure = f"{delivery.endpoint} answered HTTP {outcome.status}"
+                registration.last_failure = f"{endpoint} answered HTTP {outcome.status}"
                 return
             if not (outcome.success and "sp-book-no-reset" in faults):
                 registration.failures = 0
             registration.last_failure = ""
 
-    def _delivered(self, delivery: Delivery) -> None:
+    def _delivered(self, registration_id: str, bound_to_the_job: bool) -> None:
         """After the last attempt: a registration bound to the completed job goes with it (as BlackPearl does)."""
-        if delivery.remove_after:
+        if bound_to_the_job:
             with self.lock:
-                self.registrations.pop(delivery.registration_id, None)
+                self.registrations.pop(registration_id, None)
 
     # -------------------------------------------------------------- answers
 

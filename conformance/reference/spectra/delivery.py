@@ -1,30 +1,22 @@
-"""Deliveries of the reference Spectra S3 server (NOTES §2.4): the job-completed payload and its dispatcher.
+"""What the reference Spectra S3 server delivers (NOTES §2.4): the job-completed payload, in its naming convention.
 
 - `convert(name, convention)`: BlackPearl's naming conventions, applied to every element, attribute and key
   name of a delivered document (never to values). Written here independently of the suite's own converter.
 - `render(completion, format, convention, faults)`: the delivered body and its Content-Type, XML or JSON, in
   BlackPearl's envelope `Notification` holding `Event` (the payload) and `Type`.
-- `Dispatcher`: sends each delivery once (no retry), asynchronously on a thread pool, over stdlib http.client,
-  and reports every attempt's outcome (an HTTP status, or a one-line reason when no answer came) to the app,
-  which keeps the registration's bookkeeping.
 
-Faults (see `conformance.reference.faults`) that live in the payload or the sending are tested here.
+The app sends it with `conformance.reference.dispatch.Dispatcher` (once, no retry) and keeps the bookkeeping.
+Faults (see `conformance.reference.faults`) that live in the payload are tested here.
 """
 
 from __future__ import annotations
 
-import http.client
 import json
-import socket
-import threading
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit
 
 CONVENTIONS = (
     "CONCAT_LOWERCASE",
@@ -36,9 +28,6 @@ CONVENTIONS = (
 DEFAULT_CONVENTION = "CAMEL_CASE_WITH_FIRST_LETTER_UPPERCASE"
 FORMATS = ("DEFAULT", "JSON", "XML")
 PAYLOAD_TYPE = "JobCompletedNotificationPayload"
-DELIVERY_TIMEOUT = 10.0  # seconds for one attempt (connect, send, answer)
-MAX_ANSWER_BYTES = 64 * 1024  # the receiver's answer body is read up to this and discarded
-MAX_WORKERS = 8
 
 # ================================================================== naming conventions
 
@@ -166,126 +155,3 @@ def render(completion: Completion, fmt: str, convention: str, faults: frozenset[
     if not page:
         ET.SubElement(root, name("Type")).text = PAYLOAD_TYPE
     return "application/xml", ET.tostring(root, encoding="UTF-8", xml_declaration=True)
-
-
-# ================================================================== sending
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One request to send: a copy of the registration's settings taken when the job completed."""
-
-    registration_id: str
-    endpoint: str
-    method: str
-    content_type: str
-    body: bytes
-    remove_after: bool = False  # a registration bound to the completed job goes after its delivery
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One attempt: `status` is the HTTP answer's status, or None when no answer came (then `failure` says why)."""
-
-    status: int | None
-    failure: str
-    finished: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
-
-    @property
-    def success(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-
-class Dispatcher:
-    """Sends deliveries on a lazily made thread pool: never in the thread that submits them.
-
-    `on_outcome(delivery, outcome)` is called after every attempt, `on_done(delivery)` once after the last.
-    `wait_idle(timeout)` waits until nothing is queued or being sent (for tests). `close()` is idempotent and
-    quick: it cancels queued deliveries and cuts the connections of those being sent.
-    """
-
-    def __init__(self, on_outcome: Callable[[Delivery, Outcome], None], on_done: Callable[[Delivery], None],
-                 faults: Iterable[str] = (), timeout: float = DELIVERY_TIMEOUT) -> None:
-        self.faults = frozenset(faults)
-        self.timeout = timeout
-        self._on_outcome = on_outcome
-        self._on_done = on_done
-        self._condition = threading.Condition()
-        self._pending = 0
-        self._closed = False
-        self._pool: ThreadPoolExecutor | None = None
-        self._connections: set[http.client.HTTPConnection] = set()
-
-    def submit(self, delivery: Delivery) -> None:
-        with self._condition:
-            if self._closed:
-                return
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="spectra-delivery")
-            self._pending += 1
-            self._pool.submit(self._run, delivery)
-
-    def wait_idle(self, timeout: float) -> bool:
-        """True once no delivery is pending (all attempts and their bookkeeping done); False after `timeout`."""
-        with self._condition:
-            return self._condition.wait_for(lambda: self._pending == 0, timeout)
-
-    def close(self) -> None:
-        with self._condition:
-            if self._closed:
-                return
-            self._closed = True
-            pool, self._pool = self._pool, None
-            connections = list(self._connections)
-        for connection in connections:
-            sock = connection.sock
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-        with self._condition:
-            self._pending = 0
-            self._condition.notify_all()
-
-    def _run(self, delivery: Delivery) -> None:
-        try:
-            outcome = self._attempt(delivery)
-            self._on_outcome(delivery, outcome)
-            if outcome.status is not None and not outcome.success and "sp-dlv-retry-on-error" in self.faults:
-                self._on_outcome(delivery, self._attempt(delivery))
-            self._on_done(delivery)
-        finally:
-            with self._condition:
-                self._pending = max(0, self._pending - 1)
-                self._condition.notify_all()
-
-    def _attempt(self, delivery: Delivery) -> Outcome:
-        method = "POST" if "sp-dlv-put-ignored" in self.faults else delivery.method
-        try:
-            parts = urlsplit(delivery.endpoint)
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                return Outcome(None, f"unsupported notification end point {delivery.endpoint!r}")
-            kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-            connection = kind(parts.hostname, parts.port, timeout=self.timeout)
-        except ValueError as error:  # a port that is not a number
-            return Outcome(None, f"bad notification end point {delivery.endpoint!r}: {error}")
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        with self._condition:
-            if self._closed:
-                return Outcome(None, "the server is shutting down")
-            self._connections.add(connection)
-        try:
-            connection.request(method, target, body=delivery.body, headers={"Content-Type": delivery.content_type})
-            response = connection.getresponse()
-            response.read(MAX_ANSWER_BYTES)
-            return Outcome(response.status, "")
-        except (OSError, http.client.HTTPException) as error:
-            reason = " ".join(f"{type(error).__name__}: {error}".split())
-            return Outcome(None, f"no answer from {delivery.endpoint}: {reason}")
-        finally:
-            connection.close()
-            with self._condition:
-                self._connections.discard(connection)
