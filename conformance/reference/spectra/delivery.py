@@ -2,11 +2,11 @@
 
 - `convert(name, convention)`: BlackPearl's naming conventions, applied to every element, attribute and key
   name of a delivered document (never to values). Written here independently of the suite's own converter.
-- `render(completion, format, convention, faults)`: the delivered body and its Content-Type, XML or JSON, in
+- `render(completion, format, convention, behaviour)`: the delivered body and its Content-Type, XML or JSON, in
   BlackPearl's envelope `Notification` holding `Event` (the payload) and `Type`.
 
 The app sends it with `conformance.reference.dispatch.Dispatcher` (once, no retry) and keeps the bookkeeping.
-Faults (see `conformance.reference.faults`) that live in the payload are tested here.
+The settings of `SpectraBehaviour` that the payload's faults change are read here.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
+
+from .behaviour import SpectraBehaviour
 
 CONVENTIONS = (
     "CONCAT_LOWERCASE",
@@ -97,30 +99,28 @@ def epoch_millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def render(completion: Completion, fmt: str, convention: str, faults: frozenset[str] = frozenset()
+def render(completion: Completion, fmt: str, convention: str, behaviour: SpectraBehaviour = SpectraBehaviour()
            ) -> tuple[str, bytes]:
     """The delivered (Content-Type, body): JSON for format JSON, XML for XML and DEFAULT."""
     def name(canonical: str) -> str:
-        if canonical == "JobId" and convention == "CONSTANT" and "sp-dlv-constant-jobid" in faults:
-            return "JOBID"
+        if canonical == "JobId" and convention == "CONSTANT" and behaviour.constant_job_id_name is not None:
+            return behaviour.constant_job_id_name
         return convert(canonical, convention)
 
-    job_id = str(uuid.uuid4()) if "sp-dlv-wrong-job-id" in faults else completion.job_id
-    cancel = completion.cancel_occurred or "sp-dlv-completed-cancel-true" in faults
+    job_id = str(uuid.uuid4()) if behaviour.random_job_id else completion.job_id
+    cancel = completion.cancel_occurred or behaviour.cancel_occurred_always
     blobs = completion.objects_not_persisted
-    if completion.cancel_occurred and "sp-dlv-cancel-objects-missing" in faults:
+    if completion.cancel_occurred and not behaviour.cancel_lists_objects:
         blobs = ()
     # (outer name, inner name): BlackPearl's Notification/Event + Type, or the page's Name + Payload
-    page = "sp-dlv-page-envelope" in faults
-    if fmt == "JSON" and "sp-dlv-json-as-xml" not in faults:
-        strings = "sp-dlv-json-strings" in faults
-
+    page = behaviour.page_envelope
+    if fmt == "JSON" and behaviour.json_delivered:
         def typed(value: bool | int) -> Any:
-            if not strings:
+            if behaviour.json_typed:
                 return value
             return ("true" if value else "false") if isinstance(value, bool) else str(value)
 
-        date: int | None = None if "sp-dlv-empty-date" in faults else epoch_millis(completion.generated)
+        date = epoch_millis(completion.generated) if behaviour.generation_date_written else None
         payload = {
             name("CancelOccurred"): typed(cancel),
             name("JobId"): job_id,
@@ -144,7 +144,7 @@ def render(completion: Completion, fmt: str, convention: str, faults: frozenset[
     ET.SubElement(event, name("CancelOccurred")).text = "true" if cancel else "false"
     ET.SubElement(event, name("JobId")).text = job_id
     date_element = ET.SubElement(event, name("NotificationGenerationDate"))
-    if "sp-dlv-empty-date" not in faults:
+    if behaviour.generation_date_written:
         date_element.text = iso_millis(completion.generated)
     holder = ET.SubElement(event, name("ObjectsNotPersisted"))
     for blob in blobs:

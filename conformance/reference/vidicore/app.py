@@ -4,8 +4,9 @@
 placeholder items, import jobs) driven by its `JobEngine` (`jobs`), which also delivers the notifications job
 events fire. Its state (the `Store`) sits behind one lock (`app.lock`), which the job engine shares.
 
-Documents: `documents`; users and passwords: `users` (password = "<username>-secret"); faults:
-`conformance.reference.faults`, each tested by name at the one spot its bug lives.
+Documents: `documents`; users and passwords: `users` (password = "<username>-secret"). Faults
+(`conformance.reference.faults`) change settings of `behaviour.VidiCoreBehaviour` (`app.behaviour`), each read at
+the one spot its bug lives.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from ..server import call_wsgi
+from .behaviour import for_faults
 from .documents import (
     InvalidDocument, Node, NotificationDocument, apply_defaults, check_required, exception_xml, notification_json,
     notification_xml, parse_json, parse_xml, urilist_xml, xml_bytes, xml_root,
@@ -76,8 +78,9 @@ class VidiCoreApp:
 
     def __init__(self, faults: Iterable[str] = ()) -> None:
         self.faults = frozenset(faults)
+        self.behaviour = for_faults(self.faults)
         self.lock = threading.RLock()
-        self.store = Store(id_prefix="vx" if "id-lowercase" in self.faults else "VX")
+        self.store = Store(id_prefix=self.behaviour.id_prefix)
         self._soft_deleted: set[str] = set()  # only the delete-soft fault fills it
         self._ghosts: dict[str, Notification] = {}  # only the dlv-after-delete fault fills it
         self._created_actions: dict[str, Node] = {}  # only the dlv-change-ignored fault fills it
@@ -145,7 +148,7 @@ class VidiCoreApp:
             raise ApiError(404)
         rest = path[len(MOUNT) + 1:]
         if rest.endswith("/"):
-            if "slash-404" in self.faults:
+            if not self.behaviour.trailing_slash_served:
                 raise ApiError(404)
             rest = rest[:-1]
         segments = rest.split("/")
@@ -173,7 +176,7 @@ class VidiCoreApp:
         auth = request.authorization
         user = USERS.get(auth.username or "") if auth is not None and auth.type == "basic" else None
         if user is not None and (user.password_matches(auth.password or "")
-                                 or "wrong-password-accepted" in self.faults):
+                                 or not self.behaviour.password_checked):
             return user
         raise ApiError(401, "notAuthorized", {"message": "missing or wrong credentials"},
                        headers={"WWW-Authenticate": 'Basic realm="VidiCore reference"'})
@@ -181,22 +184,22 @@ class VidiCoreApp:
     def _authorize(self, user: User, scope: Scope, access: Access) -> None:
         if self._may(user.roles, scope.entity, access):
             return
-        if "forbidden-401" in self.faults:
-            raise ApiError(401)
+        if self.behaviour.forbidden_status != 403:
+            raise ApiError(self.behaviour.forbidden_status)
         raise ApiError(403, "forbidden", {"context": "notification",
                                           "explanation": f"requires the role {role_name(scope.entity, access)}"})
 
     def _may(self, roles: frozenset[str], entity: str | None, access: Access) -> bool:
         if role_name(entity, access) in roles:
             return True
-        faults = self.faults
+        behaviour = self.behaviour
         any_entity_role = any(role_name(other, access) in roles for other in ENTITIES)
         return (
-            ("empty-roles-read" in faults and access == "read" and not roles)
-            or ("reader-may-write" in faults and access == "write" and role_name(entity, "read") in roles)
-            or ("write-implies-read" in faults and access == "read" and role_name(entity, "write") in roles)
-            or ("cross-entity-roles" in faults and entity is not None and any_entity_role)
-            or ("placeholder-any-role" in faults and entity is None and any_entity_role)
+            (behaviour.roleless_may_read and access == "read" and not roles)
+            or (behaviour.read_role_may_write and access == "write" and role_name(entity, "read") in roles)
+            or (behaviour.write_role_may_read and access == "read" and role_name(entity, "write") in roles)
+            or (behaviour.roles_cross_entities and entity is not None and any_entity_role)
+            or (behaviour.placeholder_takes_any_entity_role and entity is None and any_entity_role)
         )
 
     def _check_entity(self, scope: Scope) -> None:
@@ -204,32 +207,32 @@ class VidiCoreApp:
             return
         with self.lock:
             exists = self.store.entity_exists(scope.entity, scope.entity_id)
-        if not exists and "entity-unknown-200" not in self.faults:
+        if not exists and self.behaviour.entity_existence_checked:
             raise ApiError(404, "notFound", {"type": scope.entity, "id": scope.entity_id})
 
     # -------------------------------------------------------------- documents in
 
     def _read_document(self, request: Request) -> NotificationDocument:
         mimetype = request.mimetype
-        if mimetype == "application/json" and "json-body-415" in self.faults:
+        if mimetype == "application/json" and not self.behaviour.json_body_accepted:
             raise ApiError(415)
         if mimetype == "application/xml":
             return parse_xml(request.get_data())
         if mimetype == "application/json":
             return parse_json(request.get_data(), request.mimetype_params.get("charset"),
-                              empty_object_ok="json-empty-object-400" not in self.faults)
+                              empty_object_ok=self.behaviour.empty_object_event_accepted)
         raise ApiError(415)
 
     def _check_required(self, document: NotificationDocument) -> None:
-        check_required(document, client_required="client-required-accepted" not in self.faults)
+        check_required(document, client_required=self.behaviour.client_required_checked)
 
     def _with_defaults(self, document: NotificationDocument) -> NotificationDocument:
-        apply_defaults(document, synchronous="no-default-synchronous" not in self.faults,
-                       timeout="no-default-timeout" not in self.faults)
+        apply_defaults(document, synchronous=self.behaviour.default_synchronous,
+                       http_timeout=self.behaviour.default_http_timeout)
         return document
 
     def _invalid(self, error: InvalidDocument) -> ApiError:
-        status = 500 if "invalid-500" in self.faults and not error.client_required else 400
+        status = 400 if error.client_required else self.behaviour.invalid_status
         return ApiError(status, "invalidInput", {"context": "notification", "explanation": str(error)})
 
     # -------------------------------------------------------------- operations
@@ -239,7 +242,7 @@ class VidiCoreApp:
         try:
             self._check_required(document)
         except InvalidDocument as error:
-            if "invalid-stored" in self.faults and not error.client_required:
+            if self.behaviour.refused_create_stored and not error.client_required:
                 with self.lock:
                     self.store.add(route.scope, document)
             raise
@@ -247,14 +250,15 @@ class VidiCoreApp:
         with self.lock:
             notification = self.store.add(route.scope, document)
         answer = _negotiate(request, text=True)
-        status = 201 if "create-201" in self.faults else 200
-        if answer == "text" and "create-text-urilist" in self.faults:
+        behaviour = self.behaviour
+        status = behaviour.create_status
+        if answer == "text" and behaviour.create_text_as_xml:
             answer = "xml"
         if answer == "text":
-            return _text(notification.id, 500 if "create-text-status-500" in self.faults else status)
+            return _text(notification.id, behaviour.create_text_status or status)
         uri = self._uri(request, notification)
         if answer == "json":
-            return _json({"uri": ["VX-0" if "create-json-wrong-id" in self.faults else uri]}, status)
+            return _json({"uri": [behaviour.create_json_uri or uri]}, status)
         return _xml(urilist_xml([uri]), status)
 
     def _list(self, request: Request, route: Route) -> Response:
@@ -262,16 +266,16 @@ class VidiCoreApp:
             listed = self._listed(route.scope)
         answer = _negotiate(request, text=True)
         if answer == "text":
-            return _text(("\n" if "list-text-lf" in self.faults else "\r\n").join(n.id for n in listed))
-        if "list-omits-newest" in self.faults:
+            return _text(self.behaviour.list_text_separator.join(n.id for n in listed))
+        if self.behaviour.list_omits_newest:
             listed = listed[:-1]
         uris = [self._uri(request, notification) for notification in listed]
         if answer == "json":
-            return _json({"uris" if "json-urilist-key" in self.faults else "uri": uris})
-        return _xml(urilist_xml(uris, namespace="list-xml-no-namespace" not in self.faults))
+            return _json({self.behaviour.list_json_key: uris})
+        return _xml(urilist_xml(uris, namespace=self.behaviour.list_xml_namespace))
 
     def _listed(self, scope: Scope) -> list[Notification]:
-        if "scope-merged" in self.faults and scope.entity is not None and scope.entity_id is None:
+        if self.behaviour.list_scopes_merged and scope.entity is not None and scope.entity_id is None:
             listed = [n for n in self.store.notifications.values() if n.scope.entity == scope.entity]
         else:
             listed = self.store.in_scope(scope)
@@ -279,7 +283,7 @@ class VidiCoreApp:
 
     def _delete_all(self, request: Request, route: Route) -> Response:
         with self.lock:
-            if "delete-all-noop" not in self.faults:
+            if self.behaviour.delete_all_removes:
                 for notification in self.store.in_scope(route.scope):
                     self.store.remove(notification.id)
         return _empty(200)
@@ -287,9 +291,9 @@ class VidiCoreApp:
     def _retrieve(self, request: Request, route: Route) -> Response:
         with self.lock:
             document = self._find(route).document.copy()
-        if "retrieve-drops-retry" in self.faults:
-            document.action.children = [child for child in document.action.children if child.name != "retry"]
-        return self._document(document, "xml" if "accept-ignored-json" in self.faults else _negotiate(request))
+        omitted = self.behaviour.retrieve_omits
+        document.action.children = [child for child in document.action.children if child.name not in omitted]
+        return self._document(document, _negotiate(request) if self.behaviour.retrieve_follows_accept else "xml")
 
     def _change(self, request: Request, route: Route) -> Response:
         document = self._read_document(request)
@@ -297,26 +301,26 @@ class VidiCoreApp:
         self._with_defaults(document)
         with self.lock:
             notification = self._find(route)
-            if "dlv-change-ignored" in self.faults:  # the dispatcher keeps firing the action as created
+            if self.behaviour.fires_action_as_created:  # the job engine keeps firing the action as created
                 self._created_actions.setdefault(notification.id, notification.document.action)
-            if "change-not-stored" not in self.faults:
+            if self.behaviour.change_stored:
                 notification.document = document
-        if "change-204" in self.faults:
+        if self.behaviour.change_status == 204:
             return _empty(204)
         return self._document(document, _negotiate(request))
 
     def _delete_one(self, request: Request, route: Route) -> Response:
         with self.lock:
             notification = self._find(route)
-            if "delete-soft" in self.faults:
+            if self.behaviour.delete_soft:
                 self._soft_deleted.add(notification.id)
             else:
                 self.store.remove(notification.id)
-            if "dlv-after-delete" in self.faults and notification.scope.entity == "item" \
+            if self.behaviour.deleted_item_notification_fires and notification.scope.entity == "item" \
                     and notification.scope.entity_id is not None:
                 # one item's notification: gone from the API, still seen by the dispatcher (its item's cache)
                 self._ghosts[notification.id] = notification
-        return _empty(204 if "delete-one-204" in self.faults else 200)
+        return _empty(self.behaviour.delete_one_status)
 
     def _find(self, route: Route) -> Notification:
         """The notification of the route's id in the route's scope (call with the lock held)."""
@@ -324,7 +328,7 @@ class VidiCoreApp:
         found = self.store.find(route.scope, notification_id)
         if found is not None:
             return found
-        if "unknown-id-500" in self.faults and notification_id not in self.store.issued:
+        if self.behaviour.unissued_id_crashes and notification_id not in self.store.issued:
             raise ApiError(500, "internalServer", {"message": "java.lang.NullPointerException"})
         raise ApiError(404, "notFound", {"type": "notification", "id": notification_id})
 
@@ -388,15 +392,15 @@ class VidiCoreApp:
     # -------------------------------------------------------------- documents out
 
     def _uri(self, request: Request, notification: Notification) -> str:
-        if "uri-full-url" in self.faults:
+        if self.behaviour.uri_is_full_url:
             return f"{request.host_url}{MOUNT.strip('/')}/{notification.scope.path}/{notification.id}"
         return notification.id
 
     def _document(self, document: NotificationDocument, answer: str) -> Response:
         if answer == "json":
             body = notification_json(document)
-            return _json({"NotificationDocument": body} if "json-notification-wrapped" in self.faults else body)
-        return _xml(notification_xml(document, namespace="notification-xml-no-namespace" not in self.faults))
+            return _json({"NotificationDocument": body} if self.behaviour.notification_json_wrapped else body)
+        return _xml(notification_xml(document, namespace=self.behaviour.notification_xml_namespace))
 
     def _error(self, request: Request, error: ApiError) -> Response:
         if error.kind is None:
@@ -404,8 +408,8 @@ class VidiCoreApp:
         elif _negotiate(request) == "json":
             response = _json({error.kind: error.fields}, error.status)
         else:
-            namespace = "exception-no-namespace" not in self.faults
-            response = _xml(exception_xml(error.kind, error.fields, namespace=namespace), error.status)
+            response = _xml(exception_xml(error.kind, error.fields, namespace=self.behaviour.exception_xml_namespace),
+                            error.status)
         response.headers.update(error.headers)
         return response
 

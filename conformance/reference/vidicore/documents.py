@@ -290,12 +290,14 @@ def check_required(document: NotificationDocument, *, client_required: bool = Tr
             raise InvalidDocument(f"the {kind} action needs <{name}>", client_required=True)
 
 
-def apply_defaults(document: NotificationDocument, *, synchronous: bool = True, timeout: bool = True) -> None:
-    """What the server adds on store: synchronous=false on every action, timeout on an http action."""
-    if synchronous:
-        document.action.attrs = {"synchronous": "false", **document.action.attrs}
-    if timeout and document.action_kind == "http" and document.action.child("timeout") is None:
-        document.action.children.append(Node("timeout", DEFAULT_HTTP_TIMEOUT))
+def apply_defaults(document: NotificationDocument, *, synchronous: str | None = "false",
+                   http_timeout: str | None = DEFAULT_HTTP_TIMEOUT) -> None:
+    """What the server adds on store, where absent: synchronous on every action, timeout on an http action (None:
+    nothing)."""
+    if synchronous is not None:
+        document.action.attrs = {"synchronous": synchronous, **document.action.attrs}
+    if http_timeout is not None and document.action_kind == "http" and document.action.child("timeout") is None:
+        document.action.children.append(Node("timeout", http_timeout))
 
 
 # ------------------------------------------------------------------ rendering

@@ -13,8 +13,8 @@ http-action notifications when a job event fires (NOTES §1.5, §1.6).
   shut down).
 
 Events and their `action` value: create (CREATE), update (UPDATE, every status change), finished and fail (STOP),
-stop (STOP, on any final state). Faults (`conformance.reference.faults`, all named dlv-*) are tested by name at the
-one spot each bug lives.
+stop (STOP, on any final state). The faults of deliveries (`conformance.reference.faults`, all named dlv-*) are
+settings of the app's `VidiCoreBehaviour`, read at the one spot each bug lives.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
 from ..dispatch import Dispatcher, Outbound
+from .behaviour import VidiCoreBehaviour
 from .documents import Node, payload_json, payload_xml, xml_bytes, xml_root
 from .store import Notification, Store
 
@@ -163,12 +164,12 @@ def jobdata_matches(jobdata: Node, metadata: Mapping[str, str]) -> bool:
 
 
 class Host(Protocol):
-    """What the engine needs of its app: the store, the lock guarding it, the faults on, and the notifications an
+    """What the engine needs of its app: the store, the lock guarding it, its behaviour, and the notifications an
     event may fire (call with the lock held)."""
 
     lock: threading.RLock
     store: Store
-    faults: frozenset[str]
+    behaviour: VidiCoreBehaviour
 
     def dispatchable(self) -> list[Notification]: ...
 
@@ -183,7 +184,8 @@ class JobEngine:
 
     def __init__(self, app: Host, ready_seconds: float = 0.1, run_seconds: float = 0.05) -> None:
         self.app = app
-        self.faults = app.faults
+        self.behaviour = app.behaviour
+        self._actions = {**EVENT_ACTIONS, "create": self.behaviour.create_action, "stop": self.behaviour.stop_action}
         self.ready_seconds = ready_seconds
         self.run_seconds = run_seconds
         self.jobs: dict[str, Job] = {}
@@ -301,13 +303,13 @@ class JobEngine:
     def _finish(self, job: Job) -> list[Delivery]:
         """STARTED -> FINISHED or FAILED_TOTAL, and its events (call with app.lock held)."""
         final = FINISHED if readable(job.uri) else FAILED_TOTAL
-        seen = job.status if "dlv-finished-early-status" in self.faults else final  # the bug: read too early
+        seen = job.status if self.behaviour.finished_status_read_early else final  # the bug: read too early
         job.status = final
         deliveries = self._event(job, "update")
         if final == FINISHED:
             deliveries += self._event(job, "finished", status=seen)
         else:
-            deliveries += self._event(job, "fail", status="FAILED" if "dlv-fail-status" in self.faults else None)
+            deliveries += self._event(job, "fail", status=self.behaviour.fail_status)
         return deliveries + self._event(job, "stop")
 
     # -------------------------------------------------------------- events: what fires, with what
@@ -321,18 +323,14 @@ class JobEngine:
                 for notification in self.app.dispatchable() if self._fires(notification, job, event)]
 
     def _fields(self, job: Job, event: str, sequence: int, status: str) -> Fields:
-        action = EVENT_ACTIONS[event]
-        if event == "create" and "dlv-create-action" in self.faults:
-            action = "NEW"
-        if event == "stop" and "dlv-stop-action" in self.faults:
-            action = "UPDATE"
-        job_id = job.id + "0" if "dlv-wrong-jobid" in self.faults else job.id
-        fields = [("jobId", job_id), ("status", status), ("type", job.type), ("action", action)]
-        if "dlv-no-user" not in self.faults:
+        behaviour = self.behaviour
+        fields = [("jobId", job.id + behaviour.payload_job_id_suffix), ("status", status), ("type", job.type),
+                  ("action", self._actions[event])]
+        if behaviour.payload_user:
             fields.append(("user", job.user))
         fields += [("started", job.started), ("sequenceNumber", str(sequence)), ("totalSteps", "1"),
                    ("currentStepNumber", "1"), ("currentStepStatus", status)]
-        if "dlv-few-keys" not in self.faults:
+        if behaviour.payload_item_and_metadata:
             fields += [("itemId", job.item), *job.jobmetadata.items()]
         return tuple(fields)
 
@@ -345,14 +343,14 @@ class JobEngine:
     def _in_scope(self, notification: Notification, job: Job) -> bool:
         entity, entity_id = notification.scope.entity, notification.scope.entity_id
         if entity is None:  # the placeholder resource: only jobs started with notification=<its id>
-            return job.notification == notification.id or "dlv-placeholder-all" in self.faults
+            return job.notification == notification.id or self.behaviour.placeholder_fires_for_every_job
         if entity not in ("job", "item"):
             return False
         if entity_id is None:  # the whole resource: every job
             return True
         if entity == "job":
             return entity_id == job.id
-        if "dlv-item-scope-ignored" in self.faults:  # the bug: any existing item will do
+        if self.behaviour.item_scope_any_item:  # the bug: any existing item will do
             return self.app.store.entity_exists("item", job.item)
         return entity_id == job.item
 
@@ -361,7 +359,7 @@ class JobEngine:
         if job_filter is None:
             return True
         wanted_type = job_filter.value("type")
-        if wanted_type and wanted_type != job.type and "dlv-type-filter-ignored" not in self.faults:
+        if wanted_type and wanted_type != job.type and self.behaviour.type_filter_applied:
             return False
         jobdata = job_filter.child("jobdata")
         return jobdata is None or jobdata_matches(jobdata, job.jobmetadata)
@@ -377,28 +375,22 @@ class JobEngine:
 
     def _outbound(self, delivery: Delivery) -> Outbound:
         """The request(s) a delivery makes, from its action: url, method, contentType, retry, timeout."""
-        action, faults = delivery.action, self.faults
-        method = action.value("method") or ("PUT" if "dlv-default-put" in faults else "POST")
-        if "dlv-method-ignored" in faults:
-            method = "POST"
-        content_type = action.value("contentType") or (
-            "application/json" if "dlv-default-json" in faults else "application/xml")
+        action, behaviour = delivery.action, self.behaviour
+        method = behaviour.delivery_method or action.value("method") or behaviour.default_delivery_method
+        content_type = action.value("contentType") or behaviour.default_delivery_content_type
         if content_type.split(";")[0].strip().lower() == "application/json":
-            body = payload_json(delivery.fields, wrapped="dlv-json-wrapped" in faults)
+            body = payload_json(delivery.fields, wrapped=behaviour.payload_json_wrapped)
         else:
-            body = payload_xml(delivery.fields, namespace="dlv-xml-no-namespace" not in faults)
-        if "dlv-content-type-ignored" in faults:
-            content_type = "application/xml"
+            body = payload_xml(delivery.fields, namespace=behaviour.payload_xml_namespace)
         retry = max(0, _int(action.value("retry"), 0))
-        attempts = 1 + retry
-        if "dlv-no-retry" in faults:
-            attempts = 1
-        if "dlv-retry-once" in faults:
-            attempts = min(attempts, 2)
-        if "dlv-extra-retry" in faults:
-            attempts += 1  # one more than 1 + retry when every attempt fails; a success still ends them
-        timeout = NO_TIMEOUT if "dlv-timeout-ignored" in faults else _timeout(action.value("timeout"))
-        rounds = 2 if "dlv-twice" in faults and retry == 0 else 1
-        headers = {"Content-Type": content_type, "Connection": "close", "User-Agent": "vidicore-reference"}
+        retries = retry if behaviour.retries else 0
+        if behaviour.max_retries is not None:
+            retries = min(retries, behaviour.max_retries)
+        # extra attempts: more than 1 + retry when every attempt fails; a success still ends them
+        attempts = 1 + retries + behaviour.extra_attempts
+        timeout = _timeout(action.value("timeout")) if behaviour.timeout_applied else NO_TIMEOUT
+        headers = {"Content-Type": behaviour.delivery_content_type or content_type, "Connection": "close",
+                   "User-Agent": "vidicore-reference"}
         return Outbound(action.value("url") or "", method, headers, body, attempts=attempts, timeout=timeout,
-                        pause=RETRY_PAUSE, synchronous=delivery.synchronous, rounds=rounds)
+                        pause=RETRY_PAUSE, synchronous=delivery.synchronous,
+                        rounds=behaviour.rounds_without_retry if retry == 0 else 1)
