@@ -96,6 +96,7 @@ class SpectraApp:
         self.buckets: dict[str, Bucket] = {}
         self.jobs: dict[str, Job] = {}
         self.dispatcher = Dispatcher("spectra")
+        self.pending = self.dispatcher.pending
 
     # -------------------------------------------------------------- ProtocolApp interface
 
@@ -112,7 +113,8 @@ class SpectraApp:
         self.dispatcher.close()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
-        """For tests: True once every delivery so far was attempted and its bookkeeping written."""
+        """True as soon as every delivery so far was attempted and its bookkeeping written; False if that does not
+        happen within `timeout` seconds."""
         return self.dispatcher.wait_idle(timeout)
 
     # -------------------------------------------------------------- WSGI

@@ -1,8 +1,8 @@
 """The reference VidiCore notification server (NOTES §1): `VidiCoreApp`, mounted at /API.
 
-Modules, each importing only those above it: `users` (users and roles), `documents` (the document model, parsing,
-rendering), `store` (what the server holds), `jobs` (import jobs, their
-scheduler, and which notifications an event fires), `app` (the WSGI app).
+Modules, each importing only those listed before it: `users` (users and roles), `documents` (the document model,
+parsing, rendering), `behaviour` (the settings the faults change), `store` (what the server holds), `jobs` (import
+jobs, their scheduler, which notifications an event fires and the request each delivery makes), `app` (the WSGI app).
 """
 
 from .app import VidiCoreApp

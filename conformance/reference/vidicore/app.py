@@ -85,10 +85,16 @@ class VidiCoreApp:
         self._ghosts: dict[str, Notification] = {}  # only the dlv-after-delete fault fills it
         self._created_actions: dict[str, Node] = {}  # only the dlv-change-ignored fault fills it
         self.jobs = JobEngine(self)
+        self.pending = self.jobs.pending
 
     def close(self) -> None:
         """Stop the job engine: its scheduler and every delivery in progress. Idempotent."""
         self.jobs.close()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True as soon as no job step is scheduled (a READY or STARTED job will still fire events) and no delivery
+        is queued, being sent or between attempts; False if that does not happen within `timeout` seconds."""
+        return self.jobs.wait_idle(timeout)
 
     def dispatchable(self) -> list[Notification]:
         """The notifications the job engine considers when an event fires (call with the lock held)."""
