@@ -996,7 +996,7 @@ def _one_delivery(sp: Spectra, receiver: Receiver, *, cancel: bool = False, stat
     """Register for one job (bound to it), complete or cancel it, and return the one delivery and the job."""
     bucket = sp.bucket()
     job = sp.start_job(bucket)
-    inbox = receiver.mailbox(status)
+    inbox = receiver.mailbox(status=status)
     sp.register(inbox.url, job_id=job, **params)
     if cancel:
         sp.cancel(job)

@@ -28,12 +28,11 @@ from conformance.reference import ReferenceServer, start
 from conformance.reference.faults import FAULTS
 from conformance.reference.vidicore.jobs import JobEngine, readable
 
-from .conftest import Got, Mailbox, Receiver
+from .conftest import WAIT, Got, Mailbox, Receiver
 
 NS = "http://xml.vidispine.com/schema/vidispine"
 SCHEMA = Path(__file__).parents[2] / "schemas" / "vidicore" / "vidispine.xsd"
 ADMIN = ("admin", "admin-secret")
-DEADLINE = 5.0  # seconds to wait for the server to be idle
 KEYS = ["jobId", "status", "type", "action", "user", "started", "sequenceNumber", "totalSteps", "currentStepNumber",
         "currentStepStatus", "itemId"]
 
@@ -554,7 +553,7 @@ def test_idle_once_the_job_has_ended_and_its_last_delivery_was_answered(own: Env
     item, stop = own.api.item(), own.mailbox("stop")
     own.api.notify(f"item/{item}/notification", stop.url, "stop")  # asynchronous
     job = own.api.start(item, own.readable_uri)
-    assert own.api.server.wait_idle(DEADLINE)
+    assert own.api.server.wait_idle(WAIT)
     assert len(stop.got) == 1 and own.api.job(job["jobId"])["status"] == "FINISHED"  # no waiting: all done
 
 
@@ -567,7 +566,7 @@ def test_not_idle_while_a_delivery_waits_for_its_answer(own: Env) -> None:
     assert not server.wait_idle(0) and not server.apps["vidicore"].wait_idle(0)
     slow.release()
     began = time.perf_counter()
-    assert server.wait_idle(DEADLINE)
+    assert server.wait_idle(WAIT)
     assert time.perf_counter() - began < 1.0  # right after the answer (and the job's last steps)
 
 
@@ -575,7 +574,7 @@ def test_idle_comes_only_after_the_retry(own: Env) -> None:
     item, failing = own.api.item(), own.mailbox("failing", (500, 0.0))
     own.api.notify(f"item/{item}/notification", failing.url, "create", retry="1")
     own.api.start(item, own.readable_uri)
-    assert own.api.server.wait_idle(DEADLINE)
+    assert own.api.server.wait_idle(WAIT)
     assert len(failing.got) == 2  # the retry came before idle
 
 

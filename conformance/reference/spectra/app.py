@@ -92,7 +92,7 @@ class SpectraApp:
         self.lock = threading.RLock()
         self.registrations: dict[str, Registration] = {}  # in creation order
         self.issued: set[str] = set()  # every registration id ever handed out
-        self._soft_deleted: set[str] = set()  # only the sp-delete-soft fault fills it
+        self._soft_deleted: set[str] = set()  # only behaviour.delete_soft fills it
         self.buckets: dict[str, Bucket] = {}
         self.jobs: dict[str, Job] = {}
         self.dispatcher = Dispatcher("spectra")
@@ -184,7 +184,7 @@ class SpectraApp:
         behaviour = self.behaviour
         if not endpoint and behaviour.endpoint_required:
             raise ApiError(400, "InvalidUri", "notification_end_point is required")
-        refused: ApiError | None = None  # only sp-refused-stored defers a refusal until after the store
+        refused: ApiError | None = None  # only behaviour.bad_format_stored defers a refusal past the store
         try:
             fmt = self._enumeration("format", given.get("format", "DEFAULT"), FORMATS)
         except ApiError as error:
@@ -268,7 +268,7 @@ class SpectraApp:
         return _empty(self.behaviour.delete_status)
 
     def _find(self, registration_id: str) -> Registration:
-        """The registration of that id (call with the lock held); 404, or 500 under sp-unknown-id-500."""
+        """The registration of that id (call with the lock held); 404, or 500 with behaviour.unissued_id_crashes."""
         found = self.registrations.get(registration_id.lower())
         if found is not None:
             return found

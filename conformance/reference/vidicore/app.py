@@ -81,9 +81,9 @@ class VidiCoreApp:
         self.behaviour = for_faults(self.faults)
         self.lock = threading.RLock()
         self.store = Store(id_prefix=self.behaviour.id_prefix)
-        self._soft_deleted: set[str] = set()  # only the delete-soft fault fills it
-        self._ghosts: dict[str, Notification] = {}  # only the dlv-after-delete fault fills it
-        self._created_actions: dict[str, Node] = {}  # only the dlv-change-ignored fault fills it
+        self._soft_deleted: set[str] = set()  # only behaviour.delete_soft fills it
+        self._ghosts: dict[str, Notification] = {}  # only behaviour.deleted_item_notification_fires fills it
+        self._created_actions: dict[str, Node] = {}  # only behaviour.fires_action_as_created fills it
         self.jobs = JobEngine(self)
         self.pending = self.jobs.pending
 
