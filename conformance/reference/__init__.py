@@ -4,6 +4,8 @@ With no target given, the suite starts one (`start()`) and tests it; turning on 
 each requirement is detectable. `conformance serve` runs one in the foreground (`serve_forever()`).
 
 This package is independent of the suite: nothing here imports from conformance/ outside conformance/reference/.
+Its rooms: `server` (the HTTP server, apps by mount), `dispatch` (sending deliveries), `faults` (the registry),
+and one sub-package per protocol of the same shape, `vidicore/` and `spectra/` (users, behaviour, store, app).
 
 Fixed, documented test credentials (never use them anywhere real), password = "<username>-secret":
 admin / admin-secret (every role), reader / reader-secret (every read role), writer / writer-secret (every
@@ -17,6 +19,7 @@ Spectra S3 (`spectra`, mounted at the server root; VidiCore keeps /API when both
     with start(faults=["slash-404"]) as server:
         server.urls["vidicore"]      # "http://127.0.0.1:PORT/API"
         server.target_data()         # {"vidicore": {"base_url": ..., "users": {...}, "entities": {...}}}
+        server.wait_idle(5.0)        # True once nothing is left that could still send a delivery
 
     with start(("vidicore", "spectra")) as server:
         server.urls["spectra"]       # "http://127.0.0.1:PORT"

@@ -1,14 +1,17 @@
 """Serving the reference apps over HTTP: one threaded werkzeug server in a daemon thread.
 
 Each protocol app answers below its own path prefix (VidiCore: /API); a request under no prefix gets 404.
+`ReferenceServer.wait_idle(timeout)` is True as soon as nothing can still send a request to anyone: no request
+being answered, and in every app no job step scheduled and no delivery queued, in flight or between attempts.
 `ReferenceServer.stop()` is idempotent and quick (the accept loop polls every 10 ms); it first calls `close()` on
-each app that has one (the VidiCore app's job engine and deliveries). werkzeug closes every
-connection after its answer (no keep-alive), so nothing outlives the stop.
+each app (their job engines and deliveries). werkzeug closes every connection after its answer (no keep-alive),
+so nothing outlives the stop.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterable, Sequence
 from types import TracebackType
 from typing import Any, Protocol
@@ -16,6 +19,8 @@ from typing import Any, Protocol
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from .dispatch import Pending
 
 POLL_INTERVAL = 0.01  # seconds; how soon the accept loop notices shutdown()
 
@@ -25,13 +30,18 @@ class ProtocolApp(Protocol):
 
     protocol: str
     mount: str  # path prefix, e.g. "/API"
-    faults: frozenset[str]
+    faults: frozenset[str]  # the names of the faults on
+    pending: Pending  # its work that may still send a request (deliveries, scheduled job steps)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]: ...
 
     def target_section(self, base_url: str) -> dict[str, Any]: ...
 
     def env(self) -> dict[str, str]: ...
+
+    def wait_idle(self, timeout: float) -> bool: ...
+
+    def close(self) -> None: ...  # stops its threads; idempotent
 
 
 def call_wsgi(handle: Callable[[Request], Response], max_body_bytes: int, environ: dict[str, Any],
@@ -46,18 +56,21 @@ def call_wsgi(handle: Callable[[Request], Response], max_body_bytes: int, enviro
     return response(environ, start_response)
 
 
-class _Dispatcher:
-    """The WSGI app of the server: hands each request to the app whose prefix the path starts with."""
+class _Mounts:
+    """The WSGI app of the server: hands each request to the app whose prefix the path starts with, and counts
+    the requests being answered in `pending` (answering one may start a job or a delivery)."""
 
     def __init__(self, apps: Sequence[ProtocolApp]) -> None:
         self.apps = sorted(apps, key=lambda app: len(app.mount), reverse=True)
+        self.pending = Pending()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        for app in self.apps:
-            if path == app.mount or path.startswith(app.mount + "/"):
-                return app(environ, start_response)
-        return NotFound()(environ, start_response)
+        with self.pending.holding():
+            for app in self.apps:
+                if path == app.mount or path.startswith(app.mount + "/"):
+                    return app(environ, start_response)
+            return NotFound()(environ, start_response)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -83,7 +96,8 @@ class ReferenceServer:
                  port: int = 0) -> None:
         self.apps: dict[str, ProtocolApp] = {app.protocol: app for app in apps}
         self.faults = frozenset(faults)
-        self._server = make_server(host, port, _Dispatcher(apps), threaded=True, request_handler=_QuietHandler)
+        self._mounts = _Mounts(apps)
+        self._server = make_server(host, port, self._mounts, threaded=True, request_handler=_QuietHandler)
         self.host = host
         self.port: int = self._server.server_port
         root = f"http://{_url_host(host)}:{self.port}"
@@ -99,18 +113,39 @@ class ReferenceServer:
         """A mapping in the target-file shape, naming this server (passwords via `env`)."""
         return {name: app.target_section(self.urls[name]) for name, app in self.apps.items()}
 
+    def wait_idle(self, timeout: float) -> bool:
+        """True as soon as nothing the server holds can still send a request to anyone: no request of the API
+        being answered, no job step scheduled, no delivery queued, in flight or pausing between attempts, in any
+        app (a request not yet read from its socket does not count). False if that is not so within `timeout`.
+
+        Each part waits on its own condition; then every part is asked again, and only if none was given new
+        work in between (one app's delivery can be a request to another app) is the whole server idle.
+        """
+        deadline = time.monotonic() + timeout
+        parts = [self._mounts.pending, *(app.pending for app in self.apps.values())]
+        while True:
+            marks = []
+            for part in parts:
+                mark = part.idle_mark(max(0.0, deadline - time.monotonic()))
+                if mark is None:
+                    return False
+                marks.append(mark)
+            if all(part.idle_mark(0) == mark for part, mark in zip(parts, marks)):
+                return True
+            if time.monotonic() >= deadline:  # work keeps coming and going
+                return False
+
     def stop(self) -> None:
         with self._stop_lock:
             if self._stopped:
                 return
             self._stopped = True
         for app in self.apps.values():
-            close = getattr(app, "close", None)
-            if close is not None:
-                close()  # stops the app's own threads (jobs, deliveries) first
+            app.close()  # stops the app's own threads (jobs, deliveries) first
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+        self._mounts.pending.close()
 
     def __enter__(self) -> ReferenceServer:
         return self

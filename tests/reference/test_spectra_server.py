@@ -1,8 +1,9 @@
 """Tests of the reference Spectra S3 server (conformance.reference.spectra): real HTTP over loopback.
 
-Requests are signed by a small signer written here (not the suite's); deliveries are captured by a threaded
-pytest-httpserver receiver (one per module, one path per inbox) or, for answers HTTP servers cannot give
-(connection reset, no answer at all), by a bare TCP endpoint. Waits use Conditions with deadlines, never sleeps.
+Requests are signed by a small signer written here (not the suite's); deliveries are captured by the receiver of
+`conftest.py` (a threaded pytest-httpserver, one per module, one path per mailbox) or, for answers HTTP servers
+cannot give (connection reset, no answer at all), by a bare TCP endpoint. Waits use Conditions with deadlines,
+never sleeps.
 
 A clean server is shared by the module where nothing fires across tests (registrations bound to one job);
 tests that register for all jobs, or turn a fault on, start their own server.
@@ -30,12 +31,12 @@ from typing import Any
 import defusedxml.ElementTree as SafeET
 import httpx
 import pytest
-from pytest_httpserver import HTTPServer
-from werkzeug.wrappers import Request, Response
 
 from conformance.reference import start
 from conformance.reference.faults import FAULTS
-from conformance.reference.spectra import Registration
+from conformance.reference.spectra.store import Registration
+
+from .conftest import WAIT, Got, Receiver, refused_url
 
 ADMIN = ("YWRtaW4=", "admin-spectra-secret")
 USER = ("dXNlcg==", "user-spectra-secret")
@@ -47,7 +48,6 @@ FIELDS = ["CreationDate", "Format", "Id", "JobId", "LastFailure", "LastHttpRespo
           "UserId"]
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DATE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
-WAIT = 5.0  # seconds: deadline of every wait for a delivery
 DUMMY = "http://127.0.0.1:9/"  # an endpoint for registrations that need not receive: refused at once, no DNS
 
 # Every name of a delivered document, canonical first, then as each convention writes it (written out by hand).
@@ -94,48 +94,6 @@ class Signer(httpx.Auth):
         digest = hmac.new(self.secret.encode(), text.encode(), hashlib.sha1).digest()
         request.headers["Authorization"] = f"AWS {self.access_id}:{base64.b64encode(digest).decode()}"
         yield request
-
-
-@dataclass
-class Received:
-    method: str
-    content_type: str
-    body: bytes
-
-
-class Inbox:
-    """The deliveries one path of the receiver got; answers each with `status` (after `on_request`, if any)."""
-
-    def __init__(self, url: str, status: int) -> None:
-        self.url, self.status = url, status
-        self.received: list[Received] = []
-        self.on_request: Callable[[], None] | None = None
-        self._condition = threading.Condition()
-
-    def handle(self, request: Request) -> Response:
-        if self.on_request is not None:
-            self.on_request()
-        with self._condition:
-            self.received.append(Received(request.method, request.mimetype, request.get_data()))
-            self._condition.notify_all()
-        return Response(b"", self.status)
-
-    def wait(self, count: int = 1) -> list[Received]:
-        with self._condition:
-            assert self._condition.wait_for(lambda: len(self.received) >= count, WAIT), \
-                f"{len(self.received)} of {count} deliveries within {WAIT} s"
-            return list(self.received)
-
-
-class Receiver:
-    def __init__(self, httpserver: HTTPServer) -> None:
-        self.httpserver = httpserver
-
-    def inbox(self, status: int = 200) -> Inbox:
-        path = f"/n/{uuid.uuid4()}"
-        inbox = Inbox(self.httpserver.url_for(path), status)
-        self.httpserver.expect_request(path).respond_with_handler(inbox.handle)
-        return inbox
 
 
 class ScriptedEndpoint:
@@ -186,14 +144,6 @@ class ScriptedEndpoint:
     def close(self) -> None:
         self.released.set()
         self.listener.close()
-
-
-def refused_url() -> str:
-    """A URL on this host at a port where nothing listens."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/nobody"
 
 
 # ================================================================== the API, from the client side
@@ -306,15 +256,6 @@ def user_client() -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    httpserver = HTTPServer(threaded=True)
-    httpserver.start()
-    yield Receiver(httpserver)
-    httpserver.clear()
-    httpserver.stop()
-
-
-@pytest.fixture(scope="module")
 def sp(admin_client: httpx.Client, user_client: httpx.Client) -> Iterator[Spectra]:
     with start("spectra") as server:
         yield Spectra(server, admin_client, user_client)
@@ -363,7 +304,7 @@ class Payload:
     objects: list[dict[str, Any]]
 
 
-def parse_delivery(received: Received, convention: str = "CAMEL_CASE_WITH_FIRST_LETTER_UPPERCASE") -> Payload:
+def parse_delivery(received: Got, convention: str = "CAMEL_CASE_WITH_FIRST_LETTER_UPPERCASE") -> Payload:
     """The payload of a delivery whose every name must be `convention`'s; values kept as sent (JSON types)."""
     names = {**dict(zip(CANONICAL, CONVENTION_NAMES[convention])), "Payload": PAYLOAD_NAMES[convention]}
     object_keys = {names[name] for name in ("Id", "Latest", "Length", "Name", "Offset", "VersionId")}
@@ -441,6 +382,18 @@ def test_close_is_idempotent_and_quick_while_a_delivery_hangs(fresh: Spectra) ->
         assert fresh.app.wait_idle(0.5)
     finally:
         endpoint.close()
+
+
+def test_idle_only_once_the_delivery_was_answered_and_booked(fresh: Spectra, receiver: Receiver) -> None:
+    slow = receiver.mailbox("slow", (200, 30.0))
+    registration = fresh.register(slow.url)
+    assert fresh.server.wait_idle(0)
+    fresh.run_job(fresh.bucket())
+    slow.wait(1)
+    assert not fresh.server.wait_idle(0) and not fresh.app.wait_idle(0)
+    slow.release()
+    assert fresh.server.wait_idle(WAIT)
+    assert data(fresh.get(registration["Id"]))["LastHttpResponseCode"] == "200"  # booked before idle
 
 
 # ================================================================== authentication (NOTES §2.2)
@@ -713,7 +666,7 @@ def test_cancel(sp: Spectra, shared_bucket: str) -> None:
 @pytest.mark.parametrize("convention", list(CONVENTION_NAMES))
 def test_delivery(dsp: Spectra, receiver: Receiver, convention: str, fmt: str, method: str, cancel: bool) -> None:
     sp, shared_bucket = dsp, dsp.bucket()
-    inbox = receiver.inbox()
+    inbox = receiver.mailbox()
     job = sp.start_job(shared_bucket)
     registration = sp.register(inbox.url, job_id=job, format=fmt, naming_convention=convention,
                                notification_http_method=method)
@@ -725,7 +678,7 @@ def test_delivery(dsp: Spectra, receiver: Receiver, convention: str, fmt: str, m
         sp.complete(shared_bucket, job)
     [received] = inbox.wait()
     sp.idle()
-    assert len(inbox.received) == 1
+    assert len(inbox.got) == 1
     assert received.method == method
     assert received.content_type == ("application/json" if fmt == "JSON" else "application/xml")
     payload = parse_delivery(received, convention)
@@ -749,7 +702,7 @@ def test_delivery(dsp: Spectra, receiver: Receiver, convention: str, fmt: str, m
 
 def test_default_registration_delivers_xml_post_in_camel_case(dsp: Spectra, receiver: Receiver) -> None:
     sp, shared_bucket = dsp, dsp.bucket()
-    inbox = receiver.inbox()
+    inbox = receiver.mailbox()
     job = sp.start_job(shared_bucket)
     sp.register(inbox.url, job_id=job)
     sp.complete(shared_bucket, job)
@@ -762,7 +715,7 @@ def test_job_filter_and_owner_rule(fresh: Spectra, receiver: Receiver) -> None:
     bucket = fresh.bucket()
     job_a, job_b, users_job = (fresh.start_job(bucket), fresh.start_job(bucket),
                                fresh.start_job(bucket, as_="user"))
-    for_a, for_all, admin_for_users_job, users_own = (receiver.inbox() for _ in range(4))
+    for_a, for_all, admin_for_users_job, users_own = (receiver.mailbox() for _ in range(4))
     fresh.register(for_a.url, job_id=job_a)
     fresh.register(for_all.url)
     fresh.register(admin_for_users_job.url, job_id=users_job)
@@ -775,28 +728,28 @@ def test_job_filter_and_owner_rule(fresh: Spectra, receiver: Receiver) -> None:
     assert [parse_delivery(r).job_id for r in for_all.wait(2)] == [job_b, job_a]
     assert parse_delivery(for_a.wait()[0]).job_id == job_a
     fresh.idle()
-    assert (len(for_a.received), len(for_all.received), len(admin_for_users_job.received),
-            len(users_own.received)) == (1, 2, 0, 1)
+    assert (len(for_a.got), len(for_all.got), len(admin_for_users_job.got),
+            len(users_own.got)) == (1, 2, 0, 1)
 
 
 def test_deleting_a_bucket_cancels_its_jobs_without_notifying(fresh: Spectra, receiver: Receiver) -> None:
     bucket = fresh.bucket()
     job = fresh.start_job(bucket)
-    inbox = receiver.inbox()
+    inbox = receiver.mailbox()
     bound = fresh.register(inbox.url, job_id=job)
     assert fresh.request("DELETE", f"/_rest_/bucket/{bucket}", params={"force": ""}).status_code == 204
     fresh.idle()
-    assert inbox.received == []
+    assert inbox.got == []
     assert fresh.get(bound["Id"]).status_code == 404
 
 
 def test_deleted_registration_does_not_fire(fresh: Spectra, receiver: Receiver) -> None:
-    inbox = receiver.inbox()
+    inbox = receiver.mailbox()
     registration = fresh.register(inbox.url)
     assert fresh.delete(registration["Id"]).status_code == 204
     fresh.run_job(fresh.bucket())
     fresh.idle()
-    assert inbox.received == []
+    assert inbox.got == []
 
 
 # ------------------------------------------------------------------ bookkeeping
@@ -804,7 +757,7 @@ def test_deleted_registration_does_not_fire(fresh: Spectra, receiver: Receiver) 
 
 def test_bookkeeping_after_2xx_is_written_after_the_attempt(fresh: Spectra, receiver: Receiver,
                                                             admin_client: httpx.Client) -> None:
-    inbox = receiver.inbox(status=202)
+    inbox = receiver.mailbox(status=202)
     registration = fresh.register(inbox.url)
     seen_during: list[dict[str, str]] = []
     inbox.on_request = lambda: seen_during.append(data(admin_client.get(f"{fresh.base}{REG}/{registration['Id']}")))
@@ -820,12 +773,12 @@ def test_bookkeeping_after_2xx_is_written_after_the_attempt(fresh: Spectra, rece
 
 
 def test_bookkeeping_after_500_counts_as_delivered_and_is_not_retried(fresh: Spectra, receiver: Receiver) -> None:
-    inbox = receiver.inbox(status=500)
+    inbox = receiver.mailbox(status=500)
     registration = fresh.register(inbox.url)
     fresh.run_job(fresh.bucket())
     inbox.wait()
     fresh.idle()
-    assert len(inbox.received) == 1
+    assert len(inbox.got) == 1
     after = data(fresh.get(registration["Id"]))
     assert (after["LastHttpResponseCode"], after["NumberOfFailuresSinceLastSuccess"], after["LastFailure"]) == (
         "500", "0", "")
@@ -878,19 +831,19 @@ def test_fault_sp_echo_drops_job_id(spectra_with: Callable[..., Spectra], receiv
     sp = spectra_with("sp-echo-drops-job-id")
     bucket = sp.bucket()
     job, other = sp.start_job(bucket), sp.start_job(bucket)
-    inbox = receiver.inbox()
+    inbox = receiver.mailbox()
     registration = sp.register(inbox.url, job_id=job)
     assert registration["JobId"] == "" and data(sp.get(registration["Id"]))["JobId"] == ""
     sp.complete(bucket, other)  # stored and applied: not fired for another job
     sp.idle()
-    assert inbox.received == []
+    assert inbox.got == []
     sp.complete(bucket, job)
     assert parse_delivery(inbox.wait()[0]).job_id == job
 
 
 def test_fault_sp_default_naming_shown_lowercase(spectra_with: Callable[..., Spectra], receiver: Receiver) -> None:
     sp = spectra_with("sp-default-naming-shown-lowercase")
-    inbox = receiver.inbox()
+    inbox = receiver.mailbox()
     registration = sp.register(inbox.url)
     assert registration["NamingConvention"] == "CAMEL_CASE_WITH_FIRST_LETTER_LOWERCASE"
     assert sp.register(DUMMY, naming_convention="UNDERSCORED")["NamingConvention"] == "UNDERSCORED"
@@ -1039,11 +992,11 @@ def test_fault_sp_unsigned_accepted(spectra_with: Callable[..., Spectra]) -> Non
 
 
 def _one_delivery(sp: Spectra, receiver: Receiver, *, cancel: bool = False, status: int = 200,
-                  **params: str) -> tuple[Received, str]:
+                  **params: str) -> tuple[Got, str]:
     """Register for one job (bound to it), complete or cancel it, and return the one delivery and the job."""
     bucket = sp.bucket()
     job = sp.start_job(bucket)
-    inbox = receiver.inbox(status)
+    inbox = receiver.mailbox(status=status)
     sp.register(inbox.url, job_id=job, **params)
     if cancel:
         sp.cancel(job)
@@ -1055,12 +1008,12 @@ def _one_delivery(sp: Spectra, receiver: Receiver, *, cancel: bool = False, stat
 
 def test_fault_sp_dlv_not_on_cancel(spectra_with: Callable[..., Spectra], receiver: Receiver) -> None:
     sp = spectra_with("sp-dlv-not-on-cancel")
-    inbox = receiver.inbox()
+    inbox = receiver.mailbox()
     sp.register(inbox.url)
     bucket = sp.bucket()
     sp.run_job(bucket, cancel=True)
     sp.idle()
-    assert inbox.received == []
+    assert inbox.got == []
     sp.run_job(bucket)
     assert len(inbox.wait()) == 1
 
@@ -1121,7 +1074,7 @@ def test_fault_sp_dlv_job_filter_ignored(spectra_with: Callable[..., Spectra], r
     sp = spectra_with("sp-dlv-job-filter-ignored")
     bucket = sp.bucket()
     job = sp.start_job(bucket)
-    inbox = receiver.inbox()
+    inbox = receiver.mailbox()
     sp.register(inbox.url, job_id=job)
     other = sp.run_job(bucket)
     assert parse_delivery(inbox.wait()[0]).job_id == other
@@ -1143,19 +1096,19 @@ def test_fault_sp_dlv_empty_date(spectra_with: Callable[..., Spectra], receiver:
 
 def test_fault_sp_dlv_retry_on_error(spectra_with: Callable[..., Spectra], receiver: Receiver) -> None:
     sp = spectra_with("sp-dlv-retry-on-error")
-    inbox = receiver.inbox(status=500)
+    inbox = receiver.mailbox(status=500)
     sp.register(inbox.url)
     bucket = sp.bucket()
     sp.run_job(bucket)
     assert len(inbox.wait(2)) == 2
     sp.idle()
-    assert len(inbox.received) == 2
-    answered = receiver.inbox(status=200)
+    assert len(inbox.got) == 2
+    answered = receiver.mailbox(status=200)
     sp.register(answered.url)
     sp.run_job(bucket)
     answered.wait()
     sp.idle()
-    assert len(answered.received) == 1
+    assert len(answered.got) == 1
 
 
 # ------------------------------------------------------------------ bookkeeping faults
@@ -1170,20 +1123,20 @@ def _bookkeeping(sp: Spectra, endpoint: str, wait: Callable[[], Any]) -> dict[st
 
 
 def test_fault_sp_book_no_code(spectra_with: Callable[..., Spectra], receiver: Receiver) -> None:
-    inbox = receiver.inbox()
+    inbox = receiver.mailbox()
     after = _bookkeeping(spectra_with("sp-book-no-code"), inbox.url, inbox.wait)
     assert after["LastHttpResponseCode"] == "" and DATE.fullmatch(after["LastNotification"])
     assert after["NumberOfFailuresSinceLastSuccess"] == "0"
 
 
 def test_fault_sp_book_error_no_code(spectra_with: Callable[..., Spectra], receiver: Receiver) -> None:
-    inbox = receiver.inbox(status=500)
+    inbox = receiver.mailbox(status=500)
     after = _bookkeeping(spectra_with("sp-book-error-no-code"), inbox.url, inbox.wait)
     assert after["LastHttpResponseCode"] == "" and DATE.fullmatch(after["LastNotification"])
 
 
 def test_fault_sp_book_error_counted(spectra_with: Callable[..., Spectra], receiver: Receiver) -> None:
-    inbox = receiver.inbox(status=500)
+    inbox = receiver.mailbox(status=500)
     after = _bookkeeping(spectra_with("sp-book-error-counted"), inbox.url, inbox.wait)
     assert (after["LastHttpResponseCode"], after["NumberOfFailuresSinceLastSuccess"]) == ("500", "1")
     assert after["LastFailure"] and DATE.fullmatch(after["LastNotification"])

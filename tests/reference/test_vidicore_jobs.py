@@ -1,5 +1,5 @@
-"""Tests of the reference VidiCore job engine and delivery dispatcher (conformance.reference.jobs): real jobs on a
-real server over loopback (httpx), deliveries captured by one pytest-httpserver receiver per module.
+"""Tests of the reference VidiCore job engine and its deliveries (conformance.reference.vidicore.jobs): real jobs
+on a real server over loopback (httpx), deliveries captured by the receiver of `conftest.py` (one per module).
 
 Nothing here sleeps. The receiver wakes waiters when a request arrives. "Nothing arrived" is shown with a barrier:
 a synchronous `stop` notification created last on the job's item. The scheduler makes synchronous deliveries one
@@ -9,7 +9,6 @@ that job is done. A clean server is shared by the module; a test that turns a fa
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 import threading
@@ -24,17 +23,16 @@ import defusedxml.ElementTree as SafeET
 import httpx
 import pytest
 import xmlschema
-from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
 
 from conformance.reference import ReferenceServer, start
 from conformance.reference.faults import FAULTS
-from conformance.reference.jobs import JobEngine, readable
+from conformance.reference.vidicore.jobs import JobEngine, readable
+
+from .conftest import WAIT, Got, Mailbox, Receiver
 
 NS = "http://xml.vidispine.com/schema/vidispine"
 SCHEMA = Path(__file__).parents[2] / "schemas" / "vidicore" / "vidispine.xsd"
 ADMIN = ("admin", "admin-secret")
-DEADLINE = 5.0  # seconds to wait for an expected delivery
 KEYS = ["jobId", "status", "type", "action", "user", "started", "sequenceNumber", "totalSteps", "currentStepNumber",
         "currentStepStatus", "itemId"]
 
@@ -43,88 +41,14 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
-# ------------------------------------------------------------------ the receiver
+# ------------------------------------------------------------------ deliveries
 
 
-@dataclass(frozen=True)
-class Got:
-    """One delivery the receiver got."""
-
-    method: str
-    content_type: str
-    body: bytes
-
-    def is_json(self) -> bool:
-        return self.body.lstrip().startswith(b"{")
-
-    def root(self) -> ET.Element:
-        return SafeET.fromstring(self.body, forbid_dtd=True)
-
-    def fields(self) -> dict[str, str]:
-        """key -> value of the SimpleMetadataDocument, XML or JSON, in order."""
-        if self.is_json():
-            return {field["key"]: field["value"] for field in json.loads(self.body)["field"]}
-        return {entry[0].text or "": entry[1].text or "" for entry in self.root() if _local(entry.tag) == "field"}
-
-
-class Mailbox:
-    """One callback path: what arrived on it."""
-
-    def __init__(self, receiver: Receiver, path: str) -> None:
-        self.receiver, self.path = receiver, path
-        self.url = receiver.server.url_for(path)
-
-    @property
-    def got(self) -> list[Got]:
-        with self.receiver.condition:
-            return list(self.receiver.got[self.path])
-
-    def wait(self, count: int = 1, within: float = DEADLINE) -> list[Got]:
-        """What arrived, once `count` have (or at the deadline)."""
-        with self.receiver.condition:
-            self.receiver.condition.wait_for(lambda: len(self.receiver.got[self.path]) >= count, timeout=within)
-            return list(self.receiver.got[self.path])
-
-
-class Receiver:
-    """Records every request under /cb/ and answers it by the mailbox's script of (status, delay), then 200."""
-
-    def __init__(self, server: HTTPServer) -> None:
-        self.server = server
-        self.condition = threading.Condition()
-        self.got: dict[str, list[Got]] = {}
-        self.scripts: dict[str, list[tuple[int, float]]] = {}
-        self.release = threading.Event()  # ends every delayed answer (teardown)
-        self._numbers = itertools.count(1)
-        server.expect_request(re.compile(r"/cb/.*")).respond_with_handler(self.handle)
-
-    def mailbox(self, label: str, *answers: tuple[int, float]) -> Mailbox:
-        path = f"/cb/{next(self._numbers)}-{label}"
-        with self.condition:
-            self.got[path], self.scripts[path] = [], list(answers)
-        return Mailbox(self, path)
-
-    def handle(self, request: Request) -> Response:
-        with self.condition:
-            self.got.setdefault(request.path, []).append(
-                Got(request.method, request.headers.get("Content-Type", ""), request.get_data()))
-            script = self.scripts.setdefault(request.path, [])
-            status, delay = script.pop(0) if script else (200, 0.0)
-            self.condition.notify_all()
-        if delay:
-            self.release.wait(delay)
-        return Response(b"", status)
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    server = HTTPServer(threaded=True)
-    server.start()
-    made = Receiver(server)
-    yield made
-    made.release.set()
-    server.clear()
-    server.stop()
+def payload(got: Got) -> dict[str, str]:
+    """key -> value of a delivered SimpleMetadataDocument, XML or JSON, in order."""
+    if got.is_json():
+        return {field["key"]: field["value"] for field in json.loads(got.body)["field"]}
+    return {entry[0].text or "": entry[1].text or "" for entry in got.root() if _local(entry.tag) == "field"}
 
 
 # ------------------------------------------------------------------ the API
@@ -337,7 +261,7 @@ def test_a_job_goes_ready_started_finished(env: Env) -> None:
         job = env.run(item)
         assert time.perf_counter() - began >= 0.15
         assert job["status"] == "READY"
-        assert [(got.fields()["status"], got.fields()["sequenceNumber"]) for got in updates.got] == [
+        assert [(payload(got)["status"], payload(got)["sequenceNumber"]) for got in updates.got] == [
             ("STARTED", "1"), ("FINISHED", "2")]
         assert env.api.job(job["jobId"])["status"] == "FINISHED"
 
@@ -349,7 +273,7 @@ def test_an_unreadable_uri_ends_failed_total(env: Env, tmp_path: Path, uri: str)
     env.api.notify(f"item/{item}/notification", fail.url, "fail", synchronous=True)
     env.api.notify(f"item/{item}/notification", finished.url, "finished", synchronous=True)
     job = env.run(item, uri=uri)
-    assert [got.fields()["status"] for got in fail.got] == ["FAILED_TOTAL"] and finished.got == []
+    assert [payload(got)["status"] for got in fail.got] == ["FAILED_TOTAL"] and finished.got == []
     assert env.api.job(job["jobId"])["status"] == "FAILED_TOTAL"
 
 
@@ -375,12 +299,12 @@ def _abort(env: Env) -> None:
     aborted = api.request("DELETE", f"job/{job['jobId']}?cleanup=false")
     assert (aborted.status_code, aborted.content) == (200, b"")
     assert api.job(job["jobId"])["status"] == "ABORTED"
-    assert [(got.fields()["status"], got.fields()["action"]) for got in stop.got] == [("ABORTED", "STOP")]
+    assert [(payload(got)["status"], payload(got)["action"]) for got in stop.got] == [("ABORTED", "STOP")]
     assert api.request("DELETE", f"job/{job['jobId']}").status_code == 200  # already final: stays as it is
 
     second = env.run(item)  # runs past the time the aborted job would have finished
     assert api.job(job["jobId"])["status"] == "ABORTED"
-    assert [got.fields()["jobId"] for got in finished.got] == [second["jobId"]]
+    assert [payload(got)["jobId"] for got in finished.got] == [second["jobId"]]
     assert api.request("DELETE", f"job/{second['jobId']}?cleanup=false").status_code == 200
     assert api.job(second["jobId"])["status"] == "FINISHED"
     for method in ("GET", "DELETE"):
@@ -425,9 +349,9 @@ def test_every_event_payload_in_xml(env: Env, schema: xmlschema.XMLSchema11) -> 
             root = got.root()
             assert root.tag == f"{{{NS}}}SimpleMetadataDocument"
             schema.validate(root)
-        seen = sorted((f["status"], f["action"], f["sequenceNumber"]) for f in (got.fields() for got in arrived))
+        seen = sorted((f["status"], f["action"], f["sequenceNumber"]) for f in (payload(got) for got in arrived))
         assert seen == sorted(expected[event]), event
-        fields = arrived[0].fields()
+        fields = payload(arrived[0])
         assert list(fields) == [*KEYS, "project"]
         assert {k: fields[k] for k in ("jobId", "type", "user", "started", "totalSteps", "currentStepNumber",
                                        "itemId", "project")} == {
@@ -438,7 +362,7 @@ def test_every_event_payload_in_xml(env: Env, schema: xmlschema.XMLSchema11) -> 
 
 def test_fail_event_payload(env: Env) -> None:
     got, job = env.one_event("fail", readable=False)
-    fields = got.fields()
+    fields = payload(got)
     assert (fields["jobId"], fields["status"], fields["action"], fields["sequenceNumber"]) == (
         job["jobId"], "FAILED_TOTAL", "STOP", "3")
 
@@ -451,7 +375,7 @@ def test_json_payload(env: Env, content_type: str) -> None:
     assert list(document) == ["field"]
     assert all(isinstance(field["key"], str) and isinstance(field["value"], str) for field in document["field"])
     assert [field["key"] for field in document["field"]] == [*KEYS, "project"]
-    assert got.fields()["jobId"] == job["jobId"] and got.fields()["status"] == "FINISHED"
+    assert payload(got)["jobId"] == job["jobId"] and payload(got)["status"] == "FINISHED"
 
 
 @pytest.mark.parametrize("action, method, content_type", [
@@ -463,7 +387,7 @@ def test_json_payload(env: Env, content_type: str) -> None:
 def test_method_and_content_type(env: Env, action: dict[str, str], method: str, content_type: str) -> None:
     got, _ = env.one_event("finished", **action)
     assert (got.method, got.content_type, got.is_json()) == (method, content_type, False)
-    assert got.fields()["status"] == "FINISHED"
+    assert payload(got)["status"] == "FINISHED"
 
 
 # ------------------------------------------------------------------ which notifications fire
@@ -508,7 +432,7 @@ def test_scopes(env: Env) -> None:
     jobs = [with_placeholder["jobId"], without["jobId"]]
 
     def job_ids(name: str) -> list[str]:
-        return [got.fields()["jobId"] for got in boxes[name].got if got.fields()["jobId"] in jobs]
+        return [payload(got)["jobId"] for got in boxes[name].got if payload(got)["jobId"] in jobs]
 
     assert job_ids("item") == jobs and job_ids("other-item") == []
     assert job_ids("placeholder") == [with_placeholder["jobId"]]
@@ -526,7 +450,7 @@ def test_single_job_scope(http: httpx.Client, receiver: Receiver, media: Path) -
     for job in (second, first):  # the abort's events fire in the request: done when it answers
         assert env.api.request("DELETE", f"job/{job['jobId']}").status_code == 200
     server.stop()
-    assert [got.fields()["jobId"] for got in watched.got] == [first["jobId"]]
+    assert [payload(got)["jobId"] for got in watched.got] == [first["jobId"]]
 
 
 def test_delete_and_change_are_honoured(env: Env) -> None:
@@ -604,6 +528,56 @@ def test_close_returns_quickly_while_deliveries_wait(http: httpx.Client, receive
     assert len(scheduler.got) == 1  # the scheduler stopped: no second update
 
 
+# ------------------------------------------------------------------ idle
+
+
+@pytest.fixture
+def own(env: Env) -> Iterator[Env]:
+    """An Env on a server of its own: the module's server may still be busy with an earlier test's deliveries."""
+    with start() as server:
+        yield replace(env, api=Api(env.api.http, fast(server)))
+
+
+def test_not_idle_while_a_job_is_scheduled(own: Env) -> None:
+    server = own.api.server
+    app = server.apps["vidicore"]
+    app.jobs.ready_seconds = 60.0  # the job waits READY until aborted
+    assert server.wait_idle(0) and app.wait_idle(0)
+    job = own.api.start(own.api.item(), own.readable_uri)
+    assert not server.wait_idle(0) and not app.wait_idle(0)  # a READY job will still fire events
+    assert own.api.request("DELETE", f"job/{job['jobId']}").status_code == 200
+    assert server.wait_idle(0) and app.wait_idle(0)  # its steps were cancelled, nothing fired
+
+
+def test_idle_once_the_job_has_ended_and_its_last_delivery_was_answered(own: Env) -> None:
+    item, stop = own.api.item(), own.mailbox("stop")
+    own.api.notify(f"item/{item}/notification", stop.url, "stop")  # asynchronous
+    job = own.api.start(item, own.readable_uri)
+    assert own.api.server.wait_idle(WAIT)
+    assert len(stop.got) == 1 and own.api.job(job["jobId"])["status"] == "FINISHED"  # no waiting: all done
+
+
+def test_not_idle_while_a_delivery_waits_for_its_answer(own: Env) -> None:
+    item, slow = own.api.item(), own.mailbox("slow", (200, 30.0))
+    own.api.notify(f"item/{item}/notification", slow.url, "create", timeout="none")
+    own.api.start(item, own.readable_uri)
+    slow.wait(1)
+    server = own.api.server
+    assert not server.wait_idle(0) and not server.apps["vidicore"].wait_idle(0)
+    slow.release()
+    began = time.perf_counter()
+    assert server.wait_idle(WAIT)
+    assert time.perf_counter() - began < 1.0  # right after the answer (and the job's last steps)
+
+
+def test_idle_comes_only_after_the_retry(own: Env) -> None:
+    item, failing = own.api.item(), own.mailbox("failing", (500, 0.0))
+    own.api.notify(f"item/{item}/notification", failing.url, "create", retry="1")
+    own.api.start(item, own.readable_uri)
+    assert own.api.server.wait_idle(WAIT)
+    assert len(failing.got) == 2  # the retry came before idle
+
+
 # ------------------------------------------------------------------ faults
 
 Probe = Callable[[Env], Any]
@@ -666,11 +640,11 @@ def _after_change(env: Env) -> tuple[int, int]:
 EVERY_KEY = [*KEYS, "project"]
 # fault -> (probe, what the clean server shows, what the faulty one shows)
 FAULT_PROBES: dict[str, tuple[Probe, Any, Any]] = {
-    "dlv-finished-early-status": (_event("finished", lambda got, job: got.fields()["status"]), "FINISHED", "STARTED"),
-    "dlv-fail-status": (_event("fail", lambda got, job: got.fields()["status"], readable=False),
+    "dlv-finished-early-status": (_event("finished", lambda got, job: payload(got)["status"]), "FINISHED", "STARTED"),
+    "dlv-fail-status": (_event("fail", lambda got, job: payload(got)["status"], readable=False),
                         "FAILED_TOTAL", "FAILED"),
-    "dlv-stop-action": (_event("stop", lambda got, job: got.fields()["action"]), "STOP", "UPDATE"),
-    "dlv-create-action": (_event("create", lambda got, job: got.fields()["action"]), "CREATE", "NEW"),
+    "dlv-stop-action": (_event("stop", lambda got, job: payload(got)["action"]), "STOP", "UPDATE"),
+    "dlv-create-action": (_event("create", lambda got, job: payload(got)["action"]), "CREATE", "NEW"),
     "dlv-twice": (lambda env: (_count(env), _count(env, retry="1")), (1, 1), (2, 1)),
     "dlv-method-ignored": (_event("finished", lambda got, job: got.method, method="PUT"), "PUT", "POST"),
     "dlv-default-put": (_event("finished", lambda got, job: got.method), "POST", "PUT"),
@@ -683,9 +657,9 @@ FAULT_PROBES: dict[str, tuple[Probe, Any, Any]] = {
                              f"{{{NS}}}SimpleMetadataDocument", "SimpleMetadataDocument"),
     "dlv-json-wrapped": (_event("finished", lambda got, job: list(json.loads(got.body)),
                                 contentType="application/json"), ["field"], ["SimpleMetadataDocument"]),
-    "dlv-no-user": (_event("finished", lambda got, job: "user" in got.fields()), True, False),
-    "dlv-wrong-jobid": (_event("finished", lambda got, job: got.fields()["jobId"] == job["jobId"]), True, False),
-    "dlv-few-keys": (_event("finished", lambda got, job: list(got.fields())), EVERY_KEY,
+    "dlv-no-user": (_event("finished", lambda got, job: "user" in payload(got)), True, False),
+    "dlv-wrong-jobid": (_event("finished", lambda got, job: payload(got)["jobId"] == job["jobId"]), True, False),
+    "dlv-few-keys": (_event("finished", lambda got, job: list(payload(got))), EVERY_KEY,
                      [key for key in EVERY_KEY if key not in ("itemId", "project")]),
     "dlv-type-filter-ignored": (lambda env: (_count(env, filter_type="TRANSCODE"),
                                              _count(env, filter_type="TRANSCODE", jobdata={"key": "nope"})),

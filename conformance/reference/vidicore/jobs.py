@@ -1,45 +1,43 @@
-"""The job engine of the reference VidiCore server: import jobs, their scheduler, and the delivery of http-action
-notifications when a job event fires (NOTES §1.5, §1.6).
+"""The job engine of the reference VidiCore server: import jobs, their scheduler, and the deliveries of
+http-action notifications when a job event fires (NOTES §1.5, §1.6).
 
 - `Job`: one PLACEHOLDER_IMPORT job and its JobDocument (XML and JSON).
 - `JobEngine`: the jobs of one app (behind `app.lock`), a scheduler thread (started with the first job) that moves
-  each job READY -> STARTED -> FINISHED (its file: URI is readable) or FAILED_TOTAL, and the dispatcher: which
-  notifications fire for an event, the SimpleMetadataDocument they carry, and the HTTP delivery (method,
-  contentType, retry, timeout). Synchronous actions are delivered in the thread that fired the event; the others
-  by a small thread pool, so they never hold up an API answer or the scheduler.
+  each job READY -> STARTED -> FINISHED (its file: URI is readable) or FAILED_TOTAL; which notifications fire for
+  an event and the SimpleMetadataDocument they carry; and the request each delivery makes (method, contentType,
+  retry, timeout), handed to the shared `conformance.reference.dispatch.Dispatcher`. Synchronous actions are
+  delivered in the thread that fired the event; the others on the dispatcher's pool, so they never hold up an API
+  answer or the scheduler.
+- `wait_idle(timeout)`: True once no job step is scheduled and no delivery is left to make.
 - `close()` stops everything within milliseconds, even while a delivery waits on a slow receiver (its socket is
   shut down).
 
 Events and their `action` value: create (CREATE), update (UPDATE, every status change), finished and fail (STOP),
-stop (STOP, on any final state). Faults (`conformance.reference.faults`, all named dlv-*) are tested by name at the
-one spot each bug lives.
+stop (STOP, on any final state). The faults of deliveries (`conformance.reference.faults`, all named dlv-*) are
+settings of the app's `VidiCoreBehaviour`, read at the one spot each bug lives.
 """
 
 from __future__ import annotations
 
 import copy
 import heapq
-import http.client
 import itertools
-import json
 import os
 import re
-import socket
 import threading
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
 
-from .vidicore import NS
-
-if TYPE_CHECKING:
-    from .vidicore import Node, Notification, VidiCoreApp
+from ..dispatch import Dispatcher, Outbound
+from .behaviour import VidiCoreBehaviour
+from .documents import Node, payload_json, payload_xml, xml_bytes, xml_root
+from .store import Notification, Store
 
 JOB_TYPE = "PLACEHOLDER_IMPORT"
 READY, STARTED, FINISHED, FAILED_TOTAL, ABORTED = "READY", "STARTED", "FINISHED", "FAILED_TOTAL", "ABORTED"
@@ -49,8 +47,6 @@ EVENT_ACTIONS = {"create": "CREATE", "update": "UPDATE", "finished": "STOP", "fa
 DEFAULT_TIMEOUT = 10.0   # seconds, an http action without timeout
 NO_TIMEOUT = 60.0        # seconds, timeout "none" or 0 (an attempt still ends some time)
 RETRY_PAUSE = 0.05       # seconds between attempts
-MAX_ANSWER_BYTES = 64 * 1024
-MAX_WORKERS = 8
 
 _ENGINES = itertools.count(1)
 
@@ -99,38 +95,22 @@ class Job:
 
     def xml(self) -> bytes:
         """The JobDocument: jobId, user, started, status, type, priority, then one data per key/value."""
-        root = ET.Element("JobDocument", {"xmlns": NS})
+        root = xml_root("JobDocument", True)
         for name, value in self._values():
             ET.SubElement(root, name).text = value
         for key, value in self._data():
             data = ET.SubElement(root, "data")
             ET.SubElement(data, "key").text = key
             ET.SubElement(data, "value").text = value
-        return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
+        return xml_bytes(root)
 
     def json(self) -> dict[str, Any]:
         return {**dict(self._values()), "data": [{"key": key, "value": value} for key, value in self._data()]}
 
 
-# ================================================================== payloads
+# ================================================================== deliveries
 
 Fields = tuple[tuple[str, str], ...]
-
-
-def payload_xml(fields: Iterable[tuple[str, str]], *, namespace: bool = True) -> bytes:
-    """A SimpleMetadataDocument: one field (key, value) per entry."""
-    root = ET.Element("SimpleMetadataDocument", {"xmlns": NS} if namespace else {})
-    for key, value in fields:
-        entry = ET.SubElement(root, "field")
-        ET.SubElement(entry, "key").text = key
-        ET.SubElement(entry, "value").text = value
-    return ET.tostring(root, encoding="UTF-8", xml_declaration=True)
-
-
-def payload_json(fields: Iterable[tuple[str, str]], *, wrapped: bool = False) -> bytes:
-    """{"field": [{"key": ..., "value": ...}, ...]}, every value a string."""
-    document: dict[str, Any] = {"field": [{"key": key, "value": value} for key, value in fields]}
-    return json.dumps({"SimpleMetadataDocument": document} if wrapped else document).encode()
 
 
 @dataclass(frozen=True)
@@ -144,19 +124,6 @@ class Delivery:
     @property
     def synchronous(self) -> bool:
         return self.action.attrs.get("synchronous") == "true"
-
-
-@dataclass(frozen=True)
-class Outbound:
-    """The HTTP request(s) one delivery makes."""
-
-    url: str
-    method: str
-    content_type: str  # the header
-    body: bytes
-    attempts: int      # at most, ending at the first success
-    timeout: float     # seconds per attempt
-    rounds: int = 1    # times the whole sequence of attempts is made (1; only the dlv-twice fault makes 2)
 
 
 def _int(text: str | None, default: int) -> int:
@@ -196,43 +163,55 @@ def jobdata_matches(jobdata: Node, metadata: Mapping[str, str]) -> bool:
 # ================================================================== the engine
 
 
+class Host(Protocol):
+    """What the engine needs of its app: the store, the lock guarding it, its behaviour, and the notifications an
+    event may fire (call with the lock held)."""
+
+    lock: threading.RLock
+    store: Store
+    behaviour: VidiCoreBehaviour
+
+    def dispatchable(self) -> list[Notification]: ...
+
+
 class JobEngine:
-    """Jobs, their scheduler and the delivery dispatcher of one VidiCoreApp.
+    """Jobs, their scheduler and the deliveries of one VidiCoreApp.
 
     Job state and the notifications it reads sit behind `app.lock`; the schedule behind its own condition
-    (always taken after `app.lock`, never before it).
+    (always taken after `app.lock`, never before it). `pending` counts the job steps still scheduled (each fires
+    events) with the deliveries in progress, so `wait_idle` knows when nothing more can be sent.
     """
 
-    def __init__(self, app: VidiCoreApp, ready_seconds: float = 0.1, run_seconds: float = 0.05) -> None:
+    def __init__(self, app: Host, ready_seconds: float = 0.1, run_seconds: float = 0.05) -> None:
         self.app = app
-        self.faults = app.faults
+        self.behaviour = app.behaviour
+        self._actions = {**EVENT_ACTIONS, "create": self.behaviour.create_action, "stop": self.behaviour.stop_action}
         self.ready_seconds = ready_seconds
         self.run_seconds = run_seconds
         self.jobs: dict[str, Job] = {}
         self.stop_event = threading.Event()
         self.thread_name = f"vidicore-jobs-{next(_ENGINES)}"  # its threads' names start with this
+        self.dispatcher = Dispatcher(self.thread_name)
+        self.pending = self.dispatcher.pending
         self._schedule: list[tuple[float, int, str]] = []  # heap of (due, order, job id)
         self._order = itertools.count()
         self._condition = threading.Condition()
         self._scheduler: threading.Thread | None = None
-        self._pool: ThreadPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
-        self._connections: set[http.client.HTTPConnection] = set()
-        self._connections_lock = threading.Lock()
 
     # -------------------------------------------------------------- the API's operations
 
     def start(self, user: str, item: str, uri: str, notification: str | None,
               jobmetadata: Mapping[str, str]) -> Job:
         """A new READY job (its create event fired in this thread); a copy of it."""
-        with self.app.lock:
-            job = Job(self.app.store.new_id(), user, item, uri, notification, dict(jobmetadata), now_iso())
-            self.jobs[job.id] = job
-            self.app.store.entities["job"].add(job.id)  # so job/{id}/notification exists
-            deliveries = self._event(job, "create")
-            answer = job.snapshot()
-        self._schedule_step(job.id, self.ready_seconds)
-        self._dispatch(deliveries)
+        with self.pending.holding():
+            with self.app.lock:
+                job = Job(self.app.store.new_id(), user, item, uri, notification, dict(jobmetadata), now_iso())
+                self.jobs[job.id] = job
+                self.app.store.entities["job"].add(job.id)  # so job/{id}/notification exists
+                deliveries = self._event(job, "create")
+                answer = job.snapshot()
+            self._schedule_step(job.id, self.ready_seconds)
+            self._dispatch(deliveries)
         return answer
 
     def get(self, job_id: str) -> Job | None:
@@ -242,37 +221,35 @@ class JobEngine:
 
     def abort(self, job_id: str) -> Job | None:
         """READY or STARTED -> ABORTED (its scheduled steps cancelled); a final job stays as it is."""
-        with self.app.lock:
-            job = self.jobs.get(job_id)
-            if job is None:
-                return None
-            deliveries: list[Delivery] = []
-            if job.status not in FINAL_STATES:
-                job.status = ABORTED
-                deliveries = self._event(job, "update") + self._event(job, "stop")
-            answer = job.snapshot()
-        with self._condition:
-            self._schedule = [entry for entry in self._schedule if entry[2] != job_id]
-            heapq.heapify(self._schedule)
-        self._dispatch(deliveries)
+        with self.pending.holding():
+            with self.app.lock:
+                job = self.jobs.get(job_id)
+                if job is None:
+                    return None
+                deliveries: list[Delivery] = []
+                if job.status not in FINAL_STATES:
+                    job.status = ABORTED
+                    deliveries = self._event(job, "update") + self._event(job, "stop")
+                answer = job.snapshot()
+            with self._condition:
+                kept = [entry for entry in self._schedule if entry[2] != job_id]
+                cancelled = len(self._schedule) - len(kept)
+                self._schedule = kept
+                heapq.heapify(self._schedule)
+            self.pending.done(cancelled)
+            self._dispatch(deliveries)
         return answer
+
+    def wait_idle(self, timeout: float) -> bool:
+        """True as soon as no job step is scheduled and no delivery is queued, being sent or between attempts."""
+        return self.pending.wait_idle(timeout)
 
     def close(self) -> None:
         """Stop the scheduler, interrupt deliveries in progress, drop queued ones. Quick and idempotent."""
         self.stop_event.set()
         with self._condition:
             self._condition.notify_all()
-        with self._connections_lock:
-            for connection in self._connections:
-                if connection.sock is not None:
-                    try:
-                        connection.sock.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked reading the answer
-                    except OSError:
-                        pass
-        with self._pool_lock:
-            pool = self._pool
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        self.dispatcher.close()
         scheduler = self._scheduler
         if scheduler is not None and scheduler is not threading.current_thread():
             scheduler.join(timeout=0.1)
@@ -284,6 +261,7 @@ class JobEngine:
             if self.stop_event.is_set():
                 return
             heapq.heappush(self._schedule, (time.monotonic() + delay, next(self._order), job_id))
+            self.pending.add()  # done once the step has run (or was cancelled)
             if self._scheduler is None:
                 self._scheduler = threading.Thread(target=self._run, name=f"{self.thread_name}-scheduler",
                                                    daemon=True)
@@ -301,7 +279,10 @@ class JobEngine:
                         job_id = heapq.heappop(self._schedule)[2]
                         break
                     self._condition.wait(self._schedule[0][0] - now if self._schedule else None)
-            self._step(job_id)
+            try:
+                self._step(job_id)
+            finally:
+                self.pending.done()
 
     def _step(self, job_id: str) -> None:
         """The job's next status change: READY -> STARTED, or STARTED -> its final state."""
@@ -322,13 +303,13 @@ class JobEngine:
     def _finish(self, job: Job) -> list[Delivery]:
         """STARTED -> FINISHED or FAILED_TOTAL, and its events (call with app.lock held)."""
         final = FINISHED if readable(job.uri) else FAILED_TOTAL
-        seen = job.status if "dlv-finished-early-status" in self.faults else final  # the bug: read too early
+        seen = job.status if self.behaviour.finished_status_read_early else final  # the bug: read too early
         job.status = final
         deliveries = self._event(job, "update")
         if final == FINISHED:
             deliveries += self._event(job, "finished", status=seen)
         else:
-            deliveries += self._event(job, "fail", status="FAILED" if "dlv-fail-status" in self.faults else None)
+            deliveries += self._event(job, "fail", status=self.behaviour.fail_status)
         return deliveries + self._event(job, "stop")
 
     # -------------------------------------------------------------- events: what fires, with what
@@ -342,18 +323,14 @@ class JobEngine:
                 for notification in self.app.dispatchable() if self._fires(notification, job, event)]
 
     def _fields(self, job: Job, event: str, sequence: int, status: str) -> Fields:
-        action = EVENT_ACTIONS[event]
-        if event == "create" and "dlv-create-action" in self.faults:
-            action = "NEW"
-        if event == "stop" and "dlv-stop-action" in self.faults:
-            action = "UPDATE"
-        job_id = job.id + "0" if "dlv-wrong-jobid" in self.faults else job.id
-        fields = [("jobId", job_id), ("status", status), ("type", job.type), ("action", action)]
-        if "dlv-no-user" not in self.faults:
+        behaviour = self.behaviour
+        fields = [("jobId", job.id + behaviour.payload_job_id_suffix), ("status", status), ("type", job.type),
+                  ("action", self._actions[event])]
+        if behaviour.payload_user:
             fields.append(("user", job.user))
         fields += [("started", job.started), ("sequenceNumber", str(sequence)), ("totalSteps", "1"),
                    ("currentStepNumber", "1"), ("currentStepStatus", status)]
-        if "dlv-few-keys" not in self.faults:
+        if behaviour.payload_item_and_metadata:
             fields += [("itemId", job.item), *job.jobmetadata.items()]
         return tuple(fields)
 
@@ -366,14 +343,14 @@ class JobEngine:
     def _in_scope(self, notification: Notification, job: Job) -> bool:
         entity, entity_id = notification.scope.entity, notification.scope.entity_id
         if entity is None:  # the placeholder resource: only jobs started with notification=<its id>
-            return job.notification == notification.id or "dlv-placeholder-all" in self.faults
+            return job.notification == notification.id or self.behaviour.placeholder_fires_for_every_job
         if entity not in ("job", "item"):
             return False
         if entity_id is None:  # the whole resource: every job
             return True
         if entity == "job":
             return entity_id == job.id
-        if "dlv-item-scope-ignored" in self.faults:  # the bug: any existing item will do
+        if self.behaviour.item_scope_any_item:  # the bug: any existing item will do
             return self.app.store.entity_exists("item", job.item)
         return entity_id == job.item
 
@@ -382,7 +359,7 @@ class JobEngine:
         if job_filter is None:
             return True
         wanted_type = job_filter.value("type")
-        if wanted_type and wanted_type != job.type and "dlv-type-filter-ignored" not in self.faults:
+        if wanted_type and wanted_type != job.type and self.behaviour.type_filter_applied:
             return False
         jobdata = job_filter.child("jobdata")
         return jobdata is None or jobdata_matches(jobdata, job.jobmetadata)
@@ -390,86 +367,30 @@ class JobEngine:
     # -------------------------------------------------------------- delivery
 
     def _dispatch(self, deliveries: list[Delivery]) -> None:
-        """Synchronous deliveries now, in this thread; the others on the pool."""
+        """Synchronous deliveries now, in this thread, one after another; the others on the dispatcher's pool."""
         for delivery in deliveries:
             if self.stop_event.is_set():
                 return
-            if delivery.synchronous:
-                self._deliver(delivery)
-            else:
-                self._submit(delivery)
-
-    def _submit(self, delivery: Delivery) -> None:
-        with self._pool_lock:
-            if self.stop_event.is_set():
-                return
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(MAX_WORKERS, thread_name_prefix=f"{self.thread_name}-delivery")
-            self._pool.submit(self._deliver, delivery)
+            self.dispatcher.send(self._outbound(delivery))
 
     def _outbound(self, delivery: Delivery) -> Outbound:
         """The request(s) a delivery makes, from its action: url, method, contentType, retry, timeout."""
-        action, faults = delivery.action, self.faults
-        method = action.value("method") or ("PUT" if "dlv-default-put" in faults else "POST")
-        if "dlv-method-ignored" in faults:
-            method = "POST"
-        content_type = action.value("contentType") or (
-            "application/json" if "dlv-default-json" in faults else "application/xml")
+        action, behaviour = delivery.action, self.behaviour
+        method = behaviour.delivery_method or action.value("method") or behaviour.default_delivery_method
+        content_type = action.value("contentType") or behaviour.default_delivery_content_type
         if content_type.split(";")[0].strip().lower() == "application/json":
-            body = payload_json(delivery.fields, wrapped="dlv-json-wrapped" in faults)
+            body = payload_json(delivery.fields, wrapped=behaviour.payload_json_wrapped)
         else:
-            body = payload_xml(delivery.fields, namespace="dlv-xml-no-namespace" not in faults)
-        if "dlv-content-type-ignored" in faults:
-            content_type = "application/xml"
+            body = payload_xml(delivery.fields, namespace=behaviour.payload_xml_namespace)
         retry = max(0, _int(action.value("retry"), 0))
-        attempts = 1 + retry
-        if "dlv-no-retry" in faults:
-            attempts = 1
-        if "dlv-retry-once" in faults:
-            attempts = min(attempts, 2)
-        if "dlv-extra-retry" in faults:
-            attempts += 1  # one more than 1 + retry when every attempt fails; a success still ends them
-        timeout = NO_TIMEOUT if "dlv-timeout-ignored" in faults else _timeout(action.value("timeout"))
-        rounds = 2 if "dlv-twice" in faults and retry == 0 else 1
-        return Outbound(action.value("url") or "", method, content_type, body, attempts, timeout, rounds)
-
-    def _deliver(self, delivery: Delivery) -> None:
-        """Make the delivery's attempts until one succeeds (2xx) or none is left; close() interrupts it."""
-        request = self._outbound(delivery)
-        for _ in range(request.rounds):
-            for attempt in range(request.attempts):
-                if self.stop_event.is_set() or (attempt and self.stop_event.wait(RETRY_PAUSE)):
-                    return
-                if self._attempt(request):
-                    break
-
-    def _attempt(self, request: Outbound) -> bool:
-        """One HTTP request; True for a 2xx answer within the timeout."""
-        parts = urlsplit(request.url)
-        try:
-            port = parts.port
-        except ValueError:
-            return False
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            return False
-        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        connection = kind(parts.hostname, port, timeout=request.timeout)
-        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        try:
-            connection.connect()
-            with self._connections_lock:
-                if self.stop_event.is_set():  # close() ran while connecting: it could not shut this socket
-                    return False
-                self._connections.add(connection)
-            connection.request(request.method, target, body=request.body,
-                               headers={"Content-Type": request.content_type, "Connection": "close",
-                                        "User-Agent": "vidicore-reference"})
-            response = connection.getresponse()
-            response.read(MAX_ANSWER_BYTES)
-            return 200 <= response.status < 300
-        except (OSError, http.client.HTTPException):
-            return False
-        finally:
-            with self._connections_lock:
-                self._connections.discard(connection)
-            connection.close()
+        retries = retry if behaviour.retries else 0
+        if behaviour.max_retries is not None:
+            retries = min(retries, behaviour.max_retries)
+        # extra attempts: more than 1 + retry when every attempt fails; a success still ends them
+        attempts = 1 + retries + behaviour.extra_attempts
+        timeout = _timeout(action.value("timeout")) if behaviour.timeout_applied else NO_TIMEOUT
+        headers = {"Content-Type": behaviour.delivery_content_type or content_type, "Connection": "close",
+                   "User-Agent": "vidicore-reference"}
+        return Outbound(action.value("url") or "", method, headers, body, attempts=attempts, timeout=timeout,
+                        pause=RETRY_PAUSE, synchronous=delivery.synchronous,
+                        rounds=behaviour.rounds_without_retry if retry == 0 else 1)

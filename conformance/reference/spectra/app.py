@@ -1,9 +1,9 @@
 """The reference Spectra S3 (BlackPearl) server: job-completed notification registrations (NOTES §2), a small
-bucket/job model to complete and cancel jobs, and deliveries (see `spectra_delivery`), with injectable faults.
+bucket/job model to complete and cancel jobs, and deliveries (see `delivery`), with injectable faults.
 
 It shares no code with the suite (nothing from conformance/ outside conformance/reference/ is imported): its own
-signature check (hmac/hashlib/base64), naming conventions and XML, so a bug on the suite side cannot hide behind
-the same bug here. Spectra documents have no XML namespace.
+signature check (`users`), naming conventions and XML, so a bug on the suite side cannot hide behind the same bug
+here. Spectra documents have no XML namespace.
 
 Resources (all below the server root, every request signed, NOTES §2.2):
 - POST /_rest_/bucket?name=B; DELETE /_rest_/bucket/B[?force]
@@ -11,41 +11,32 @@ Resources (all below the server root, every request signed, NOTES §2.2):
 - PUT /B/OBJECT?job=J&offset=0 (the object's bytes); GET /_rest_/job/J; DELETE /_rest_/job/J[?force] (cancel)
 - POST, GET /_rest_/job_completed_notification_registration; GET, DELETE .../{id}
 
-Users (fixed, documented test credentials; never use them anywhere real): access id = base64 of the name.
-
-| user  | access id  | secret key           | role          |
-|-------|------------|----------------------|---------------|
-| admin | `YWRtaW4=` | admin-spectra-secret | administrator |
-| user  | `dXNlcg==` | user-spectra-secret  | ordinary      |
-
-Faults: see `conformance.reference.faults`; each is tested by name at the one spot its bug lives.
+Users and their credentials: see `users`. Faults (`conformance.reference.faults`) change settings of
+`behaviour.SpectraBehaviour` (`app.behaviour`), each read at the one spot its bug lives.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
+import functools
 import re
 import threading
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
-from .server import call_wsgi
-from .spectra_delivery import (
-    CONVENTIONS, DEFAULT_CONVENTION, FORMATS, Blob, Completion, Delivery, Dispatcher, Outcome, convert, iso_millis,
-    render,
-)
+from ..server import call_wsgi
+from ..dispatch import Dispatcher, Outbound, Outcome
+from .behaviour import for_faults
+from .delivery import CONVENTIONS, DEFAULT_CONVENTION, FORMATS, Blob, Completion, convert, iso_millis, render
+from .store import Bucket, Job, Registration
+from .users import BY_ACCESS_ID, USERS, SpectraUser
 
 MOUNT = ""  # every path not claimed by a longer mount (VidiCore keeps /API)
 REST = "/_rest_"
@@ -53,6 +44,7 @@ REGISTRATIONS = f"{REST}/job_completed_notification_registration"
 HTTP_METHODS = ("POST", "PUT", "GET", "DELETE", "HEAD")  # BlackPearl accepts any of its request types
 DEFAULT_PAGE_LENGTH = 1000
 MAX_BODY_BYTES = 16 * 1024 * 1024
+DELIVERY_TIMEOUT = 10.0  # seconds, of one delivery attempt
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # path pattern -> method -> the SpectraApp method serving it (called with the pattern's groups)
 _ROUTES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = (
@@ -65,102 +57,6 @@ _ROUTES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = (
 )
 _CREATE_PARAMETERS = ("notification_end_point", "format", "job_id", "naming_convention", "notification_http_method")
 _LIST_PARAMETERS = ("page_length", "page_offset", "page_start_marker", "last_page", "user_id")
-
-# ================================================================== users
-
-
-@dataclass(frozen=True)
-class SpectraUser:
-    name: str
-    secret_key: str = field(repr=False)
-    user_id: str
-    administrator: bool
-
-    @property
-    def access_id(self) -> str:
-        return base64.b64encode(self.name.encode()).decode("ascii")
-
-    @property
-    def secret_env(self) -> str:
-        return f"CONFORMANCE_REFERENCE_SPECTRA_{self.name.upper()}_SECRET"
-
-
-USERS: dict[str, SpectraUser] = {
-    user.name: user
-    for user in (
-        SpectraUser("admin", "admin-spectra-secret", "5a1f3c2e-8b4d-4e6f-9a01-2b3c4d5e6f70", administrator=True),
-        SpectraUser("user", "user-spectra-secret", "7c9e1d3f-2a4b-4c6d-8e0f-1a2b3c4d5e6f", administrator=False),
-    )
-}
-_BY_ACCESS_ID = {user.access_id: user for user in USERS.values()}
-
-# ================================================================== signature (NOTES §2.2)
-
-
-def string_to_sign(environ: Mapping[str, Any]) -> str:
-    """VERB, Content-MD5, Content-Type, Date, canonical x-amz-* headers + the path as received (no query)."""
-    amz: dict[str, str] = {}
-    for key, value in environ.items():
-        if key.startswith("HTTP_X_AMZ_"):
-            amz[key[5:].lower().replace("_", "-")] = " ".join(str(value).split())
-    canonical = "".join(f"{name}:{amz[name]}\n" for name in sorted(amz))
-    return "\n".join([environ.get("REQUEST_METHOD", ""), environ.get("HTTP_CONTENT_MD5", ""),
-                      environ.get("CONTENT_TYPE", ""), environ.get("HTTP_DATE", ""), canonical + wire_path(environ)])
-
-
-def wire_path(environ: Mapping[str, Any]) -> str:
-    """The request path exactly as the client sent it (percent-encoding kept), without the query string."""
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
-    if not raw:
-        return quote(environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace"))
-    raw = raw.encode("latin-1").decode("utf-8", "replace")  # undo the WSGI latin-1 decoding
-    if "://" in raw.split("?", 1)[0]:  # absolute form: http://host/path
-        raw = urlsplit(raw).path or "/"
-    return raw.split("?", 1)[0]
-
-
-def sign(secret_key: str, text: str) -> str:
-    digest = hmac.new(secret_key.encode("utf-8"), text.encode("utf-8"), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode("ascii")
-
-
-# ================================================================== store
-
-
-@dataclass
-class Registration:
-    id: str
-    user_id: str
-    created: datetime
-    format: str
-    job_id: str  # "" = every job of the user
-    endpoint: str
-    method: str
-    naming_convention: str
-    naming_given: bool  # False when the default was taken (some faults show or use another value then)
-    last_failure: str = ""
-    last_code: int | None = None
-    last_notification: datetime | None = None
-    failures: int = 0
-
-
-@dataclass
-class Job:
-    id: str
-    bucket: str
-    owner: SpectraUser
-    blobs: dict[str, Blob]  # object name -> its one blob, in request order
-    chunk_id: str
-    started: datetime
-    received: set[str] = field(default_factory=set)
-    status: str = "IN_PROGRESS"  # COMPLETED, CANCELED
-
-
-@dataclass
-class Bucket:
-    id: str
-    name: str
-    objects: dict[str, int] = field(default_factory=dict)  # name -> length (the bytes are not kept)
 
 
 class ApiError(Exception):
@@ -192,13 +88,15 @@ class SpectraApp:
 
     def __init__(self, faults: Iterable[str] = ()) -> None:
         self.faults = frozenset(faults)
+        self.behaviour = for_faults(self.faults)
         self.lock = threading.RLock()
         self.registrations: dict[str, Registration] = {}  # in creation order
         self.issued: set[str] = set()  # every registration id ever handed out
-        self._soft_deleted: set[str] = set()  # only the sp-delete-soft fault fills it
+        self._soft_deleted: set[str] = set()  # only behaviour.delete_soft fills it
         self.buckets: dict[str, Bucket] = {}
         self.jobs: dict[str, Job] = {}
-        self.dispatcher = Dispatcher(self._record, self._delivered, self.faults)
+        self.dispatcher = Dispatcher("spectra")
+        self.pending = self.dispatcher.pending
 
     # -------------------------------------------------------------- ProtocolApp interface
 
@@ -215,7 +113,8 @@ class SpectraApp:
         self.dispatcher.close()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
-        """For tests: True once every delivery so far was attempted and its bookkeeping written."""
+        """True as soon as every delivery so far was attempted and its bookkeeping written; False if that does not
+        happen within `timeout` seconds."""
         return self.dispatcher.wait_idle(timeout)
 
     # -------------------------------------------------------------- WSGI
@@ -247,19 +146,18 @@ class SpectraApp:
 
     def _authenticate(self, environ: Mapping[str, Any]) -> SpectraUser:
         header = environ.get("HTTP_AUTHORIZATION", "")
-        if not header and "sp-unsigned-accepted" in self.faults:
-            return USERS["admin"]
+        if not header and self.behaviour.unsigned_user is not None:
+            return USERS[self.behaviour.unsigned_user]
         scheme, _, credentials = header.partition(" ")
         access_id, _, given = credentials.strip().partition(":")
         if scheme != "AWS" or not access_id or not given:
             raise ApiError(403, "Forbidden", "missing or malformed Authorization header (AWS access-id:signature)")
         if not environ.get("HTTP_DATE") and not environ.get("HTTP_X_AMZ_DATE"):
             raise ApiError(403, "Forbidden", "the request has no Date header")
-        user = _BY_ACCESS_ID.get(access_id)
+        user = BY_ACCESS_ID.get(access_id)
         if user is None:
             raise ApiError(403, "Forbidden", f"unknown access id {access_id!r}")
-        expected = sign(user.secret_key, string_to_sign(environ))
-        if not hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8", "replace")):
+        if not user.signature_matches(environ, given):
             raise ApiError(403, "Forbidden", "the signature does not match the request")
         return user
 
@@ -268,12 +166,12 @@ class SpectraApp:
     def _parameters(self, args: MultiDict[str, str], known: tuple[str, ...]) -> dict[str, str]:
         """The known parameters with a non-empty value (empty = absent); 400 InvalidUri for an unknown one."""
         for name in args:
-            if name not in known and "sp-unknown-parameter-ignored" not in self.faults:
+            if name not in known and self.behaviour.unknown_parameters_refused:
                 raise ApiError(400, "InvalidUri", f"unknown query parameter {name!r}; known: {', '.join(known)}")
         return {name: args[name] for name in known if args.get(name)}
 
     def _enumeration(self, name: str, value: str, allowed: tuple[str, ...]) -> str:
-        canonical = value.upper() if "sp-enumeration-case-sensitive" not in self.faults else value
+        canonical = value.upper() if self.behaviour.enumerations_any_case else value
         if canonical not in allowed:
             raise _bad_request(f"{name} {value!r} is not one of {', '.join(allowed)}")
         return canonical
@@ -283,13 +181,14 @@ class SpectraApp:
     def _create(self, request: Request, user: SpectraUser) -> Response:
         given = self._parameters(request.args, _CREATE_PARAMETERS)
         endpoint = given.get("notification_end_point", "")
-        if not endpoint and "sp-missing-endpoint-accepted" not in self.faults:
+        behaviour = self.behaviour
+        if not endpoint and behaviour.endpoint_required:
             raise ApiError(400, "InvalidUri", "notification_end_point is required")
-        refused: ApiError | None = None  # only sp-refused-stored defers a refusal until after the store
+        refused: ApiError | None = None  # only behaviour.bad_format_stored defers a refusal past the store
         try:
             fmt = self._enumeration("format", given.get("format", "DEFAULT"), FORMATS)
         except ApiError as error:
-            if "sp-refused-stored" not in self.faults:
+            if not behaviour.bad_format_stored:
                 raise
             fmt, refused = "DEFAULT", error
         naming_given = "naming_convention" in given
@@ -297,20 +196,20 @@ class SpectraApp:
             naming = self._enumeration("naming_convention", given.get("naming_convention", DEFAULT_CONVENTION),
                                        CONVENTIONS)
         except ApiError:
-            if "sp-bad-enumeration-accepted" not in self.faults:
+            if not behaviour.bad_naming_convention_defaulted:
                 raise
             naming, naming_given = DEFAULT_CONVENTION, False
         method = self._enumeration("notification_http_method", given.get("notification_http_method", "POST"),
                                    HTTP_METHODS)
         job_id = given.get("job_id", "")
-        if job_id and not _UUID.fullmatch(job_id) and "sp-job-id-not-uuid-404" not in self.faults:
+        if job_id and not _UUID.fullmatch(job_id) and behaviour.job_id_uuid_checked:
             raise _bad_request(f"job_id {job_id!r} is not a UUID", job_id)
         job_id = job_id.lower()
         with self.lock:
             job = self.jobs.get(job_id) if job_id else None
-            if job_id and (job is None or job.status != "IN_PROGRESS") and "sp-unknown-job-accepted" not in self.faults:
+            if job_id and (job is None or job.status != "IN_PROGRESS") and behaviour.job_existence_checked:
                 raise ApiError(404, "NotFound", f"no active job {job_id}", job_id)
-            if not job_id and not user.administrator and "sp-ordinary-all-jobs" not in self.faults:
+            if not job_id and not user.administrator and behaviour.all_jobs_admin_only:
                 raise ApiError(403, "Forbidden", "only an administrator may register for all jobs (give job_id)")
             registration = Registration(str(uuid.uuid4()), user.user_id, _now(), fmt, job_id, endpoint, method,
                                         naming, naming_given)
@@ -319,7 +218,7 @@ class SpectraApp:
             body = self._registration_xml(registration)
         if refused is not None:
             raise refused
-        return _xml(body, 200 if "sp-create-200" in self.faults else 201)
+        return _xml(body, behaviour.create_status)
 
     def _get(self, request: Request, user: SpectraUser, registration_id: str) -> Response:
         self._parameters(request.args, ())
@@ -338,18 +237,18 @@ class SpectraApp:
             records = [registration for registration in self.registrations.values()
                        if registration.id not in self._soft_deleted
                        and (not user_id or registration.user_id == user_id.lower())]
-            if length is None and offset is None and "sp-list-omits-newest" in self.faults:
+            if length is None and offset is None and self.behaviour.list_omits_newest:
                 records = records[:-1]
             length = DEFAULT_PAGE_LENGTH if length is None else length
             offset = 0 if offset is None else offset
-            start = offset - 1 if offset > 0 and "sp-paging-overlap" in self.faults else offset
+            start = offset - self.behaviour.page_overlap if offset > 0 else offset
             page = records[start:start + length]
             root = ET.Element("Data")
             for registration in page:
                 root.append(self._registration_element(registration, "JobCompletedNotificationRegistration"))
         response = _xml(_xml_bytes(root))
         total = len(records)
-        if "sp-paging-no-truncated" not in self.faults:
+        if self.behaviour.page_truncated_header:
             response.headers["Page-Truncated"] = str(max(0, total - offset - length))
         response.headers["Total-Result-Count"] = str(total)
         return response
@@ -359,21 +258,21 @@ class SpectraApp:
         with self.lock:
             registration = self._find(registration_id)
             if (not user.administrator and registration.user_id != user.user_id
-                    and "sp-delete-any-user" not in self.faults):
+                    and self.behaviour.delete_owner_checked):
                 raise ApiError(403, "Forbidden", "only an administrator or its creator may delete a registration",
                                registration_id)
-            if "sp-delete-soft" in self.faults:
+            if self.behaviour.delete_soft:
                 self._soft_deleted.add(registration.id)
             else:
                 del self.registrations[registration.id]
-        return _empty(200 if "sp-delete-200" in self.faults else 204)
+        return _empty(self.behaviour.delete_status)
 
     def _find(self, registration_id: str) -> Registration:
-        """The registration of that id (call with the lock held); 404, or 500 under sp-unknown-id-500."""
+        """The registration of that id (call with the lock held); 404, or 500 with behaviour.unissued_id_crashes."""
         found = self.registrations.get(registration_id.lower())
         if found is not None:
             return found
-        if "sp-unknown-id-500" in self.faults and registration_id.lower() not in self.issued:
+        if self.behaviour.unissued_id_crashes and registration_id.lower() not in self.issued:
             raise ApiError(500, "InternalError", "java.lang.NullPointerException", registration_id)
         raise ApiError(404, "NotFound", f"no job completed notification registration {registration_id}",
                        registration_id)
@@ -384,21 +283,21 @@ class SpectraApp:
         return _xml_bytes(self._registration_element(registration, "Data", view))
 
     def _registration_element(self, registration: Registration, root: str, view: str = "") -> ET.Element:
-        faults = self.faults
+        behaviour = self.behaviour
         created = iso_millis(registration.created)
-        if "sp-registration-bad-date" in faults:
+        if behaviour.creation_date_without_millis:
             created = registration.created.astimezone(timezone.utc).replace(microsecond=0).isoformat()
         last_notification = registration.last_notification
-        if last_notification is None and "sp-fresh-last-notification" in faults:
+        if last_notification is None and behaviour.fresh_last_notification_is_creation:
             last_notification = registration.created
         naming = registration.naming_convention
-        if not registration.naming_given and "sp-default-naming-shown-lowercase" in faults:
-            naming = "CAMEL_CASE_WITH_FIRST_LETTER_LOWERCASE"
+        if not registration.naming_given and behaviour.default_naming_shown is not None:
+            naming = behaviour.default_naming_shown
         fields = {
             "CreationDate": created,
-            "Format": "DEFAULT" if view == "get" and "sp-get-format-default" in faults else registration.format,
+            "Format": (view == "get" and behaviour.get_shows_format) or registration.format,
             "Id": registration.id,
-            "JobId": "" if "sp-echo-drops-job-id" in faults else registration.job_id,
+            "JobId": registration.job_id if behaviour.shows_job_id else "",
             "LastFailure": registration.last_failure,
             "LastHttpResponseCode": "" if registration.last_code is None else str(registration.last_code),
             "LastNotification": "" if last_notification is None else iso_millis(last_notification),
@@ -505,15 +404,20 @@ class SpectraApp:
         job.status = "CANCELED" if cancelled else "COMPLETED"
         missing = tuple(blob for name, blob in job.blobs.items() if name not in job.received)
         completion = Completion(job.id, cancelled, missing, _now())
-        firing = [] if cancelled and "sp-dlv-not-on-cancel" in self.faults else [
+        behaviour = self.behaviour
+        firing = [] if cancelled and not behaviour.fires_on_cancel else [
             registration for registration in self.registrations.values() if self._fires(registration, job)]
         for registration in firing:
             convention = registration.naming_convention
-            if not registration.naming_given and "sp-dlv-default-convention-lowercase" in self.faults:
-                convention = "CAMEL_CASE_WITH_FIRST_LETTER_LOWERCASE"
-            content_type, body = render(completion, registration.format, convention, self.faults)
-            self.dispatcher.submit(Delivery(registration.id, registration.endpoint, registration.method,
-                                            content_type, body, remove_after=registration.job_id == job.id))
+            if not registration.naming_given and behaviour.default_delivery_convention is not None:
+                convention = behaviour.default_delivery_convention
+            content_type, body = render(completion, registration.format, convention, behaviour)
+            # one attempt; the retry-on-error bug adds one after a non-2xx answer (never after no answer)
+            outbound = Outbound(registration.endpoint, behaviour.delivery_method or registration.method,
+                                {"Content-Type": content_type}, body, timeout=DELIVERY_TIMEOUT,
+                                attempts=2 if behaviour.retry_on_error_answer else 1, retry_unanswered=False)
+            self.dispatcher.send(outbound, functools.partial(self._record, registration.id, registration.endpoint),
+                                 functools.partial(self._delivered, registration.id, registration.job_id == job.id))
         fired = {registration.id for registration in firing}
         self._drop_bound(job.id, keep=fired)  # the firing ones go after their delivery
 
@@ -522,7 +426,7 @@ class SpectraApp:
         for that one (lock held)."""
         if registration.id in self._soft_deleted or registration.user_id != job.owner.user_id:
             return False
-        return registration.job_id in ("", job.id) or "sp-dlv-job-filter-ignored" in self.faults
+        return registration.job_id in ("", job.id) or not self.behaviour.job_filter_applied
 
     def _drop_bound(self, job_id: str, keep: set[str] | None = None) -> None:
         """Remove the registrations bound to a finished job, except `keep` (lock held)."""
@@ -530,46 +434,45 @@ class SpectraApp:
             if registration.job_id == job_id and registration.id not in (keep or set()):
                 del self.registrations[registration.id]
 
-    def _record(self, delivery: Delivery, outcome: Outcome) -> None:
+    def _record(self, registration_id: str, endpoint: str, outcome: Outcome) -> None:
         """Bookkeeping after one attempt (NOTES §2.4): any HTTP answer is a delivery, no answer a failure."""
-        faults = self.faults
+        behaviour = self.behaviour
         with self.lock:
-            registration = self.registrations.get(delivery.registration_id)
+            registration = self.registrations.get(registration_id)
             if registration is None:
                 return
             if outcome.status is None:
                 registration.last_code = None
-                if "sp-book-no-answer-not-counted" in faults:
-                    registration.last_failure = ""
-                else:
+                if behaviour.no_answer_counted:
                     registration.failures += 1
                     registration.last_failure = outcome.failure
+                else:
+                    registration.last_failure = ""
                 return
-            unrecorded = "sp-book-no-code" if outcome.success else "sp-book-error-no-code"
-            if unrecorded not in faults:
+            if behaviour.success_code_recorded if outcome.success else behaviour.error_code_recorded:
                 registration.last_code = outcome.status
             registration.last_notification = outcome.finished
-            if not outcome.success and "sp-book-error-counted" in faults:
+            if not outcome.success and behaviour.error_answer_counted:
                 registration.failures += 1
-                registration.last_failure = f"{delivery.endpoint} answered HTTP {outcome.status}"
+                registration.last_failure = f"{endpoint} answered HTTP {outcome.status}"
                 return
-            if not (outcome.success and "sp-book-no-reset" in faults):
+            if not outcome.success or behaviour.success_resets_failures:
                 registration.failures = 0
             registration.last_failure = ""
 
-    def _delivered(self, delivery: Delivery) -> None:
+    def _delivered(self, registration_id: str, bound_to_the_job: bool) -> None:
         """After the last attempt: a registration bound to the completed job goes with it (as BlackPearl does)."""
-        if delivery.remove_after:
+        if bound_to_the_job:
             with self.lock:
-                self.registrations.pop(delivery.registration_id, None)
+                self.registrations.pop(registration_id, None)
 
     # -------------------------------------------------------------- answers
 
     def _error(self, request: Request, error: ApiError) -> Response:
-        code = convert(error.code, "CONSTANT") if "sp-error-code-constant" in self.faults else error.code
+        behaviour = self.behaviour
+        code = convert(error.code, behaviour.error_code_convention) if behaviour.error_code_convention else error.code
         root = ET.Element("Error")
-        for name, text in (("Code", code),
-                           ("HttpErrorCode", "400" if "sp-error-http-code-400" in self.faults else str(error.status)),
+        for name, text in (("Code", code), ("HttpErrorCode", str(behaviour.error_http_code or error.status)),
                            ("Message", error.message), ("Resource", request.path), ("ResourceId", error.resource_id)):
             ET.SubElement(root, name).text = text or None
         response = _xml(_xml_bytes(root), error.status)
