@@ -3,7 +3,9 @@
 With no target given, the suite starts one (`start()`) and tests it; turning on one fault at a time shows that
 each requirement is detectable. `conformance serve` runs one in the foreground (`serve_forever()`).
 
-This package is independent of the suite: nothing here imports from conformance/ outside conformance/reference/.
+This package is independent of the suite: nothing here imports from conformance/ outside conformance/reference/,
+but the suite's list of protocols (`conformance.protocols`: descriptors, data only), which names each protocol's
+reference app.
 Its rooms: `server` (the HTTP server, apps by mount), `dispatch` (sending deliveries), `faults` (the registry),
 and one sub-package per protocol of the same shape, `vidicore/` and `spectra/` (users, behaviour, store, app).
 
@@ -32,15 +34,15 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from conformance.protocols import PROTOCOLS as DESCRIPTORS  # the one list of protocols (data only)
+
 from .faults import FAULTS, Fault, resolve
 from .server import ReferenceServer
-from .spectra import SpectraApp
-from .vidicore import VidiCoreApp
 
 __all__ = ["FAULTS", "PROTOCOLS", "Fault", "ReferenceServer", "resolve", "serve_forever", "start"]
 
-# protocol -> the app class (called with faults=...)
-PROTOCOLS: dict[str, Callable[..., Any]] = {"vidicore": VidiCoreApp, "spectra": SpectraApp}
+# protocol -> the app class (called with faults=...), as each protocol's descriptor names it
+PROTOCOLS: dict[str, Callable[..., Any]] = {protocol.name: protocol.app_factory() for protocol in DESCRIPTORS}
 
 
 def start(protocols: Iterable[str] | str = ("vidicore",), faults: Iterable[str] | str = (),

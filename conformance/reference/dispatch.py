@@ -93,6 +93,7 @@ class Outbound:
     pause: float = 0.0         # seconds between two attempts
     synchronous: bool = False  # sent in the thread that calls send(), which returns after the last attempt
     retry_unanswered: bool = True  # an attempt that got no answer is followed by the next; False: it is the last
+    final_statuses: frozenset[int] = frozenset()  # an answer with one of these is the last attempt (not retried)
     rounds: int = 1            # times the whole sequence of attempts is made (no pause between rounds)
 
 
@@ -173,7 +174,8 @@ class Dispatcher:
                     outcome = self._attempt(outbound)
                     if on_outcome is not None:
                         on_outcome(outcome)
-                    if outcome.success or (outcome.status is None and not outbound.retry_unanswered):
+                    if outcome.success or outcome.status in outbound.final_statuses or (
+                            outcome.status is None and not outbound.retry_unanswered):
                         break
             if on_done is not None:
                 on_done()

@@ -82,6 +82,7 @@ class VidiCoreApp:
         self.lock = threading.RLock()
         self.store = Store(id_prefix=self.behaviour.id_prefix)
         self._soft_deleted: set[str] = set()  # only behaviour.delete_soft fills it
+        self._shown_before_change: dict[str, NotificationDocument] = {}  # only not behaviour.change_shown fills it
         self._ghosts: dict[str, Notification] = {}  # only behaviour.deleted_item_notification_fires fills it
         self._created_actions: dict[str, Node] = {}  # only behaviour.fires_action_as_created fills it
         self.jobs = JobEngine(self)
@@ -218,9 +219,10 @@ class VidiCoreApp:
 
     # -------------------------------------------------------------- documents in
 
-    def _read_document(self, request: Request) -> NotificationDocument:
+    def _read_document(self, request: Request, route: Route) -> NotificationDocument:
         mimetype = request.mimetype
-        if mimetype == "application/json" and not self.behaviour.json_body_accepted:
+        whole = route.scope.entity_id is None  # a whole resource, or the placeholder resource
+        if mimetype == "application/json" and whole and not self.behaviour.json_body_on_whole_resources:
             raise ApiError(415)
         if mimetype == "application/xml":
             return parse_xml(request.get_data())
@@ -244,7 +246,7 @@ class VidiCoreApp:
     # -------------------------------------------------------------- operations
 
     def _create(self, request: Request, route: Route) -> Response:
-        document = self._read_document(request)
+        document = self._read_document(request, route)
         try:
             self._check_required(document)
         except InvalidDocument as error:
@@ -296,21 +298,23 @@ class VidiCoreApp:
 
     def _retrieve(self, request: Request, route: Route) -> Response:
         with self.lock:
-            document = self._find(route).document.copy()
+            found = self._find(route)
+            document = self._shown_before_change.get(found.id, found.document).copy()
         omitted = self.behaviour.retrieve_omits
         document.action.children = [child for child in document.action.children if child.name not in omitted]
         return self._document(document, _negotiate(request) if self.behaviour.retrieve_follows_accept else "xml")
 
     def _change(self, request: Request, route: Route) -> Response:
-        document = self._read_document(request)
+        document = self._read_document(request, route)
         self._check_required(document)
         self._with_defaults(document)
         with self.lock:
             notification = self._find(route)
             if self.behaviour.fires_action_as_created:  # the job engine keeps firing the action as created
                 self._created_actions.setdefault(notification.id, notification.document.action)
-            if self.behaviour.change_stored:
-                notification.document = document
+            if not self.behaviour.change_shown:  # the stale read: GET keeps the document as it was
+                self._shown_before_change.setdefault(notification.id, notification.document)
+            notification.document = document
         if self.behaviour.change_status == 204:
             return _empty(204)
         return self._document(document, _negotiate(request))

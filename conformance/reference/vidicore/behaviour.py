@@ -38,7 +38,7 @@ class VidiCoreBehaviour:
     default_synchronous: str | None = "false"                # added when absent (None: nothing added)
     default_http_timeout: str | None = DEFAULT_HTTP_TIMEOUT  # added to an http action without one (None: nothing)
     change_status: int = 200                 # 204: the change is answered with no body
-    change_stored: bool = True
+    change_shown: bool = True                # False: a GET keeps answering the document as it was before a PUT
     delete_one_status: int = 200
     delete_soft: bool = False                # deleted notifications leave the lists, but their ids still work
     delete_all_removes: bool = True
@@ -48,7 +48,7 @@ class VidiCoreBehaviour:
     invalid_status: int = 400                # of an invalid document (client-required refusals stay 400)
     refused_create_stored: bool = False      # a create refused for a missing required field is stored anyway
     client_required_checked: bool = True     # fields the official client requires (javascript script, ...)
-    json_body_accepted: bool = True          # False: JSON request bodies answer 415
+    json_body_on_whole_resources: bool = True  # False: JSON bodies on whole-resource paths and /notification: 415
     empty_object_event_accepted: bool = True  # an event sent as {} in JSON
     # ---------------------------------------------------------------- authentication and roles
     password_checked: bool = True
@@ -80,7 +80,7 @@ class VidiCoreBehaviour:
     delivery_content_type: str | None = None  # every delivery's Content-Type header (None: the action's)
     default_delivery_content_type: str = "application/xml"  # without a contentType (header and body)
     rounds_without_retry: int = 1            # times a delivery with retry 0 (or none) is sent
-    retries: bool = True                     # False: one attempt, whatever retry says
+    unretried_status: int | None = None      # an answer with this status ends the attempts, whatever retry says
     max_retries: int | None = None           # at most this many retries, whatever retry says
     extra_attempts: int = 0                  # attempts beyond 1 + retry when every attempt fails
     timeout_applied: bool = True             # False: an attempt waits up to the longest timeout

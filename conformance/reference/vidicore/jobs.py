@@ -383,7 +383,7 @@ class JobEngine:
         else:
             body = payload_xml(delivery.fields, namespace=behaviour.payload_xml_namespace)
         retry = max(0, _int(action.value("retry"), 0))
-        retries = retry if behaviour.retries else 0
+        retries = retry
         if behaviour.max_retries is not None:
             retries = min(retries, behaviour.max_retries)
         # extra attempts: more than 1 + retry when every attempt fails; a success still ends them
@@ -393,4 +393,5 @@ class JobEngine:
                    "User-Agent": "vidicore-reference"}
         return Outbound(action.value("url") or "", method, headers, body, attempts=attempts, timeout=timeout,
                         pause=RETRY_PAUSE, synchronous=delivery.synchronous,
+                        final_statuses=frozenset({behaviour.unretried_status} - {None}),
                         rounds=behaviour.rounds_without_retry if retry == 0 else 1)
