@@ -56,16 +56,20 @@ class TerminalSummary(_Assessed):
             cat = catalogue.load(protocol)
             terminalreporter.section(f"conformance: {cat.title} — {_where(assessment, protocol)}", sep="=")
             for result in results:
-                if result.status == "NOT RUN":
+                if result.status in ("NOT RUN", "NOT CHECKED"):
                     continue
                 req = result.requirement
                 write(f"{result.status:<8}{req.level:<7}{req.id:<28}{req.text}")
                 for message in result.messages:
                     write(f"{'':15}└ {message}")
+            unchecked = [r.requirement.id for r in results if r.status == "NOT CHECKED"]
+            if unchecked:
+                write(f"NOT CHECKED ({len(unchecked)}, their cases stopped at an earlier failure): "
+                      f"{', '.join(unchecked)}")
             skipped = [r.requirement.id for r in results if r.status == "NOT RUN"]
             if skipped:
                 write(f"NOT RUN ({len(skipped)}, deselected): {', '.join(skipped)}")
-            readings = [r for r in results if r.requirement.reading and r.status != "NOT RUN"]
+            readings = [r for r in results if r.requirement.reading and r.status not in ("NOT RUN", "NOT CHECKED")]
             if readings:
                 write("")
                 write("Readings this verdict rests on (the suite's documented choice where the sources are silent):")

@@ -8,7 +8,8 @@ report formats to come (HTML, run-to-run diff) — is a consumer of that one ass
 
 Status of a requirement, from its events: FAIL (a MUST check failed), WARN (a SHOULD check failed),
 PASS (checked, nothing failed), N-A (not applicable to this target, with the reason), BLOCKED (every case that
-would check it stopped on a failed precondition), NOT RUN (no case ran it: deselected).
+would check it stopped on a failed precondition), NOT CHECKED (a case that declares it ran, but stopped at an
+earlier failure before checking it), NOT RUN (no case declaring it ran: deselected).
 
 The environment rule is a step of the assessment, not a rewrite of events: when cases waited for deliveries and
 no request at all reached the run's receivers, the failures of those cases say nothing about the server (a
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from conformance.record import CaseRecord, ProcessSummary
 
 OUTCOMES = ("pass", "fail", "warn", "n/a", "blocked")
-STATUS_ORDER = ("FAIL", "WARN", "PASS", "N-A", "BLOCKED", "NOT RUN")
+STATUS_ORDER = ("FAIL", "WARN", "PASS", "N-A", "BLOCKED", "NOT CHECKED", "NOT RUN")
 UNREACHABLE_RECEIVER = "receiver not reachable from the target"
 # verdict kinds, each with the exit code a run that ends with it has
 EXIT_CODES = {"CONFORMANT": 0, "NOT CONFORMANT": 1, "INCOMPLETE": 1, "ENVIRONMENT ERROR": 2, "NOTHING CHECKED": 2}
@@ -78,9 +79,11 @@ class ResultStream:
 
 
 def summarize(requirements: Iterable[Requirement], events: Iterable[CheckEvent],
-              keep: int = 3, *, unreachable: frozenset[str] = frozenset()) -> list[RequirementResult]:
+              keep: int = 3, *, unreachable: frozenset[str] = frozenset(),
+              declared: Mapping[str, list[str]] | None = None) -> list[RequirementResult]:
     """The result of each requirement, in the order given. `unreachable`: cases whose failures the environment
-    rule turns into BLOCKED (they waited for deliveries that could not reach the receiver)."""
+    rule turns into BLOCKED (they waited for deliveries that could not reach the receiver). `declared`: requirement
+    -> the cases that ran and declare it (one with no event is NOT CHECKED, not NOT RUN)."""
     by_id: dict[str, list[CheckEvent]] = {}
     blamed: set[str] = set()  # requirements with a failure the environment rule took away
     for event in events:
@@ -102,10 +105,15 @@ def summarize(requirements: Iterable[Requirement], events: Iterable[CheckEvent],
             status = "N-A"
         elif counts["blocked"]:
             status = "BLOCKED"
+        elif declared and declared.get(requirement.id):
+            status = "NOT CHECKED"
         else:
             status = "NOT RUN"
         shown = {"FAIL": ("fail",), "WARN": ("fail", "warn"), "N-A": ("n/a",), "BLOCKED": ("blocked",)}
         messages = [f"{e.case}: {e.message}" for e in mine if e.outcome in shown.get(status, ())][:keep]
+        if status == "NOT CHECKED":
+            messages = [f"{case}: stopped at an earlier failure before checking it"
+                        for case in declared[requirement.id][:keep]]
         results.append(RequirementResult(requirement, status, counts, messages,
                                          environment=status == "BLOCKED" and requirement.id in blamed))
     return results
@@ -136,7 +144,7 @@ def verdict(results: list[RequirementResult], environment_error: str | None = No
         ids = ", ".join(r.requirement.id for r in tally["FAIL"])
         return Verdict(False, f"VERDICT: NOT CONFORMANT — {len(tally['FAIL'])} MUST requirement(s) failed: "
                               f"{ids} ({counts})")
-    unproven = [r for r in tally["BLOCKED"] if r.requirement.level == "MUST"]
+    unproven = [r for r in tally["BLOCKED"] + tally["NOT CHECKED"] if r.requirement.level == "MUST"]
     if unproven:
         return Verdict(False, f"VERDICT: INCOMPLETE — {len(unproven)} MUST requirement(s) could not be "
                               f"checked ({counts})")
@@ -202,12 +210,18 @@ def environment_error(records: Sequence[CaseRecord], processes: Sequence[Process
 def assess(catalogues: Mapping[str, Catalogue], records: Sequence[CaseRecord],
            processes: Sequence[ProcessSummary] = ()) -> Assessment:
     """The run from its case records: each protocol that has a case in `records` gets every requirement of its
-    catalogue (those no case checked are NOT RUN); then the environment rule; then the verdict."""
+    catalogue (NOT RUN: no case of the run declares it; NOT CHECKED: its cases stopped before checking it); then
+    the environment rule; then the verdict."""
     ran = {record.protocol for record in records if record.protocol}
     problem = environment_error(records, processes)
     unreachable = frozenset(record.case for record in records if record.uses_receiver) if problem else frozenset()
     events = [event for record in records for event in record.events]
-    by_protocol = {name: summarize(catalogue.requirements.values(), events, unreachable=unreachable)
+    declared: dict[str, list[str]] = {}
+    for record in records:
+        for requirement in record.requirements:
+            declared.setdefault(requirement, []).append(record.case)
+    by_protocol = {name: summarize(catalogue.requirements.values(), events, unreachable=unreachable,
+                                   declared=declared)
                    for name, catalogue in catalogues.items() if name in ran}
     results = [result for protocol_results in by_protocol.values() for result in protocol_results]
     return Assessment(by_protocol, verdict(results, problem), problem, list(records), list(processes))

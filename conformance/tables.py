@@ -161,6 +161,28 @@ def verify(values: Mapping[str, Any], path: tuple[str, ...], base_dir: str) -> b
     return full
 
 
+@dataclass(frozen=True)
+class Server:
+    """The keys every protocol table has: where the server is, and how the suite talks to it."""
+
+    base_url: str
+    verify: bool | str
+    timeout: float
+    max_body_bytes: int
+
+
+SERVER_KEYS = ("base_url", "verify_tls", "ca_bundle", "timeout", "max_body_bytes")
+
+
+def server(values: Mapping[str, Any], path: tuple[str, ...], context: Context, example: str) -> Server:
+    """`base_url` (required), `verify_tls` / `ca_bundle`, `timeout`, `max_body_bytes` of a protocol table."""
+    url = required(values, path, "base_url", f'an http or https URL such as "{example}"')
+    checked = base_url(url, where(path, "base_url"), example)
+    tls = verify(values, path, context.base_dir)
+    timeout, max_body = limits(values, path)
+    return Server(checked, tls, timeout, max_body)
+
+
 def base_url(value: Any, place: str, example: str) -> str:
     """An http(s) URL without user info, query or fragment; returned without a trailing slash."""
     expected = f'expected an http or https URL such as "{example}"'

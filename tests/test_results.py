@@ -202,6 +202,7 @@ class Record:
 
     def __init__(self, case: str, protocol: str, events: list[CheckEvent], uses_receiver: bool = False) -> None:
         self.case, self.protocol, self.events, self.uses_receiver = case, protocol, events, uses_receiver
+        self.requirements = tuple(dict.fromkeys(e.requirement for e in events))
 
 
 class Process:
@@ -239,3 +240,18 @@ def test_one_delivery_in_any_process_means_the_receiver_was_reachable():
 
 def test_only_protocols_with_a_case_are_assessed():
     assert assess(catalogues(req("VC-A")), [], []).by_protocol == {}
+
+
+def test_a_requirement_declared_by_a_case_that_stopped_first_is_not_checked_not_deselected():
+    a, b, c = req("A"), req("B"), req("C")
+    records = [Record("case", "vidicore", [ev("A", "fail", "case", "answered 204")])]
+    records[0].requirements = ("A", "B")  # the case declares B and stopped at A's failure
+    assessment = assess(catalogues(a, b, c), records, [Process(1)])
+    by_id = {r.requirement.id: r for r in assessment.results}
+    assert [by_id[x].status for x in "ABC"] == ["FAIL", "NOT CHECKED", "NOT RUN"]
+    assert by_id["B"].messages == ["case: stopped at an earlier failure before checking it"]
+
+
+def test_an_unchecked_must_without_a_failure_makes_the_run_incomplete():
+    v = verdict([result("A", "PASS"), result("B", "NOT CHECKED"), result("C", "WARN", "SHOULD")])
+    assert v.kind == "INCOMPLETE" and v.exit_code == 1

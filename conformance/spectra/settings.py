@@ -24,7 +24,7 @@ from conformance.tables import Invalid, where
 
 ROLES = ("admin", "user")
 EXAMPLE_URL = "http://blackpearl:80"
-_KEYS = ("base_url", "verify_tls", "ca_bundle", "timeout", "max_body_bytes", "users")
+_KEYS = (*tables.SERVER_KEYS, "users")
 _USER_KEYS = ("access_id", "secret_key_env")
 
 
@@ -55,10 +55,7 @@ class SpectraTarget:
 def read_table(value: Any, context: tables.Context) -> SpectraTarget:
     path = ("spectra",)
     values = tables.table(value, path, _KEYS)
-    url = tables.required(values, path, "base_url", f'an http or https URL such as "{EXAMPLE_URL}"')
-    base_url = tables.base_url(url, where(path, "base_url"), EXAMPLE_URL)
-    verify = tables.verify(values, path, context.base_dir)
-    timeout, max_body = tables.limits(values, path)
+    server = tables.server(values, path, context, EXAMPLE_URL)
     users_path = (*path, "users")
     users = tables.table(tables.required(values, path, "users", "a [spectra.users.admin] table with access_id "
                                                                 "and secret_key_env"), users_path, ROLES, noun="user")
@@ -67,8 +64,8 @@ def read_table(value: Any, context: tables.Context) -> SpectraTarget:
     read = {role: _read_user(role, users[role], context.env) for role in ROLES if role in users}
     tables.distinct({role: user.access_id for role, user in read.items()},
                     lambda role: where((*users_path, role), "access_id"), "user")
-    return SpectraTarget(base_url=base_url, verify=verify, timeout=timeout, max_body_bytes=max_body,
-                         users=MappingProxyType(read))
+    return SpectraTarget(base_url=server.base_url, verify=server.verify, timeout=server.timeout,
+                         max_body_bytes=server.max_body_bytes, users=MappingProxyType(read))
 
 
 def _read_user(role: str, value: Any, env: Mapping[str, str]) -> SpectraUser:

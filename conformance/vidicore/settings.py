@@ -94,18 +94,15 @@ class VidiCoreTarget:
 def read_table(value: Any, context: tables.Context) -> VidiCoreTarget:
     path = ("vidicore",)
     values = tables.table(value, path, _KEYS)
-    url = tables.required(values, path, "base_url", f'an http or https URL such as "{EXAMPLE_URL}"')
-    base_url = tables.base_url(url, where(path, "base_url"), EXAMPLE_URL)
-    verify = tables.verify(values, path, context.base_dir)
-    timeout, max_body = tables.limits(values, path)
+    server = tables.server(values, path, context, EXAMPLE_URL)
     shared = tables.boolean(values, path, "shared", False)
     users = tables.required(values, path, "users", "a [vidicore.users.admin] table with username and password_env")
     return VidiCoreTarget(
-        base_url=base_url,
-        verify=verify,
-        timeout=timeout,
+        base_url=server.base_url,
+        verify=server.verify,
+        timeout=server.timeout,
         shared=shared,
-        max_body_bytes=max_body,
+        max_body_bytes=server.max_body_bytes,
         users=_read_users(users, context.env),
         entities=_read_entities(values.get("entities", {})),
         jobs=_read_jobs(values.get("jobs", {})),
