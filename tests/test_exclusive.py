@@ -5,6 +5,7 @@ contend just as worker processes do). Every wait has a deadline; nothing sleeps.
 
 from __future__ import annotations
 
+import fcntl
 import threading
 
 from conformance.exclusive import ServerLock
@@ -36,6 +37,26 @@ def started(lock: ServerLock, exclusive: bool) -> Holder:
     return holder
 
 
+def turnstile_taken(lock: ServerLock) -> bool:
+    """Whether someone holds the turnstile (an exclusive case waiting for the room keeps it), asked until the
+    deadline: the holder's thread takes it in its own time."""
+    give_up = threading.Event()
+    timer = threading.Timer(DEADLINE, give_up.set)
+    timer.start()
+    try:
+        with open(lock.turnstile, "a") as turnstile:
+            while not give_up.is_set():
+                try:
+                    fcntl.flock(turnstile, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    return True
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
+                give_up.wait(0.01)
+    finally:
+        timer.cancel()
+    return False
+
+
 def test_ordinary_cases_hold_the_server_together(tmp_path):
     lock = ServerLock(str(tmp_path), "vidicore")
     first, second = started(lock, False), started(lock, False)
@@ -63,6 +84,7 @@ def test_a_waiting_exclusive_case_is_not_starved_by_cases_arriving_after_it(tmp_
     first = started(lock, False)
     assert first.holding.wait(DEADLINE)
     alone = started(lock, True)
+    assert turnstile_taken(lock)  # the exclusive case waits for the room, keeping the turnstile
     arrived_after = started(lock, False)
     assert not arrived_after.holding.wait(0.2)  # it queues behind the waiting exclusive case
     first.done()
