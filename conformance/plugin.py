@@ -75,14 +75,21 @@ class Assembly:
     def __init__(self) -> None:
         self.records: dict[str, CaseRecord] = {}
         self.processes: list[ProcessSummary] = []
+        self.failed: set[str] = set()  # node ids of every failed report, conformance case or not
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """A case's record, from a case of this process or from a worker's report."""
+        if report.failed:
+            self.failed.add(report.nodeid)
         data = getattr(report, REPORT_ATTRIBUTE, None)
         if data is not None:
             record = CaseRecord.from_dict(data)
             self.records[record.case] = record
+
+    def other_tests_failed(self) -> bool:
+        """Whether a test that is no conformance case failed (a session that also runs a user's own tests)."""
+        return bool(self.failed - set(self.records))
 
     @pytest.hookimpl(optionalhook=True)  # pytest-xdist's: a worker ended; its summary travels in workeroutput
     def pytest_testnodedown(self, node, error) -> None:
@@ -336,4 +343,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     assessment = assess(catalogues, list(assembly.records.values()), [run.summary(), *assembly.processes])
     config.hook.pytest_conformance_assessed(assessment=assessment, config=config)
     if session.exitstatus not in _UNJUDGED:
-        session.exitstatus = assessment.verdict.exit_code
+        code = assessment.verdict.exit_code
+        # a user's own tests run beside the cases and failing: the session does not pass
+        session.exitstatus = max(code, pytest.ExitCode.TESTS_FAILED) if assembly.other_tests_failed() else code

@@ -150,9 +150,13 @@ class Mailbox:
         path ever received, before the window too: "nothing may arrive" must also see an early arrival.
         With the receiver's `settled`, the window ends as soon as the server has nothing left to send."""
         settled = self._receiver.settled
-        if settled is not None and settled(within * self._receiver.multiplier):
+        if settled is None:
+            return self._wait(within, where, enough=None)
+        started, window = time.monotonic(), within * self._receiver.multiplier
+        if settled(window):
             return self._wait(0.0, where, enough=None)
-        return self._wait(within, where, enough=None)
+        left = max(0.0, window - (time.monotonic() - started))  # the server stayed busy: the rest of the window
+        return self._wait(left / self._receiver.multiplier, where, enough=None)
 
     def evidence(self) -> list[Inbound]:
         """Every request this path received, as evidence (redacted by the receiver's function)."""

@@ -260,3 +260,12 @@ def test_names_stay_unique_when_a_cleanup_fails(run_suite, pytester, monkeypatch
     assert len(kept) == len(set(kept)) >= 4  # every case made its own buckets, none could be removed
     assert len(results["meta"]["leftovers"]) == len(kept)
     assert "cleanup could not remove" in result.stdout.str()
+
+
+def test_a_users_own_failing_test_beside_the_cases_fails_the_session(run_suite, pytester):
+    """The exit code is the verdict's, but a session that also runs a user's own tests does not pass when one of
+    them fails."""
+    pytester.makepyfile(test_mine="def test_mine():\n    assert False\n")
+    result, data = run_suite("-k", "VC-LIST-TEXT and item or test_mine", str(pytester.path / "test_mine.py"))
+    assert data["verdict"]["line"].startswith("VERDICT: CONFORMANT")
+    assert result.ret == 1

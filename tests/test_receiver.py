@@ -278,3 +278,31 @@ def test_delivery_is_a_frozen_value():
     assert delivery.media_type == "text/xml"
     with pytest.raises(AttributeError):
         delivery.method = "PUT"  # type: ignore[misc]
+
+
+def test_quiet_ends_as_soon_as_the_server_says_nothing_more_can_come(client):
+    """The embedded reference server knows when it is idle: a "nothing more arrives" window ends then, and what
+    did arrive is still returned."""
+    asked: list[float] = []
+
+    def settled(timeout: float) -> bool:
+        asked.append(timeout)
+        return True
+
+    with Receiver(settled=settled, multiplier=2.0) as receiver:
+        box = receiver.mailbox("settled")
+        client.post(box.url, content=b"<early/>")
+        started = time.monotonic()
+        got = box.quiet(within=30.0)
+        assert time.monotonic() - started < 5.0
+        assert [d.body for d in got] == [b"<early/>"] and asked == [60.0]  # the window, scaled
+
+
+def test_quiet_against_a_busy_server_waits_the_window_once(client):
+    """If the server stays busy the whole window, the window is not waited a second time."""
+    with Receiver(settled=lambda timeout: threading.Event().wait(timeout)) as receiver:
+        box = receiver.mailbox("busy")
+        started = time.monotonic()
+        assert box.quiet(within=1.0) == []
+        elapsed = time.monotonic() - started
+        assert 0.95 <= elapsed < 1.9  # waiting it twice would be 2 s
