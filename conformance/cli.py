@@ -9,7 +9,7 @@
 `run` is a thin layer over pytest (the same cases run as `pytest --pyargs conformance.vidicore`). Its exit code is
 the verdict's: 0 CONFORMANT (every MUST checked passed); 1 NOT CONFORMANT (a MUST failed) or INCOMPLETE (a MUST
 could not be checked); 2 usage or configuration error, target unreachable, ENVIRONMENT ERROR (no delivery could
-reach the receiver), or NOTHING CHECKED.
+reach the receiver), NOTHING CHECKED, or INTERRUPTED.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from conformance.protocols import NAMES as PROTOCOLS
 EXIT_OK, EXIT_FAILED, EXIT_ENVIRONMENT = 0, 1, 2
 EXIT_CODES = ("exit codes: 0 CONFORMANT (every MUST checked passed); 1 NOT CONFORMANT (a MUST failed) or INCOMPLETE "
               "(a MUST could not be checked); 2 usage or configuration error, target unreachable, ENVIRONMENT ERROR "
-              "(no delivery reached the receiver) or NOTHING CHECKED")
+              "(no delivery reached the receiver), NOTHING CHECKED or INTERRUPTED")
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -5,7 +5,8 @@ transport, `RecordingTransport`, which wraps httpx's own (or, in unit tests, any
 request that goes on the wire — after httpx has run the auth flow, so a signed or multi-step request is recorded
 as sent — becomes an `Exchange` (secrets redacted) in the `Recorder` of the case that is running (a context
 variable: `recording(recorder)` sets it), with its answer or the reason there was none, and response bodies are
-capped (a hostile server cannot exhaust memory). Every request has a timeout. A failing case prints a curl line
+capped (a hostile server cannot exhaust memory). Every request has a timeout for the whole exchange (each read, and
+the body as a whole: a body trickled a byte at a time cannot hold a case). A failing case prints a curl line
 that reproduces its request, naming the environment variable that holds the password instead of the password.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import re
 import shlex
 import ssl
 import threading
@@ -22,12 +24,29 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import Callable, Iterable, Mapping
+from urllib.parse import quote
 
-import httpx
+import httpcore  # noqa: F401 - loaded with the seam: httpx imports it lazily and maps its exceptions by class,
+import httpx     # so a copy imported later (pytester's in-process runs drop modules) would escape that mapping
 
 REDACTED = "***"
 _SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 EVIDENCE_BODY_LIMIT = 16_384  # characters of a body kept in evidence
+
+
+_SAFE_ID = re.compile(r"[A-Za-z0-9._~-]+")
+
+
+def segment(value: str) -> str:
+    """`value` as one path segment: percent-encoded, so an id a server handed out ("../item/notification",
+    "VX-9?x") can never make a request go to another path."""
+    quoted = quote(value, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
+
+
+def safe_id(value: str) -> bool:
+    """Whether an id a server handed out may be used as it is (letters, digits, "._~-", not only dots)."""
+    return bool(_SAFE_ID.fullmatch(value)) and value.strip(".") != ""
 
 
 class TransportError(Exception):
@@ -140,6 +159,11 @@ class Redactor:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
 
+    def add(self, secret: str) -> None:
+        """One more value never to show (a credential seen on the wire, which an answer might echo)."""
+        if secret and secret not in self.secrets:
+            self.secrets = sorted({*self.secrets, secret}, key=len, reverse=True)
+
     def text(self, value: str) -> str:
         for secret in self.secrets:
             value = value.replace(secret, REDACTED)
@@ -182,6 +206,9 @@ class RecordingTransport(httpx.BaseTransport):
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         details = request.extensions.get(_EXTENSION, {})
+        scheme, _, credential = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "basic":  # base64(user:password): an answer echoing the request must not show it
+            self.redactor.add(credential.strip())
         body = request.read()
         shown_headers = {k: v for k, v in request.headers.items() if k.lower() not in _UNSHOWN}
         exchange = Exchange(method=request.method, url=self.redactor.text(str(request.url)),
@@ -197,7 +224,7 @@ class RecordingTransport(httpx.BaseTransport):
         try:
             response = self.inner.handle_request(request)
             try:
-                data = self._read_capped(response, request)
+                data = self._read_capped(response, request, started + self.timeout)
             finally:
                 response.close()
         except httpx.TimeoutException:
@@ -221,9 +248,13 @@ class RecordingTransport(httpx.BaseTransport):
     def close(self) -> None:
         self.inner.close()
 
-    def _read_capped(self, response: httpx.Response, request: httpx.Request) -> bytes:
+    def _read_capped(self, response: httpx.Response, request: httpx.Request, deadline: float) -> bytes:
+        """The body, at most `max_body_bytes`, read by `deadline` (the whole exchange's: a body trickled a byte at a
+        time, each read within the per-read timeout, must not hold the case)."""
         chunks, size = [], 0
         for chunk in response.stream:
+            if time.perf_counter() > deadline:
+                raise httpx.ReadTimeout(f"the answer took longer than {self.timeout:g} s", request=request)
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise AnswerTooLarge(f"answer body larger than {self.max_body_bytes} bytes (refused)",
@@ -286,9 +317,13 @@ class HttpClient:
         """Send one request (httpx runs `auth`'s flow; `credentials` are HTTP Basic). Raises TransportError (one
         line) when no usable answer arrives."""
         body = content.encode() if isinstance(content, str) else (content or b"")
-        request = self._client.build_request(method, self.url(path), headers=dict(headers or {}),
-                                             content=body or None, params=params,
-                                             extensions={_EXTENSION: {"label": label, "credentials": credentials}})
+        try:
+            request = self._client.build_request(method, self.url(path), headers=dict(headers or {}),
+                                                 content=body or None, params=params,
+                                                 extensions={_EXTENSION: {"label": label, "credentials": credentials}})
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:  # a path no request can be made of
+            raise TransportError(f"{method} {self.redactor.text(path)}: not a request: "
+                                 f"{self.redactor.text(' '.join(str(exc).split()))}") from None
         if credentials is not None:
             auth = httpx.BasicAuth(credentials.username, credentials.password)
         try:

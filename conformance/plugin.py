@@ -20,6 +20,7 @@ the controller, which alone collects the records (`pytest_runtest_logreport`), a
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import tempfile
 import time
@@ -42,8 +43,6 @@ RUN_KEY = pytest.StashKey[ProcessRun]()
 ASSEMBLY_KEY = pytest.StashKey["Assembly"]()
 LOCKS_KEY = pytest.StashKey[str]()
 TOKEN_INPUT, LOCKS_INPUT = "conformance_token", "conformance_locks"
-# pytest's own endings that no verdict overrides (the run did not get to judge)
-_UNJUDGED = (pytest.ExitCode.INTERRUPTED, pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR)
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -86,6 +85,11 @@ class Assembly:
         if data is not None:
             record = CaseRecord.from_dict(data)
             self.records[record.case] = record
+
+    @pytest.hookimpl
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:  # a module that would not import (--continue-on-collection-errors goes on without it)
+            self.failed.add(report.nodeid or "<collection>")
 
     def other_tests_failed(self) -> bool:
         """Whether a test that is no conformance case failed (a session that also runs a user's own tests)."""
@@ -143,10 +147,37 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN_KEY] = ProcessRun(config, target, faults, names)
     controller = _controller(config)
     if controller:
+        _check_parallel_delivery(config, target)
+        results = config.getoption("conformance_results")
+        if results and os.path.isfile(results):
+            os.remove(results)  # what is there after the run is this run's, or nothing (never an old verdict)
         config.stash[ASSEMBLY_KEY] = assembly = Assembly()
         config.pluginmanager.register(assembly, "conformance-assembly")
     reports.register(config, controller=controller, target_source=target.source if target else None,
                      results_path=config.getoption("conformance_results"), faults=faults, started=time.time())
+
+
+def _check_parallel_delivery(config: pytest.Config, target: Target | None) -> None:
+    """Under pytest-xdist each worker has its own receiver on a port of its own: a fixed [delivery] port or public
+    URL cannot be every worker's."""
+    workers = getattr(config.option, "numprocesses", None)
+    delivery = target.delivery if target is not None else None
+    if workers and delivery is not None and (delivery.listen_port or delivery.public_url):
+        raise pytest.UsageError(f"{target.source}: [delivery] listen_port / public_url name one receiver, but -n "
+                                f"{workers} runs one per worker: run serially, or leave them out (each worker "
+                                "then listens on a free port of listen_host)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The controller reaches every server the target names once, before any case (and any worker) starts: an
+    unreachable target ends the run at once with one line, exit 2."""
+    config = session.config
+    run = config.stash.get(RUN_KEY, None)
+    if run is None or not _controller(config) or run.target is None:
+        return
+    for protocol in run.target.protocols:
+        run.endpoint(protocol)
 
 
 def _run(config: pytest.Config) -> ProcessRun:
@@ -237,6 +268,13 @@ def run_id(names: Names) -> str:
 def check(request: pytest.FixtureRequest) -> Check:
     record = request.node.stash[RECORD_KEY]
     return Check(request.node.nodeid, record.requirements, catalogue.load_all(), record, record)
+
+
+@pytest.fixture
+def leftovers(request: pytest.FixtureRequest):
+    """`leftovers(["what", ...])`: things the case made (or may have made) on the target and leaves there, reported
+    in its record and report (never silently)."""
+    return lambda left: report_leftovers(request, list(left))
 
 
 class CaseReceiver:
@@ -337,12 +375,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.workeroutput[WORKER_OUTPUT_KEY] = run.summary().to_dict()
         return
     assembly = config.stash[ASSEMBLY_KEY]
-    if not assembly.records:
+    processes = [run.summary(), *assembly.processes]
+    untargeted = any(process.untargeted for process in processes)
+    if not assembly.records and not untargeted:
+        return  # no conformance case in this session: the plugin stays out of it
+    if session.exitstatus in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         return
+    interrupted = None
+    if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+        interrupted = f"the run ended after {len(assembly.records)} case(s), before every selected case ran"
     catalogues = {protocol: catalogue.load(protocol) for protocol in protocols.NAMES}
-    assessment = assess(catalogues, list(assembly.records.values()), [run.summary(), *assembly.processes])
+    assessment = assess(catalogues, list(assembly.records.values()), processes, interrupted)
+    if assembly.other_tests_failed():  # a user's own tests run beside the cases and failing: the session fails
+        assessment.exit_code = max(assessment.exit_code, pytest.ExitCode.TESTS_FAILED)
+    session.exitstatus = assessment.exit_code
     config.hook.pytest_conformance_assessed(assessment=assessment, config=config)
-    if session.exitstatus not in _UNJUDGED:
-        code = assessment.verdict.exit_code
-        # a user's own tests run beside the cases and failing: the session does not pass
-        session.exitstatus = max(code, pytest.ExitCode.TESTS_FAILED) if assembly.other_tests_failed() else code

@@ -241,7 +241,11 @@ class Receiver:
 
     def start(self) -> None:
         """Listen (OSError when the address is taken or not ours)."""
-        self._server.start()
+        try:
+            self._server.start()
+        except SystemExit:  # werkzeug prints why and exits when it cannot bind: make it the error it is
+            raise OSError(f"cannot listen on {self.host}:{self._server.port}: the address is in use or not this "
+                          "machine's") from None
 
     def stop(self) -> None:
         """Release delayed answers and waiters, then stop listening. Safe to call twice."""

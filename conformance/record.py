@@ -125,6 +125,7 @@ class ProcessSummary:
     latencies: list[float] = field(default_factory=list)   # seconds from an arrival to its case running again
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)  # protocol -> base_url, origin, sent
     untargeted: list[str] = field(default_factory=list)    # protocols whose cases it dropped: not in the target
+    late_paths: list[str] = field(default_factory=list)    # paths of deliveries that came after their case ended
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

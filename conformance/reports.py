@@ -132,7 +132,7 @@ class JsonResults(_Assessed):
                 known["requests"] += endpoint["sent"]
         meta = {"started": self.started, "finished": time.time(), "python": platform.python_version(),
                 "argv": sys.argv[1:], "faults": list(self.faults), "targets": targets,
-                "environment_error": assessment.environment_error, "exit_code": assessment.verdict.exit_code,
+                "environment_error": assessment.environment_error, "exit_code": assessment.exit_code,
                 "cases": len(assessment.records),
                 "leftovers": [f"{item} ({record.case})" for record in assessment.records for item in record.leftovers]}
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)

@@ -17,7 +17,8 @@ firewall, a wrong public_url). They count as BLOCKED (`RequirementResult.environ
 ENVIRONMENT ERROR.
 
 The exit code is a function of the verdict alone (`Verdict.exit_code`): CONFORMANT 0, NOT CONFORMANT 1,
-INCOMPLETE 1 (a MUST could not be checked), ENVIRONMENT ERROR 2, NOTHING CHECKED 2.
+INCOMPLETE 1 (a MUST could not be checked), ENVIRONMENT ERROR 2, NOTHING CHECKED 2, INTERRUPTED 2 (the run ended
+before every selected case ran, with no MUST failed so far).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable
+from urllib.parse import urlsplit
 
 from conformance.catalogue import Catalogue, Requirement
 
@@ -37,7 +39,8 @@ OUTCOMES = ("pass", "fail", "warn", "n/a", "blocked")
 STATUS_ORDER = ("FAIL", "WARN", "PASS", "N-A", "BLOCKED", "NOT CHECKED", "NOT RUN")
 UNREACHABLE_RECEIVER = "receiver not reachable from the target"
 # verdict kinds, each with the exit code a run that ends with it has
-EXIT_CODES = {"CONFORMANT": 0, "NOT CONFORMANT": 1, "INCOMPLETE": 1, "ENVIRONMENT ERROR": 2, "NOTHING CHECKED": 2}
+EXIT_CODES = {"CONFORMANT": 0, "NOT CONFORMANT": 1, "INCOMPLETE": 1, "ENVIRONMENT ERROR": 2, "NOTHING CHECKED": 2,
+              "INTERRUPTED": 2}
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ def summarize(requirements: Iterable[Requirement], events: Iterable[CheckEvent],
     -> the cases that ran and declare it (one with no event is NOT CHECKED, not NOT RUN)."""
     by_id: dict[str, list[CheckEvent]] = {}
     blamed: set[str] = set()  # requirements with a failure the environment rule took away
+    events = list(events)
+    stopped = {event.case for event in events if event.outcome in ("fail", "blocked")}  # cases cut short
     for event in events:
         if event.outcome == "fail" and event.case in unreachable:
             blamed.add(event.requirement)
@@ -111,9 +116,11 @@ def summarize(requirements: Iterable[Requirement], events: Iterable[CheckEvent],
             status = "NOT RUN"
         shown = {"FAIL": ("fail",), "WARN": ("fail", "warn"), "N-A": ("n/a",), "BLOCKED": ("blocked",)}
         messages = [f"{e.case}: {e.message}" for e in mine if e.outcome in shown.get(status, ())][:keep]
-        if status == "NOT CHECKED":
-            messages = [f"{case}: stopped at an earlier failure before checking it"
-                        for case in declared[requirement.id][:keep]]
+        if status == "NOT CHECKED":  # name the cases that stopped (others declare it but had nothing to check)
+            cases = declared[requirement.id]
+            messages = ([f"{case}: stopped at an earlier failure before checking it"
+                         for case in cases if case in stopped][:keep]
+                        or [f"{case}: declares it but did not check it" for case in cases[:keep]])
         results.append(RequirementResult(requirement, status, counts, messages,
                                          environment=status == "BLOCKED" and requirement.id in blamed))
     return results
@@ -135,7 +142,10 @@ class Verdict:
         return EXIT_CODES[self.kind]
 
 
-def verdict(results: list[RequirementResult], environment_error: str | None = None) -> Verdict:
+def verdict(results: list[RequirementResult], environment_error: str | None = None,
+            interrupted: str | None = None) -> Verdict:
+    """The verdict of a run. `interrupted`: why the run ended before every selected case ran (a failed MUST
+    still makes it NOT CONFORMANT: no later case can undo that)."""
     if environment_error:
         return Verdict(False, f"VERDICT: ENVIRONMENT ERROR — {environment_error}")
     tally = {status: [r for r in results if r.status == status] for status in STATUS_ORDER}
@@ -144,6 +154,8 @@ def verdict(results: list[RequirementResult], environment_error: str | None = No
         ids = ", ".join(r.requirement.id for r in tally["FAIL"])
         return Verdict(False, f"VERDICT: NOT CONFORMANT — {len(tally['FAIL'])} MUST requirement(s) failed: "
                               f"{ids} ({counts})")
+    if interrupted:
+        return Verdict(False, f"VERDICT: INTERRUPTED — {interrupted} ({counts or 'nothing checked'})")
     unproven = [r for r in tally["BLOCKED"] + tally["NOT CHECKED"] if r.requirement.level == "MUST"]
     if unproven:
         return Verdict(False, f"VERDICT: INCOMPLETE — {len(unproven)} MUST requirement(s) could not be "
@@ -176,13 +188,15 @@ def write_json(path, results: list[RequirementResult], events: list[CheckEvent],
 
 @dataclass
 class Assessment:
-    """A run, assessed: the results of every requirement of every protocol that ran, and the verdict."""
+    """A run, assessed: the results of every requirement of every protocol that ran, and the verdict.
+    `exit_code` is the run's (the verdict's, unless tests that are no conformance cases failed beside them)."""
 
     by_protocol: dict[str, list[RequirementResult]]  # protocol -> its requirements, in catalogue order
     verdict: Verdict
     environment_error: str | None
     records: list[CaseRecord]
     processes: list[ProcessSummary]
+    exit_code: int = 0
 
     @property
     def results(self) -> list[RequirementResult]:
@@ -193,28 +207,45 @@ class Assessment:
         return [event for record in self.records for event in record.events]
 
 
+def unreachable_protocols(records: Sequence[CaseRecord], processes: Sequence[ProcessSummary]) -> list[str]:
+    """The environment rule, per protocol: its cases waited for deliveries, some of their checks failed, and not
+    one request reached any of its mailboxes (not even late, after its case ended). Then the receiver was not
+    reachable from that protocol's server: an error of the environment, not of the server. (A stray to a path no
+    mailbox owns proves nothing about any protocol's server.)"""
+    late = [path for process in processes for path in process.late_paths]
+    found = []
+    for protocol in dict.fromkeys(record.protocol for record in records if record.uses_receiver):
+        waited = [record for record in records if record.protocol == protocol and record.uses_receiver]
+        if not any(event.outcome == "fail" for record in waited for event in record.events):
+            continue
+        paths = [urlsplit(url).path for record in waited for url in record.mailboxes]
+        reached = any(record.inbound for record in waited) or any(
+            stray == path or stray.startswith((f"{path}?", f"{path}/")) for stray in late for path in paths)
+        if not reached:
+            found.append(protocol)
+    return found
+
+
 def environment_error(records: Sequence[CaseRecord], processes: Sequence[ProcessSummary]) -> str | None:
-    """The environment rule: cases waited for deliveries, some of their checks failed, and not one request
-    reached any receiver of the run. Then the receiver was not reachable: an error of the environment."""
-    waited = [record for record in records if record.uses_receiver]
-    if not waited or any(process.inbound for process in processes):
-        return None
-    if not any(event.outcome == "fail" for record in waited for event in record.events):
+    """The environment rule's finding, as one line (None when it does not apply)."""
+    problem = unreachable_protocols(records, processes)
+    if not problem:
         return None
     urls = sorted({process.receiver_url for process in processes if process.receiver_url})
     where = ", ".join(urls) or "the receiver"
-    return (f"{UNREACHABLE_RECEIVER}: no delivery reached {where} during the run "
+    return (f"{UNREACHABLE_RECEIVER}: no delivery of {', '.join(problem)} reached {where} during the run "
             "(set [delivery] public_url / listen_host to an address the target can reach)")
 
 
 def assess(catalogues: Mapping[str, Catalogue], records: Sequence[CaseRecord],
-           processes: Sequence[ProcessSummary] = ()) -> Assessment:
+           processes: Sequence[ProcessSummary] = (), interrupted: str | None = None) -> Assessment:
     """The run from its case records: each protocol that has a case in `records` gets every requirement of its
     catalogue (NOT RUN: no case of the run declares it; NOT CHECKED: its cases stopped before checking it); then
-    the environment rule; then the verdict."""
+    the environment rule (per protocol); then the verdict (`interrupted`: why the run ended early, if it did)."""
     ran = {record.protocol for record in records if record.protocol}
+    blamed = set(unreachable_protocols(records, processes))
     problem = environment_error(records, processes)
-    unreachable = frozenset(record.case for record in records if record.uses_receiver) if problem else frozenset()
+    unreachable = frozenset(record.case for record in records if record.uses_receiver and record.protocol in blamed)
     events = [event for record in records for event in record.events]
     declared: dict[str, list[str]] = {}
     for record in records:
@@ -224,4 +255,5 @@ def assess(catalogues: Mapping[str, Catalogue], records: Sequence[CaseRecord],
                                    declared=declared)
                    for name, catalogue in catalogues.items() if name in ran}
     results = [result for protocol_results in by_protocol.values() for result in protocol_results]
-    return Assessment(by_protocol, verdict(results, problem), problem, list(records), list(processes))
+    final = verdict(results, problem, interrupted)
+    return Assessment(by_protocol, final, problem, list(records), list(processes), final.exit_code)

@@ -9,6 +9,7 @@ when it is idle so that "nothing more arrives" waits end early). The process's f
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,8 +96,12 @@ class ProcessRun:
         else:
             target, origin = self._embedded_target(), EMBEDDED
         settings = target.settings(protocol)
-        client = HttpClient(settings.base_url, timeout=settings.timeout, verify=settings.verify,
-                            max_body_bytes=settings.max_body_bytes, secrets=target.secrets())
+        try:
+            client = HttpClient(settings.base_url, timeout=settings.timeout, verify=settings.verify,
+                                max_body_bytes=settings.max_body_bytes, secrets=target.secrets())
+        except (ssl.SSLError, OSError, ValueError) as exc:  # e.g. a ca_bundle that is no PEM file
+            pytest.exit(f"{target.source}: [{protocol}] cannot be reached as configured: "
+                        f"{' '.join(str(exc).split())}", returncode=EXIT_ENVIRONMENT)
         self.config.add_cleanup(client.close)
         _probe(client, settings.base_url)
         return Endpoint(settings, client, origin)
@@ -120,7 +125,9 @@ class ProcessRun:
         if receiver is not None:
             summary.receiver_url = receiver.public_base
             summary.inbound = receiver.total
-            summary.strays = [str(stray) for stray in receiver.strays[:20]]
+            strays = receiver.strays
+            summary.strays = [str(stray) for stray in strays[:20]]
+            summary.late_paths = [stray.path for stray in strays if stray.late]
             summary.latencies = receiver.latencies
         summary.endpoints = {name: {"base_url": e.settings.base_url, "origin": e.origin, "sent": e.client.sent}
                              for name, e in self.endpoints.items()}

@@ -198,8 +198,8 @@ def base_url(value: Any, place: str, example: str) -> str:
         raise Invalid(place, f"{expected}, got {shown(value)}") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise Invalid(place, f"{expected}, got {shown(value)}")
-    if "?" in value or "#" in value:
-        raise Invalid(place, f"expected the API root without query or fragment, got {shown(value)}")
+    if "?" in value or "#" in value:  # not shown: a query may hold a token
+        raise Invalid(place, "expected the API root without query or fragment (not shown: it may hold a token)")
     return value.rstrip("/")
 
 
@@ -214,6 +214,18 @@ def secret(name: Any, env: Mapping[str, str], place: str, what: str = "password"
         raise Invalid(place, f"environment variable {name} is not set")
     if not value:
         raise Invalid(place, f"environment variable {name} is empty")
+    return value
+
+
+def account(value: Any, place: str, what: str, expected: str) -> str:
+    """A user name or access id (`what`): non-empty, printable, no ":" (an access id: no spaces either). One with
+    ":" is never shown: "user:password" is the usual paste, and the part after ":" would be a secret in the line."""
+    if isinstance(value, str) and ":" in value:
+        raise Invalid(place, f"{expected}; the value contains \":\" (not shown: the part after it may be a "
+                             f"password or key)")
+    spaced = isinstance(value, str) and what == "access id" and any(char.isspace() for char in value)
+    if not isinstance(value, str) or not value or not value.isprintable() or spaced:
+        raise Invalid(place, f"{expected}, got {shown(value)}")
     return value
 
 

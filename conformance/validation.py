@@ -77,7 +77,7 @@ def parse_xml(data: bytes | str) -> ET.Element:
 def parse_json(body: bytes | str) -> Any:
     """Parse untrusted JSON. Raises DocumentError: "not valid JSON: ...", or nesting deeper than MAX_DEPTH."""
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_constant=_no_constant)
     except RecursionError:
         raise DocumentError(f"not valid JSON: nested deeper than {MAX_DEPTH} levels") from None
     except (ValueError, UnicodeDecodeError) as exc:  # UnicodeDecodeError: invalid UTF-8
@@ -85,6 +85,10 @@ def parse_json(body: bytes | str) -> Any:
     if _depth(value, _json_children) > MAX_DEPTH:
         raise DocumentError(f"not valid JSON: nested deeper than {MAX_DEPTH} levels")
     return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN, Infinity, -Infinity: Python's json accepts them, JSON does not
 
 
 def _json_children(value: Any) -> list[Any]:

@@ -296,3 +296,32 @@ def test_a_slow_real_server_times_out(httpserver, recorder):
         target.close()
     assert recorder.last().error == "timed out after 0.2 s"
     assert 0.15 < recorder.last().elapsed < 2
+
+
+def test_a_body_trickled_a_byte_at_a_time_is_cut_at_the_timeout(recorder):
+    """Each read arrives within the per-read timeout; the exchange as a whole still ends at its timeout."""
+    class Trickle(httpx.SyncByteStream):
+        def __iter__(self):
+            for _ in range(100):
+                threading.Event().wait(0.05)  # the server's pace, not the suite's: a byte every 50 ms
+                yield b"x"
+
+    target = client(lambda request: httpx.Response(200, stream=Trickle()), timeout=0.5)
+    with pytest.raises(TransportError, match=r"timed out after 0\.5 s"):
+        target.request("GET", "slow")
+    assert recorder.last().error == "timed out after 0.5 s" and recorder.last().elapsed < 2.0
+
+
+@pytest.mark.parametrize("path", ["http://[::1", "x\x00y"])
+def test_a_path_no_request_can_be_made_of_is_a_transport_error(path):
+    with pytest.raises(TransportError, match="not a request"):
+        client(answer()).request("GET", path)
+
+
+def test_an_answer_echoing_the_basic_credential_is_redacted(recorder):
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, content=f"bad header: {request.headers['authorization']}".encode())
+
+    response = client(echo).request("GET", "x", credentials=Credentials("admin", PASSWORD))
+    basic = Credentials("admin", PASSWORD).header().partition(" ")[2]
+    assert basic not in response.exchange.response_body and basic not in recorder.render()

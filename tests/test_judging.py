@@ -112,3 +112,16 @@ def test_invalid_utf8_json_is_refused(body):
 def test_shallow_documents_still_parse():
     assert parse_json(b"[" * 50 + b"]" * 50)
     assert parse_xml(b"<a>" * 50 + b"</a>" * 50).tag == "a"
+
+
+@pytest.mark.parametrize("body", [b'{"uri": NaN}', b'{"a": Infinity}', b"[-Infinity]"])
+def test_json_constants_that_are_not_json_are_refused(body):
+    with pytest.raises(DocumentError, match="not valid JSON"):
+        parse_json(body)
+
+
+def test_a_json_shape_with_no_xml_form_is_not_a_document_not_a_crash():
+    from conformance.vidicore import documents
+
+    with pytest.raises(DocumentError, match="not a text value"):
+        documents.decode(b'{"field": [{"key": "a", "value": [1, [2]]}]}', "application/json", "SimpleMetadataDocument")

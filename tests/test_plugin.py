@@ -269,3 +269,86 @@ def test_a_users_own_failing_test_beside_the_cases_fails_the_session(run_suite, 
     result, data = run_suite("-k", "VC-LIST-TEXT and item or test_mine", str(pytester.path / "test_mine.py"))
     assert data["verdict"]["line"].startswith("VERDICT: CONFORMANT")
     assert result.ret == 1
+
+
+# --- pytest's own endings, and set-up problems: one line, the right exit code ---------------------------------
+
+
+def test_a_fixed_receiver_port_with_workers_is_a_usage_error(run_suite, pytester, server):
+    target = _target_file(pytester, server, extra="[delivery]\nlisten_port = 18999\n")
+    result, _ = run_suite("--conformance-target", target, "-n", "2", "-k", "VC-LIST-TEXT")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "[delivery] listen_port / public_url name one receiver" in result.stderr.str()
+
+
+def test_an_old_results_file_never_survives_a_run_that_wrote_none(run_suite, pytester, monkeypatch):
+    (pytester.path / "results.json").write_text('{"verdict": {"conformant": true}}')
+    monkeypatch.setenv("CONFORMANCE_VIDICORE_ADMIN_USER", "admin")
+    monkeypatch.setenv("CONFORMANCE_VIDICORE_ADMIN_PASSWORD", "pw")
+    result, data = run_suite("--vidicore-url", f"http://127.0.0.1:{closed_port()}/API", "-k", "VC-LIST-TEXT")
+    assert result.ret == 2 and data is None
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_unreachable_target_is_one_line_serially_and_under_workers(run_suite, monkeypatch, workers):
+    monkeypatch.setenv("CONFORMANCE_VIDICORE_ADMIN_USER", "admin")
+    monkeypatch.setenv("CONFORMANCE_VIDICORE_ADMIN_PASSWORD", "pw")
+    result, _ = run_suite("--vidicore-url", f"http://127.0.0.1:{closed_port()}/API", "-k", "VC-LIST-TEXT", *workers)
+    assert result.ret == 2
+    assert "target unreachable: http://127.0.0.1:" in result.stdout.str() + result.stderr.str()
+    assert "crashed" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_exitfirst_ends_not_conformant_serially_and_under_workers(run_suite, workers):
+    result, data = run_suite("-x", "-k", "VC-LIST-TEXT", "--reference-fault", "list-text-lf", *workers)
+    assert result.ret == 1
+    assert data["verdict"]["line"].startswith("VERDICT: NOT CONFORMANT") and data["meta"]["exit_code"] == 1
+
+
+def test_a_receiver_port_in_use_is_an_environment_error_not_a_failure(run_suite, pytester, server, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        media = tmp_path / "media.bin"
+        media.write_bytes(b"x")
+        target = _target_file(pytester, server, extra=f"[delivery]\nlisten_port = {taken.getsockname()[1]}\n")
+        with open(pytester.path / target, "a") as handle:
+            handle.write(f'\n[vidicore.jobs]\nreadable_uri = "{media.as_uri()}"\n')
+        result, _ = run_suite("--conformance-target", target, "-k", "test_method")
+    assert result.ret == 2
+    assert "the callback receiver cannot listen on 127.0.0.1:" in result.stdout.str() + result.stderr.str()
+
+
+def test_a_ca_bundle_that_is_no_pem_file_is_one_line_exit_2(run_suite, pytester, server):
+    (pytester.path / "ca.pem").write_text("not a certificate")
+    target = _target_file(pytester, server)
+    text = (pytester.path / target).read_text().replace("[vidicore]\n", '[vidicore]\nca_bundle = "ca.pem"\n', 1)
+    (pytester.path / target).write_text(text)
+    result, _ = run_suite("--conformance-target", target, "-k", "VC-LIST-TEXT")
+    assert result.ret == 2
+    assert "[vidicore] cannot be reached as configured" in result.stdout.str() + result.stderr.str()
+
+
+def test_a_target_naming_none_of_the_selected_protocols_checks_nothing_and_says_why(run_suite, pytester,
+                                                                                    monkeypatch):
+    with reference.start(("spectra",)) as spectra:
+        for name, value in spectra.env.items():
+            monkeypatch.setenv(name, value)
+        data = spectra.target_data()["spectra"]
+        lines = ["[spectra]", f'base_url = "{data["base_url"]}"']
+        for role, user in data["users"].items():
+            lines += [f"[spectra.users.{role}]"] + [f"{k} = {json.dumps(v)}" for k, v in user.items()]
+        pytester.makefile(".toml", target="\n".join(lines) + "\n")
+        result, results = run_suite("--conformance-target", "target.toml")  # the VidiCore cases only
+    assert result.ret == 2
+    assert "vidicore: not run — the target target.toml names no [vidicore] server" in result.stdout.str()
+    assert results["verdict"]["line"].startswith("VERDICT: NOTHING CHECKED")
+
+
+def test_a_collection_error_beside_the_cases_fails_the_session(run_suite, pytester):
+    pytester.makepyfile(test_broken="import no_such_module_anywhere\n")
+    result, data = run_suite("--continue-on-collection-errors", "-k", "VC-LIST-TEXT and item",
+                             str(pytester.path / "test_broken.py"))
+    assert data["verdict"]["line"].startswith("VERDICT: CONFORMANT")
+    assert result.ret != 0

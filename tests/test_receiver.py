@@ -306,3 +306,10 @@ def test_quiet_against_a_busy_server_waits_the_window_once(client):
         assert box.quiet(within=1.0) == []
         elapsed = time.monotonic() - started
         assert 0.95 <= elapsed < 1.9  # waiting it twice would be 2 s
+
+
+def test_a_port_in_use_is_an_oserror_not_an_exit():
+    with Receiver() as first:
+        second = Receiver(port=first.port)
+        with pytest.raises(OSError, match="cannot listen"):
+            second.start()

@@ -200,14 +200,18 @@ def test_exit_code_is_a_function_of_the_verdict(results, environment, kind, code
 class Record:
     """A stand-in for a CaseRecord: what the assessment reads of one."""
 
-    def __init__(self, case: str, protocol: str, events: list[CheckEvent], uses_receiver: bool = False) -> None:
+    def __init__(self, case: str, protocol: str, events: list[CheckEvent], uses_receiver: bool = False,
+                 inbound: int = 0) -> None:
         self.case, self.protocol, self.events, self.uses_receiver = case, protocol, events, uses_receiver
         self.requirements = tuple(dict.fromkeys(e.requirement for e in events))
+        self.mailboxes = [f"http://127.0.0.1:9/cb/t/{case}"] if uses_receiver else []
+        self.inbound = ["a delivery"] * inbound
 
 
 class Process:
-    def __init__(self, inbound: int, receiver_url: str | None = "http://127.0.0.1:9") -> None:
-        self.inbound, self.receiver_url = inbound, receiver_url
+    def __init__(self, inbound: int, receiver_url: str | None = "http://127.0.0.1:9",
+                 late_paths: tuple[str, ...] = ()) -> None:
+        self.inbound, self.receiver_url, self.late_paths = inbound, receiver_url, list(late_paths)
 
 
 def catalogues(*requirements: Requirement):
@@ -230,12 +234,36 @@ def test_no_delivery_anywhere_turns_the_receiver_cases_failures_into_blocked_by_
     assert records[1].events[0].outcome == "fail"  # the recorded event is untouched
 
 
-def test_one_delivery_in_any_process_means_the_receiver_was_reachable():
+def test_a_delivery_to_the_protocols_own_mailboxes_means_the_receiver_was_reachable():
     dlv = req("VC-DLV")
-    records = [Record("dlv", "vidicore", [ev("VC-DLV", "fail", "dlv", "wrong status")], uses_receiver=True)]
-    assessment = assess(catalogues(dlv), records, [Process(0), Process(1, "http://127.0.0.1:10")])
+    records = [Record("dlv", "vidicore", [ev("VC-DLV", "fail", "dlv", "wrong status")], uses_receiver=True,
+                      inbound=1)]
+    assessment = assess(catalogues(dlv), records, [Process(1)])
     assert assessment.environment_error is None and assessment.results[0].status == "FAIL"
     assert assessment.verdict.kind == "NOT CONFORMANT"
+
+
+def test_a_late_delivery_proves_reachability_and_a_stray_elsewhere_does_not():
+    dlv = req("VC-DLV")
+    records = [Record("dlv", "vidicore", [ev("VC-DLV", "fail", "dlv", "nothing in time")], uses_receiver=True)]
+    assert assess(catalogues(dlv), records, [Process(1, late_paths=("/cb/t/dlv",))]).environment_error is None
+    # a request to a path no mailbox owns (a scan, a proxy's probe) proves nothing about the server
+    assert assess(catalogues(dlv), records, [Process(5, late_paths=("/cb/t/other",))]).environment_error
+
+
+def test_the_environment_rule_is_judged_per_protocol():
+    """VidiCore on the LAN reaches the receiver; BlackPearl behind NAT does not: only Spectra's delivery cases
+    are the environment's."""
+    from conformance.catalogue import Catalogue
+
+    vc, sp = req("VC-DLV"), Requirement("SP-DLV", "MUST", "t", "s", "spectra")
+    cats = {"vidicore": Catalogue("vidicore", "V", {vc.id: vc}), "spectra": Catalogue("spectra", "S", {sp.id: sp})}
+    records = [Record("v", "vidicore", [ev("VC-DLV", "fail", "v", "wrong status")], uses_receiver=True, inbound=1),
+               Record("s", "spectra", [ev("SP-DLV", "fail", "s", "nothing arrived")], uses_receiver=True)]
+    assessment = assess(cats, records, [Process(1)])
+    by_id = {r.requirement.id: r.status for r in assessment.results}
+    assert by_id == {"VC-DLV": "FAIL", "SP-DLV": "BLOCKED"}
+    assert "no delivery of spectra reached" in assessment.environment_error
 
 
 def test_only_protocols_with_a_case_are_assessed():
@@ -250,6 +278,17 @@ def test_a_requirement_declared_by_a_case_that_stopped_first_is_not_checked_not_
     by_id = {r.requirement.id: r for r in assessment.results}
     assert [by_id[x].status for x in "ABC"] == ["FAIL", "NOT CHECKED", "NOT RUN"]
     assert by_id["B"].messages == ["case: stopped at an earlier failure before checking it"]
+
+
+def test_not_checked_names_the_cases_that_stopped_not_those_with_nothing_to_check():
+    a, b = req("A"), req("B")
+    records = [Record("xml-case", "vidicore", [ev("A", "pass", "xml-case", "")]),  # B is about JSON: nothing here
+               Record("json-case", "vidicore", [ev("A", "fail", "json-case", "answered 204")])]
+    for record in records:
+        record.requirements = ("A", "B")
+    by_id = {r.requirement.id: r for r in assess(catalogues(a, b), records, [Process(1)]).results}
+    assert by_id["B"].status == "NOT CHECKED"
+    assert by_id["B"].messages == ["json-case: stopped at an earlier failure before checking it"]
 
 
 def test_an_unchecked_must_without_a_failure_makes_the_run_incomplete():

@@ -94,6 +94,8 @@ _ALL = (
               roleless_may_read=True),
     _vidicore("reader-may-write", "VC-ROLE-WRITE", "holding an entity's read role also allows writing it",
               read_role_may_write=True),
+    _vidicore("delete-all-read-role", "VC-ROLE-WRITE",
+              "delete-all is authorized like a list: the entity's read role is enough", delete_all_needs_read_role_only=True),
     _vidicore("forbidden-401", "VC-ROLE-FORBIDDEN-403", "refusals for a missing role answer 401 with no body",
               forbidden_status=401),
     _vidicore("cross-entity-roles", "VC-ROLE-CROSS-ENTITY",

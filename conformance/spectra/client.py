@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Union
 
-from conformance.http import HttpClient, Response, TransportError
+from conformance.http import HttpClient, Response, TransportError, safe_id, segment
 from conformance.names import Names
 from conformance.spectra import documents
 from conformance.spectra.signing import SpectraAuth
@@ -82,7 +82,7 @@ class SpectraClient:
         return response
 
     def get(self, registration_id: str, *, user: User = "admin", label: str = "get registration") -> Response:
-        return self.request("GET", f"{REGISTRATIONS}/{registration_id}", user=user, label=label)
+        return self.request("GET", f"{REGISTRATIONS}/{segment(registration_id)}", user=user, label=label)
 
     def list(self, params: Mapping[str, str] | None = None, *, user: User = "admin",
              label: str = "list registrations") -> Response:
@@ -90,7 +90,7 @@ class SpectraClient:
 
     def delete(self, registration_id: str, *, user: User = "admin", label: str = "delete registration"
                ) -> Response:
-        response = self.request("DELETE", f"{REGISTRATIONS}/{registration_id}", user=user, label=label)
+        response = self.request("DELETE", f"{REGISTRATIONS}/{segment(registration_id)}", user=user, label=label)
         if 200 <= response.status < 300:
             self.created = [(rid, role) for rid, role in self.created if rid != registration_id]
         return response
@@ -103,9 +103,10 @@ class SpectraClient:
             registration_id = documents.registration(response.body).fields.get("Id", "").strip()
         except DocumentError:  # an unreadable answer is judged by the case, not here
             return None
-        if registration_id:
+        if registration_id and safe_id(registration_id):
             self.created.append((registration_id, role))
-        return registration_id or None
+            return registration_id
+        return None
 
     def forget(self, registration_id: str) -> None:
         self.created = [(rid, role) for rid, role in self.created if rid != registration_id]
@@ -120,7 +121,7 @@ class SpectraClient:
                 if not self.has_user(user):
                     continue
                 try:
-                    response = self.request("DELETE", f"{REGISTRATIONS}/{registration_id}", user=user,
+                    response = self.request("DELETE", f"{REGISTRATIONS}/{segment(registration_id)}", user=user,
                                             label="cleanup registration")
                 except TransportError as exc:
                     problem = str(exc)

@@ -26,6 +26,7 @@ ROLES = ("admin", "user")
 EXAMPLE_URL = "http://blackpearl:80"
 _KEYS = (*tables.SERVER_KEYS, "users")
 _USER_KEYS = ("access_id", "secret_key_env")
+_ACCESS_ID = 'expected an access id (non-empty, no ":" or spaces)'
 
 
 @dataclass(frozen=True)
@@ -71,11 +72,8 @@ def read_table(value: Any, context: tables.Context) -> SpectraTarget:
 def _read_user(role: str, value: Any, env: Mapping[str, str]) -> SpectraUser:
     path = ("spectra", "users", role)
     values = tables.table(value, path, _USER_KEYS)
-    access_id = tables.required(values, path, "access_id", "the user's S3 access id")
-    if not isinstance(access_id, str) or not access_id or ":" in access_id or not access_id.isprintable() \
-            or any(char.isspace() for char in access_id):
-        raise Invalid(where(path, "access_id"), f"expected an access id (non-empty, no \":\" or spaces), "
-                                                f"got {tables.shown(access_id)}")
+    access_id = tables.account(tables.required(values, path, "access_id", "the user's S3 access id"),
+                               where(path, "access_id"), "access id", _ACCESS_ID)
     secret_env = tables.required(values, path, "secret_key_env",
                                  "the name of the environment variable holding the secret key")
     secret = tables.secret(secret_env, env, where(path, "secret_key_env"), what="secret key")
@@ -96,6 +94,7 @@ def from_environment(base_url: str, env: Mapping[str, str]) -> SpectraTarget:
         if not access_id or not secret:
             missing, other = (id_var, key_var) if not access_id else (key_var, id_var)
             raise Invalid(missing, f"not set (or empty), but {other} is; set both or neither")
-        users[role] = _read_user(role, {"access_id": access_id, "secret_key_env": key_var}, env)
+        access_id = tables.account(access_id, id_var, "access id", _ACCESS_ID)  # errors name the variable
+        users[role] = SpectraUser(role=role, access_id=access_id, secret_key=secret, secret_key_env=key_var)
     return SpectraTarget(base_url=url, verify=True, timeout=tables.DEFAULT_TIMEOUT,
                          max_body_bytes=tables.DEFAULT_MAX_BODY_BYTES, users=MappingProxyType(users))

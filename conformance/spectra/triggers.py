@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
 from conformance.check import Check
-from conformance.http import TransportError
+from conformance.http import TransportError, safe_id, segment
 from conformance.spectra.client import SpectraClient
 from conformance.validation import DocumentError, parse_xml
 
@@ -58,7 +58,7 @@ class Jobs:
             job_id = (parse_xml(response.body).get("JobId") or "").strip()
         except DocumentError as exc:
             check.precondition(False, f"the bulk put answer is not readable: {exc}")
-        check.precondition(bool(job_id), "the MasterObjectList names no JobId")
+        check.precondition(bool(job_id) and safe_id(job_id), f"the MasterObjectList names no usable JobId ({job_id!r})")
         return Job(job_id, bucket, user, names)
 
     def put(self, check: Check, job: Job, name: str) -> None:
@@ -74,7 +74,7 @@ class Jobs:
             self.put(check, job, name)
 
     def cancel(self, check: Check, job: Job) -> None:
-        response = self.sp.request("DELETE", f"_rest_/job/{job.job_id}?force", user=job.user, label="cancel job")
+        response = self.sp.request("DELETE", f"_rest_/job/{segment(job.job_id)}?force", user=job.user, label="cancel job")
         check.precondition(response.status in (200, 204), f"cancelling job {job.job_id} answered {response.status}")
 
     def cleanup(self) -> list[str]:

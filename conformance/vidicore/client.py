@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from conformance.http import Credentials, HttpClient, Response, TransportError
+from conformance.http import Credentials, HttpClient, Response, TransportError, safe_id, segment
 from conformance.names import Names
 from conformance.vidicore.settings import VidiCoreTarget
 from conformance.vidicore import documents
@@ -54,11 +54,11 @@ class Form:
         if self.single:
             if entity_id is None:
                 raise ValueError(f"{self.name}: an entity id is needed")
-            parts.append(entity_id)
+            parts.append(segment(entity_id))
         if self.entity is not None:
             parts.append("notification")
         if notification_id is not None:
-            parts.append(notification_id)
+            parts.append(segment(notification_id))
         return "/".join(parts) + ("/" if slash else "")
 
 
@@ -165,14 +165,17 @@ class VidiCoreClient:
     # --- lenient reads used by preconditions and cleanup (cases judge with `check`) ----------------
 
     def ids_in(self, response: Response) -> list[str]:
-        """Notification ids named by a create or list answer, in whatever form it came; [] if unreadable."""
+        """Notification ids named by a create or list answer, in whatever form it came; [] if unreadable. Only ids
+        safe to put in a path are kept: the run never sends a request to a place a server's answer made up."""
         try:
             if response.media_type.startswith("text/plain"):
-                return documents.text_ids(response.body)[0]
-            return documents.uri_ids(documents.decode(response.body, response.media_type,
-                                                      "URIListDocument", validate=False).tree)
+                found = documents.text_ids(response.body)[0]
+            else:
+                found = documents.uri_ids(documents.decode(response.body, response.media_type,
+                                                           "URIListDocument", validate=False).tree)
         except (ValueError, TypeError):
             return []
+        return [notification_id for notification_id in found if safe_id(notification_id)]
 
     def list_ids(self, bound: Bound) -> list[str] | None:
         """The ids the admin sees on a form (XML list), or None when the list cannot be read."""

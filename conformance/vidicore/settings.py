@@ -215,9 +215,7 @@ def _entities_from_env(env: Mapping[str, str]) -> Mapping[str, str]:
 
 
 def _username(value: Any, place: str) -> str:
-    if not isinstance(value, str) or not value or ":" in value or not value.isprintable():
-        raise Invalid(place, f"expected a user name (non-empty, no \":\"), got {tables.shown(value)}")
-    return value
+    return tables.account(value, place, "user name", 'expected a user name (non-empty, no ":")')
 
 
 def _entity_name(value: Any, place: str) -> str:

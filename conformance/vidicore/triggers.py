@@ -20,7 +20,7 @@ import urllib.parse
 from dataclasses import dataclass
 
 from conformance.check import Check
-from conformance.http import TransportError
+from conformance.http import TransportError, safe_id, segment
 from conformance.vidicore.settings import JobSettings
 from conformance.validation import DocumentError, parse_xml
 from conformance.vidicore import documents
@@ -61,7 +61,7 @@ class Jobs:
             item_id = self._fields(response.body, "ItemDocument").get("id", "")
         except ValueError as exc:
             check.precondition(False, str(exc))
-        check.precondition(bool(item_id), "the ItemDocument names no id")
+        check.precondition(bool(item_id) and safe_id(item_id), f"the ItemDocument names no usable id ({item_id!r})")
         self.items.append(item_id)
         return item_id
 
@@ -77,14 +77,15 @@ class Jobs:
         if notification:
             query.append(("notification", notification))
         query += [("jobmetadata", f"{k}={v}") for k, v in (jobmetadata or {}).items()]
-        path = f"import/placeholder/{item_id}/container?" + urllib.parse.urlencode(query)
+        path = f"import/placeholder/{segment(item_id)}/container?" + urllib.parse.urlencode(query)
         response = self.vc.request("POST", path, accept=XML, label="start import job")
         check.precondition(response.status == 200, f"starting an import job answered {response.status}")
         try:
             fields = self._fields(response.body, "JobDocument")
         except ValueError as exc:
             check.precondition(False, str(exc))
-        check.precondition(bool(fields.get("jobId")), "the JobDocument names no jobId")
+        check.precondition(bool(fields.get("jobId")) and safe_id(fields["jobId"]),
+                           f"the JobDocument names no usable jobId ({fields.get('jobId')!r})")
         return Job(fields["jobId"], item_id, fields.get("type") or JOB_TYPE)
 
     def _run_command(self, check: Check, item_id: str, uri: str, readable: bool, notification: str | None,
@@ -104,11 +105,11 @@ class Jobs:
         return lines[-1]
 
     def abort(self, check: Check, job: Job) -> None:
-        response = self.vc.request("DELETE", f"job/{job.job_id}?cleanup=false", accept=XML, label="abort job")
+        response = self.vc.request("DELETE", f"job/{segment(job.job_id)}?cleanup=false", accept=XML, label="abort job")
         check.precondition(200 <= response.status < 300, f"aborting {job.job_id} answered {response.status}")
 
     def status(self, job: Job) -> str | None:
-        response = self.vc.request("GET", f"job/{job.job_id}", accept=XML, label="job status")
+        response = self.vc.request("GET", f"job/{segment(job.job_id)}", accept=XML, label="job status")
         try:
             return self._fields(response.body, "JobDocument").get("status") if response.status == 200 else None
         except ValueError:
@@ -119,7 +120,7 @@ class Jobs:
         while self.items:
             item_id = self.items.pop()
             try:
-                response = self.vc.request("DELETE", f"item/{item_id}", accept=XML, label="cleanup item")
+                response = self.vc.request("DELETE", f"item/{segment(item_id)}", accept=XML, label="cleanup item")
             except TransportError as exc:
                 left.append(f"item/{item_id}: {exc}")
                 continue

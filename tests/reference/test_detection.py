@@ -48,6 +48,14 @@ def test_fault_is_detected_and_only_there(run_suite, fault):
     others = set(catalogue.load(FAULTS[fault].protocol).requirements) - expected
     assert statuses(data, "PASS", "NOT CHECKED") == others, \
         f"{fault}: neither PASS nor NOT CHECKED: {sorted(others - statuses(data, 'PASS', 'NOT CHECKED'))}"
+    # ... and NOT CHECKED only because a case stopped at a failure of the fault's own requirements
+    stopped_by_fault = {case["case"] for case in data["cases"]
+                        if any(event["outcome"] in ("fail", "warn") and event["requirement"] in expected
+                               for event in case["events"])}
+    for requirement in data["requirements"]:
+        if requirement["status"] == "NOT CHECKED":
+            cases = {message.split(": ", 1)[0] for message in requirement["messages"]}
+            assert cases <= stopped_by_fault, f"{fault}: {requirement['id']} NOT CHECKED in {sorted(cases)}"
     must = {r for r in expected if catalogue.load_all()[r].level == "MUST"}
     assert result.ret == (1 if must else 0)
 

@@ -420,6 +420,7 @@ FAULT_PROBES: dict[str, tuple[Probe, Any, Any]] = {
     "wrong-password-accepted": (_status("GET", "item/notification", auth=("admin", "wrong")), 401, 200),
     "empty-roles-read": (_as("norole", "GET", "item/notification"), 403, 200),
     "reader-may-write": (_as("reader", "POST", "item/notification"), 403, 200),
+    "delete-all-read-role": (_as("reader", "DELETE", "quota/notification"), 403, 200),
     "forbidden-401": (lambda c: (lambda r: (r.status_code, r.content == b""))(
         c.get("item/notification", auth=("norole", "norole-secret"))), (403, False), (401, True)),
     "cross-entity-roles": (_as("single", "GET", "collection/notification"), 403, 200),

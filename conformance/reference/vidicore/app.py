@@ -141,6 +141,8 @@ class VidiCoreApp:
             if operation is None:
                 raise ApiError(405, headers={"Allow": _ALLOWED[route.notification_id is not None]})
             name, access = operation
+            if name == "delete_all" and self.behaviour.delete_all_needs_read_role_only:
+                access = "read"
             user = self._authenticate(request)
             self._authorize(user, route.scope, access)
             self._check_entity(route.scope)

@@ -55,6 +55,7 @@ class VidiCoreBehaviour:
     forbidden_status: int = 403              # of a refusal for a missing role (any other status: no body)
     roleless_may_read: bool = False          # a user with no roles at all may read
     read_role_may_write: bool = False
+    delete_all_needs_read_role_only: bool = False  # delete-all is authorized like a list
     write_role_may_read: bool = False
     roles_cross_entities: bool = False       # any entity's role grants the same on every other entity
     placeholder_takes_any_entity_role: bool = False  # /notification accepts any entity's role

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from conformance.check import Check
-from conformance.http import Response
+from conformance.http import Response, safe_id
 from conformance.judging import judged
 from conformance.spectra import documents
 from conformance.spectra.client import DEFAULTS, ECHOED, SpectraClient
@@ -36,7 +36,8 @@ def setup_registration(check: Check, sp: SpectraClient, params: Mapping[str, str
         fields = documents.registration(response.body).fields
     except DocumentError as exc:
         check.precondition(False, f"the registration answer is unreadable: {exc}")
-    check.precondition(bool(fields.get("Id")), "the registration answer names no Id")
+    check.precondition(bool(fields.get("Id")) and safe_id(fields["Id"]),
+                       f"the registration answer names no usable Id ({fields.get('Id')!r})")
     return fields
 
 

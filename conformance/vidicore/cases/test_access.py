@@ -63,9 +63,7 @@ class Matrix:
             self._judge("delete", vc.delete(bound, nid, user=self.user), True, requirement_id)
             return
         self._judge("delete", vc.delete(bound, nid, user=self.user), False, requirement_id)
-        if not vc.settings.shared:  # a server that wrongly allowed it would wipe others' notifications
-            self._judge("delete-all", vc.delete_all(bound, user=self.user), False, requirement_id)
-        self._unchanged(before, marker, requirement_id)
+        self._unchanged(before, marker, requirement_id)  # a refused delete-all: test_refused_delete_all
 
     def _judge(self, name: str, response, allowed: bool, requirement_id: str) -> None:
         who = f"{self.user} ({name} on {self.bound.path()})"
@@ -86,6 +84,10 @@ class Matrix:
         others do on the server meanwhile cannot read as a change)."""
         stored = stored_with(self.check, self.vc, self.bound, marker, before)
         self.check(requirement_id, not stored, f"a refused create by {self.user} stored {stored}")
+        self.intact(requirement_id)
+
+    def intact(self, requirement_id: str) -> None:
+        """The case's own notification is there, as it was."""
         now = setup_get(self.check, self.vc, self.bound, self.notification_id)
         self.check(requirement_id, now is not None, f"after refused deletes by {self.user}, "
                                                     f"{self.notification_id} cannot be retrieved")
@@ -145,3 +147,31 @@ def test_one_entity_user_elsewhere(check, vc, form):
     matrix = Matrix(check, vc, bound, "single")
     matrix.reads(False, requirement_id)
     matrix.writes(False, requirement_id)
+
+
+# the users a delete-all must be refused to, each with the requirement the refusal belongs to
+DELETE_ALL_REFUSED = [pytest.param("reader", marks=requirement("VC-ROLE-WRITE")),
+                      pytest.param("norole", marks=requirement("VC-ROLE-WRITE")),
+                      pytest.param("single", marks=requirement("VC-ROLE-CROSS-ENTITY", "VC-ROLE-PLACEHOLDER"))]
+
+
+@forms()
+@pytest.mark.parametrize("user", DELETE_ALL_REFUSED)
+@requirement("VC-ROLE-FORBIDDEN-403", "VC-XSD-EXCEPTION")
+@pytest.mark.exclusive  # a server that wrongly allowed it would remove every notification of the resource
+def test_refused_delete_all(check, vc, form, user):
+    """Delete-all by a user without the entity's write role is refused and removes nothing."""
+    bound = bound_or_na(check, vc, form)
+    _user(check, vc, user)
+    if vc.settings.shared:
+        check.not_applicable("the target is shared (shared = true): a server that wrongly allowed the delete-all "
+                             "would remove other users' notifications")
+    requirement_id = "VC-ROLE-WRITE"
+    if user == "single":
+        own = vc.settings.users["single"].entity
+        if form.entity == own:
+            check.not_applicable(f"this is the single user's own entity ({own})")
+        requirement_id = "VC-ROLE-PLACEHOLDER" if form.entity is None else "VC-ROLE-CROSS-ENTITY"
+    matrix = Matrix(check, vc, bound, user)
+    matrix._judge("delete-all", vc.delete_all(bound, user=user), False, requirement_id)
+    matrix.intact(requirement_id)
