@@ -116,6 +116,18 @@ def test_target_without_reader_makes_reader_cases_not_applicable(run_suite, pyte
     assert "no reader user" in json.dumps(na)
 
 
+def _spectra_target(pytester, monkeypatch, server, base_url: str | None = None) -> str:
+    """target.toml naming the reference server's Spectra users (at `base_url`, e.g. a proxy in front of it)."""
+    for name, value in server.env.items():
+        monkeypatch.setenv(name, value)
+    data = server.target_data()["spectra"]
+    lines = ["[spectra]", f'base_url = "{base_url or data["base_url"]}"']
+    for role, user in data["users"].items():
+        lines += [f"[spectra.users.{role}]"] + [f"{k} = {json.dumps(v)}" for k, v in user.items()]
+    pytester.makefile(".toml", target="\n".join(lines) + "\n")
+    return "target.toml"
+
+
 def _all_ids(server) -> dict[str, list[str]]:
     """Every notification on every form of a reference server, as the admin sees them."""
     import httpx
@@ -174,13 +186,8 @@ def test_a_spectra_only_target_runs_spectra_leaves_no_trace_and_leaks_no_secret(
     from conformance.spectra.signing import SpectraAuth
 
     with reference.start(("spectra",)) as server:
-        for name, value in server.env.items():
-            monkeypatch.setenv(name, value)
+        _spectra_target(pytester, monkeypatch, server)
         data = server.target_data()["spectra"]
-        lines = ["[spectra]", f'base_url = "{data["base_url"]}"']
-        for role, user in data["users"].items():
-            lines += [f"[spectra.users.{role}]"] + [f"{k} = {json.dumps(v)}" for k, v in user.items()]
-        pytester.makefile(".toml", target="\n".join(lines) + "\n")
         admin = data["users"]["admin"]
         signer = SpectraAuth(admin["access_id"], server.env[admin["secret_key_env"]])
         foreign = httpx.post(f"{data['base_url']}/_rest_/job_completed_notification_registration",
@@ -231,8 +238,6 @@ def test_names_stay_unique_when_a_cleanup_fails(run_suite, pytester, monkeypatch
     from werkzeug import Response as WerkzeugResponse
 
     with reference.start(("spectra",)) as server:
-        for name, value in server.env.items():
-            monkeypatch.setenv(name, value)
         upstream = server.urls["spectra"]
 
         def forward(request):
@@ -246,11 +251,7 @@ def test_names_stay_unique_when_a_cleanup_fails(run_suite, pytester, monkeypatch
                                              if k.lower() not in ("content-length", "transfer-encoding", "connection")})
 
         httpserver.expect_request(re.compile(".*")).respond_with_handler(forward)
-        data = server.target_data()["spectra"]
-        lines = ["[spectra]", f'base_url = "{httpserver.url_for("/").rstrip("/")}"']
-        for role, user in data["users"].items():
-            lines += [f"[spectra.users.{role}]"] + [f"{k} = {json.dumps(v)}" for k, v in user.items()]
-        pytester.makefile(".toml", target="\n".join(lines) + "\n")
+        _spectra_target(pytester, monkeypatch, server, httpserver.url_for("/").rstrip("/"))
         result, results = run_suite("--conformance-target", "target.toml", "-k",
                                     "test_cancelled_job_delivery or test_get_one or test_registration_fires_only",
                                     protocol="conformance.spectra")
@@ -333,13 +334,7 @@ def test_a_ca_bundle_that_is_no_pem_file_is_one_line_exit_2(run_suite, pytester,
 def test_a_target_naming_none_of_the_selected_protocols_checks_nothing_and_says_why(run_suite, pytester,
                                                                                     monkeypatch):
     with reference.start(("spectra",)) as spectra:
-        for name, value in spectra.env.items():
-            monkeypatch.setenv(name, value)
-        data = spectra.target_data()["spectra"]
-        lines = ["[spectra]", f'base_url = "{data["base_url"]}"']
-        for role, user in data["users"].items():
-            lines += [f"[spectra.users.{role}]"] + [f"{k} = {json.dumps(v)}" for k, v in user.items()]
-        pytester.makefile(".toml", target="\n".join(lines) + "\n")
+        _spectra_target(pytester, monkeypatch, spectra)
         result, results = run_suite("--conformance-target", "target.toml")  # the VidiCore cases only
     assert result.ret == 2
     assert "vidicore: not run — the target target.toml names no [vidicore] server" in result.stdout.str()
