@@ -1,7 +1,7 @@
 """`conformance` command line: run the suite, serve the reference server, list requirements and faults.
 
-    conformance run [PROTOCOL ...] [--base-url URL | --target FILE] [-k EXPR] [--junitxml F] [--alluredir D]
-                    [-- further pytest options]
+    conformance run [PROTOCOL ...] [--base-url URL | --target FILE] [-k EXPR] [-n N|auto] [--junitxml F]
+                    [--alluredir D] [-- further pytest options]
     conformance serve [--port N] [--fault NAME ...] [PROTOCOL ...]
     conformance requirements [PROTOCOL]
     conformance faults
@@ -48,6 +48,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="turn a named fault on in the embedded reference server (repeatable)")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per case")
     run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing case")
+    run.add_argument("-n", "--workers", metavar="N", type=_workers,
+                     help="run the cases on N parallel workers (pytest-xdist; 'auto': one per CPU). Each worker has "
+                          "its own receiver; cases that must not overlap on one server never run beside another")
 
     serve = commands.add_parser("serve", help="run the reference server until interrupted")
     serve.add_argument("--host", default="127.0.0.1")
@@ -93,11 +96,19 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         argv += ["--conformance-results", args.results]
     if args.exitfirst:
         argv.append("-x")
+    if args.workers:
+        argv += ["-n", args.workers]
     return argv + list(args.pytest_args)
 
 
 class _UsageError(Exception):
     pass
+
+
+def _workers(value: str) -> str:
+    if value == "auto" or (value.isdigit() and int(value) >= 1):
+        return value
+    raise argparse.ArgumentTypeError(f"expected a number of workers (1 or more) or 'auto', got {value!r}")
 
 
 def _run(args: argparse.Namespace) -> int:

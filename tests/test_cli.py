@@ -23,6 +23,27 @@ def test_run_against_the_embedded_server_prints_the_verdict(tmp_path):
     assert (tmp_path / "reports" / "results.json").exists()
 
 
+def test_workers_from_the_command_line_report_what_a_serial_run_reports(tmp_path):
+    """`conformance run -n 2`: the cases run on pytest-xdist workers (a runtime dependency) and the results are
+    the serial run's, requirement by requirement."""
+    import json
+
+    runs = {}
+    for name, extra in (("serial", ()), ("parallel", ("-n", "2"))):
+        done = conformance("run", "spectra", "--results", f"{name}.json", *extra, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr
+        data = json.loads((tmp_path / f"{name}.json").read_text())
+        runs[name] = ({r["id"]: (r["status"], r["counts"]) for r in data["requirements"]}, data["verdict"]["line"])
+    assert runs["parallel"] == runs["serial"]
+    assert runs["serial"][1].startswith("VERDICT: CONFORMANT")
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "many"])
+def test_a_bad_worker_count_is_one_line_and_exit_2(tmp_path, value):
+    done = conformance("run", "-n", value, cwd=tmp_path, timeout=60)
+    assert done.returncode == 2 and "expected a number of workers" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_fault_gives_exit_1(tmp_path):
     done = conformance("run", "-k", "VC-LIST-TEXT", "--fault", "list-text-lf", cwd=tmp_path)
     assert done.returncode == 1

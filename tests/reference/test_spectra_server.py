@@ -614,8 +614,13 @@ def test_start_bulk_put_answers_a_master_object_list(sp: Spectra, shared_bucket:
     root = SafeET.fromstring(response.content, forbid_dtd=True)
     assert root.tag == "MasterObjectList" and UUID.fullmatch(root.get("JobId"))
     assert root.get("BucketName") == shared_bucket and root.get("UserId") == ADMIN_ID
-    [chunk] = list(root)
+    # BlackPearl's shape: Nodes/Node (the SDKs iterate it), then the chunk on that node
+    [nodes, chunk] = list(root)
+    [node] = list(nodes)
+    assert nodes.tag == "Nodes" and node.tag == "Node" and UUID.fullmatch(node.get("Id"))
+    assert node.get("EndPoint") == "127.0.0.1" and node.get("HttpPort") == sp.base.rsplit(":", 1)[1]
     assert chunk.tag == "Objects" and chunk.get("ChunkNumber") == "1" and UUID.fullmatch(chunk.get("ChunkId"))
+    assert chunk.get("NodeId") == node.get("Id") and root.get("OriginalSizeInBytes") == "14"
     assert [(o.get("Name"), o.get("Length"), o.get("Offset"), o.get("InCache")) for o in chunk] == [
         ("o1", "10", "0", "false"), ("o2", "4", "0", "false")]
     assert sp.job_status(root.get("JobId")) == "IN_PROGRESS"

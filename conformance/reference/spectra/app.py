@@ -25,6 +25,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -97,6 +98,7 @@ class SpectraApp:
         self.jobs: dict[str, Job] = {}
         self.dispatcher = Dispatcher("spectra")
         self.pending = self.dispatcher.pending
+        self.node_id = str(uuid.uuid4())  # the one data-path node this appliance has (MasterObjectList's Nodes)
 
     # -------------------------------------------------------------- ProtocolApp interface
 
@@ -347,11 +349,20 @@ class SpectraApp:
                      for object_name, size in wanted}
             job = Job(str(uuid.uuid4()), name, user, blobs, str(uuid.uuid4()), _now())
             self.jobs[job.id] = job
-        root = ET.Element("MasterObjectList", {
-            "BucketName": name, "JobId": job.id, "RequestType": "PUT", "StartDate": iso_millis(job.started),
-            "Status": job.status, "UserId": user.user_id, "UserName": user.name,
+        size = sum(blob.length for blob in blobs.values())
+        root = ET.Element("MasterObjectList", {  # what BlackPearl answers (the SDKs read Nodes/Node)
+            "Aggregating": "false", "BucketName": name, "CachedSizeInBytes": "0",
+            "ChunkClientProcessingOrderGuarantee": "IN_ORDER", "CompletedSizeInBytes": "0",
+            "EntirelyInCache": "false", "JobId": job.id, "Naked": "false", "Name": f"PUT by {request.remote_addr}",
+            "OriginalSizeInBytes": str(size), "Priority": "NORMAL", "RequestType": "PUT",
+            "StartDate": iso_millis(job.started), "Status": job.status, "UserId": user.user_id,
+            "UserName": user.name,
         })
-        chunk = ET.SubElement(root, "Objects", {"ChunkId": job.chunk_id, "ChunkNumber": "1"})
+        address = urlsplit(f"//{request.host}")  # the data path is this server, as the client named it
+        nodes = ET.SubElement(root, "Nodes")
+        ET.SubElement(nodes, "Node", {"EndPoint": address.hostname or "", "HttpPort": str(address.port or 80),
+                                      "HttpsPort": "443", "Id": self.node_id})
+        chunk = ET.SubElement(root, "Objects", {"ChunkId": job.chunk_id, "ChunkNumber": "1", "NodeId": self.node_id})
         for blob in blobs.values():
             ET.SubElement(chunk, "Object", {"InCache": "false", "Length": str(blob.length), "Name": blob.name,
                                             "Offset": str(blob.offset)})
