@@ -211,6 +211,8 @@ _ALL = (
              error_http_code=400),
     _spectra("sp-error-code-constant", "SP-ERROR-CODE", "Error Code is written NOT_FOUND, BAD_REQUEST, ...",
              error_code_convention="CONSTANT"),
+    _spectra("sp-xml-as-html", "SP-XML-MEDIA", "every XML answer is labelled text/html (a proxy's rewrite)",
+             xml_media_type="text/html; charset=utf-8"),
     _spectra("sp-missing-endpoint-accepted", "SP-MISSING-ENDPOINT",
              "a create without notification_end_point is accepted (201, empty endpoint)", endpoint_required=False),
     _spectra("sp-unknown-parameter-ignored", "SP-UNKNOWN-PARAMETER", "unknown query parameters are ignored",

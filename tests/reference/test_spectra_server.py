@@ -932,6 +932,16 @@ def test_fault_sp_error_code_constant(spectra_with: Callable[..., Spectra]) -> N
     assert_error(sp.create(notification_end_point=DUMMY, format="X"), 400, "BAD_REQUEST")
 
 
+def test_fault_sp_xml_as_html(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with("sp-xml-as-html")
+    created = sp.create(notification_end_point=DUMMY)
+    missing = sp.get(str(uuid.uuid4()))
+    assert created.status_code == 201 and data(created)["NotificationEndPoint"] == DUMMY
+    assert missing.status_code == 404
+    for response in (created, missing, sp.list()):
+        assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+
+
 def test_fault_sp_missing_endpoint_accepted(spectra_with: Callable[..., Spectra]) -> None:
     response = spectra_with("sp-missing-endpoint-accepted").create()
     assert response.status_code == 201 and data(response)["NotificationEndPoint"] == ""

@@ -128,9 +128,12 @@ class SpectraApp:
         try:
             user = self._authenticate(request.environ)
             handler, args = self._route(request)
-            return handler(request, user, *args)
+            response = handler(request, user, *args)
         except ApiError as error:
-            return self._error(request, error)
+            response = self._error(request, error)
+        if self.behaviour.xml_media_type and response.mimetype == "application/xml":
+            response.headers["Content-Type"] = self.behaviour.xml_media_type
+        return response
 
     def _route(self, request: Request) -> tuple[Callable[..., Response], tuple[str, ...]]:
         path = request.path

@@ -43,6 +43,7 @@ class SpectraBehaviour:
     unissued_id_crashes: bool = False        # an id never issued answers 500 InternalError (not 404)
     error_http_code: int | None = None       # the HttpErrorCode of every Error (None: the status)
     error_code_convention: str | None = None  # the naming convention Error Codes are written in (None: as is)
+    xml_media_type: str | None = None        # the Content-Type every XML answer carries (None: application/xml)
     # ---------------------------------------------------------------- deliveries
     fires_on_cancel: bool = True
     job_filter_applied: bool = True          # False: a registration with job_id fires for every job of its user

@@ -14,7 +14,8 @@ from conformance.validation import DocumentError
 from conformance.spectra.cases.support import (echo_problems, fresh_problems, ids_in_list, judge_error,
                                                listed_endpoints, read_registration, setup_registration,
                                                unknown_uuid)
-from conformance.http import segment
+from conformance.http import safe_id, segment
+from conformance.judging import xml_media
 from conformance.spectra.client import CONVENTIONS, FORMATS, METHODS, REGISTRATIONS
 
 requirement = pytest.mark.requirement
@@ -254,3 +255,22 @@ def test_other_user_may_not_delete(check, sp, ordinary):
                 "an ordinary user deleting the administrator's registration")
     kept = sp.get(rid)
     check("SP-DELETE-OTHER-USER", kept.status == 200, f"after the refused delete get-one answered {kept.status}")
+
+
+@requirement("SP-XML-MEDIA")
+def test_xml_answers_carry_an_xml_media_type(check, sp):
+    """A registration, a list and an Error answer are XML: their Content-Type says so (a text/html label, or
+    none, means a proxy or an error page is in the way; a charset parameter is fine)."""
+    created = sp.create({"notification_end_point": sp.marker()}, label="create registration (media type)")
+    check.precondition(200 <= created.status < 300, f"creating a registration answered {created.status}")
+    try:
+        rid = documents.registration(created.body).fields.get("Id", "")
+    except DocumentError as exc:
+        check.precondition(False, f"the registration answer is unreadable: {exc}")
+    check.precondition(bool(rid) and safe_id(rid), f"the registration answer names no usable Id ({rid!r})")
+    answers = {"the created registration": created, "get-one": sp.get(rid),
+               "a list page": sp.list({"page_length": "1"}), "a 404 Error": sp.get(unknown_uuid())}
+    problems = [f"{what} ({answer.status}) carries Content-Type {answer.headers.get('content-type') or 'none'}"
+                for what, answer in answers.items() if answer.body.strip() and not xml_media(answer.media_type)]
+    check("SP-XML-MEDIA", not problems, "; ".join(problems) + " for an XML body; expected application/xml or "
+                                                             "text/xml")
