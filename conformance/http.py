@@ -193,14 +193,46 @@ class AnswerTooLarge(httpx.TransportError):
     """The answer's body is larger than the client accepts (it is not read further)."""
 
 
+class TargetStopped(httpx.TransportError):
+    """The circuit breaker is open: the target stopped answering, so no further request is sent."""
+
+
+STOP_AFTER = 5  # consecutive requests without an answer after which a target counts as stopped
+
+
+class Breaker:
+    """Counts requests in a row that got no answer (refused, reset, timed out, broken); at `stop_after` it opens
+    for good and `stopped` says why, so a dead target costs a few timeouts, not every remaining one. An answer of
+    any status closes the count again; an answer too large is an answer."""
+
+    def __init__(self, stop_after: int = STOP_AFTER) -> None:
+        self.stop_after = stop_after
+        self.in_a_row = 0
+        self.stopped: str | None = None
+        self._lock = threading.Lock()
+
+    def answered(self) -> None:
+        with self._lock:
+            self.in_a_row = 0
+
+    def failed(self, sent: int, reason: str) -> None:
+        with self._lock:
+            self.in_a_row += 1
+            if self.stopped is None and self.stop_after and self.in_a_row >= self.stop_after:
+                self.stopped = (f"the target stopped answering after {sent} requests ({self.in_a_row} in a row got "
+                                f"no answer; the last: {reason})")
+
+
 class RecordingTransport(httpx.BaseTransport):
     """httpx's transport seam: sends through `inner`, records each exchange, caps each answer's body."""
 
-    def __init__(self, inner: httpx.BaseTransport, redactor: Redactor, max_body_bytes: int, timeout: float) -> None:
+    def __init__(self, inner: httpx.BaseTransport, redactor: Redactor, max_body_bytes: int, timeout: float,
+                 breaker: Breaker | None = None) -> None:
         self.inner = inner
         self.redactor = redactor
         self.max_body_bytes = max_body_bytes
         self.timeout = timeout
+        self.breaker = breaker if breaker is not None else Breaker()
         self.sent = 0  # requests issued (for the run's figures)
         self._lock = threading.Lock()
 
@@ -215,11 +247,14 @@ class RecordingTransport(httpx.BaseTransport):
                             request_headers=self.redactor.headers(shown_headers),
                             request_body=_evidence_body(body, self.redactor.text), label=details.get("label", ""))
         exchange.curl = self._curl(request, body, details.get("credentials"))
-        with self._lock:
-            self.sent += 1
         recorder = CURRENT.get()
         if recorder is not None:
             recorder.add(exchange)  # before sending: a request that never ends is still in the evidence
+        if self.breaker.stopped:
+            exchange.error = f"not sent: {self.breaker.stopped}"
+            raise TargetStopped(self.breaker.stopped, request=request)
+        with self._lock:
+            self.sent += 1
         started = time.perf_counter()
         try:
             response = self.inner.handle_request(request)
@@ -229,16 +264,20 @@ class RecordingTransport(httpx.BaseTransport):
                 response.close()
         except httpx.TimeoutException:
             exchange.error = f"timed out after {self.timeout:g} s"
+            self.breaker.failed(self.sent, exchange.error)
             raise
         except AnswerTooLarge as exc:
             exchange.error = str(exc)
+            self.breaker.answered()
             raise
         except httpx.HTTPError as exc:
             reason = " ".join(str(exc).split())  # one line, whatever the transport said
             exchange.error = self.redactor.text(f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__)
+            self.breaker.failed(self.sent, exchange.error)
             raise
         finally:
             exchange.elapsed = time.perf_counter() - started
+        self.breaker.answered()
         exchange.status = response.status_code
         exchange.response_headers = self.redactor.headers(dict(response.headers))
         exchange.response_body = _evidence_body(data, self.redactor.text)
@@ -286,7 +325,7 @@ class HttpClient:
 
     def __init__(self, base_url: str, *, timeout: float = 10.0, verify: bool | str = True,
                  max_body_bytes: int = 1 << 20, secrets: Iterable[str] = (),
-                 transport: httpx.BaseTransport | None = None) -> None:
+                 transport: httpx.BaseTransport | None = None, stop_after: int = STOP_AFTER) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.max_body_bytes = max_body_bytes
@@ -294,7 +333,7 @@ class HttpClient:
         if isinstance(verify, str):  # a CA bundle path (httpx 0.28 wants an SSL context for that)
             verify = ssl.create_default_context(cafile=verify)
         inner = transport if transport is not None else httpx.HTTPTransport(verify=verify)
-        self.transport = RecordingTransport(inner, self.redactor, max_body_bytes, timeout)
+        self.transport = RecordingTransport(inner, self.redactor, max_body_bytes, timeout, Breaker(stop_after))
         no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no session replayed
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), transport=self.transport,
                                     follow_redirects=False, trust_env=False, cookies=no_cookies)
@@ -303,6 +342,11 @@ class HttpClient:
     def sent(self) -> int:
         """Requests issued so far (for the run's figures)."""
         return self.transport.sent
+
+    @property
+    def stopped(self) -> str | None:
+        """Why the target counts as stopped (the circuit breaker opened), or None."""
+        return self.transport.breaker.stopped
 
     def close(self) -> None:
         self._client.close()
@@ -332,7 +376,7 @@ class HttpClient:
             raise TransportError(f"{method} {self.redactor.text(str(request.url))}: "
                                  f"timed out after {self.timeout:g} s") from None
         except httpx.HTTPError as exc:
-            reason = str(exc) if isinstance(exc, AnswerTooLarge) else (
+            reason = str(exc) if isinstance(exc, (AnswerTooLarge, TargetStopped)) else (
                 f"{type(exc).__name__}: {' '.join(str(exc).split())}" if str(exc).strip() else type(exc).__name__)
             raise TransportError(f"{method} {self.redactor.text(str(request.url))}: "
                                  f"{self.redactor.text(reason)}") from None

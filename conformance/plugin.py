@@ -357,6 +357,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     elif report.skipped and record.outcome != "failed":
         record.outcome = "skipped"
     if call.when == "teardown":
+        stopped = _run(item.config).stopped()
+        if stopped and not item.session.shouldstop:  # no case after this one pays the dead target's timeouts
+            item.session.shouldstop = "; ".join(f"{name}: {why}" for name, why in stopped.items())
         record.outcome = record.outcome or "passed"
         record.duration = time.time() - record.started
         item.config.hook.pytest_conformance_record(record=record, item=item)

@@ -126,6 +126,7 @@ class ProcessSummary:
     endpoints: dict[str, dict[str, Any]] = field(default_factory=dict)  # protocol -> base_url, origin, sent
     untargeted: list[str] = field(default_factory=list)    # protocols whose cases it dropped: not in the target
     late_paths: list[str] = field(default_factory=list)    # paths of deliveries that came after their case ended
+    stopped: dict[str, str] = field(default_factory=dict)  # protocol -> why its target counts as stopped
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -208,16 +208,20 @@ class Assessment:
 
 
 def unreachable_protocols(records: Sequence[CaseRecord], processes: Sequence[ProcessSummary]) -> list[str]:
-    """The environment rule, per protocol: its cases waited for deliveries, some of their checks failed, and not
-    one request reached any of its mailboxes (not even late, after its case ended). Then the receiver was not
+    """The environment rule, per protocol: its cases waited for deliveries, some of their checks failed, the
+    server's API answered those cases well (every request got an answer, none 5xx; its target did not stop), and
+    not one request reached any of its mailboxes (not even late, after its case ended). Then the receiver was not
     reachable from that protocol's server: an error of the environment, not of the server. (A stray to a path no
     mailbox owns proves nothing about any protocol's server.)"""
     late = [path for process in processes for path in process.late_paths]
+    stopped = {protocol for process in processes for protocol in process.stopped}
     found = []
     for protocol in dict.fromkeys(record.protocol for record in records if record.uses_receiver):
         waited = [record for record in records if record.protocol == protocol and record.uses_receiver]
-        if not any(event.outcome == "fail" for record in waited for event in record.events):
+        if protocol in stopped or not any(event.outcome == "fail" for record in waited for event in record.events):
             continue
+        if any(exchange.error or (exchange.status or 0) >= 500 for record in waited for exchange in record.exchanges):
+            continue  # the server's own answers were the problem (none, or 5xx): nothing says the receiver was
         paths = [urlsplit(url).path for record in waited for url in record.mailboxes]
         reached = any(record.inbound for record in waited) or any(
             stray == path or stray.startswith((f"{path}?", f"{path}/")) for stray in late for path in paths)
@@ -227,7 +231,11 @@ def unreachable_protocols(records: Sequence[CaseRecord], processes: Sequence[Pro
 
 
 def environment_error(records: Sequence[CaseRecord], processes: Sequence[ProcessSummary]) -> str | None:
-    """The environment rule's finding, as one line (None when it does not apply)."""
+    """The environment's fault, as one line (None when there is none): a target that stopped answering (its
+    circuit breaker opened, in any process), else the receiver rule."""
+    stopped = {protocol: why for process in processes for protocol, why in process.stopped.items()}
+    if stopped:
+        return "; ".join(f"{protocol}: {why}" for protocol, why in sorted(stopped.items()))
     problem = unreachable_protocols(records, processes)
     if not problem:
         return None

@@ -131,7 +131,14 @@ class ProcessRun:
             summary.latencies = receiver.latencies
         summary.endpoints = {name: {"base_url": e.settings.base_url, "origin": e.origin, "sent": e.client.sent}
                              for name, e in self.endpoints.items()}
+        summary.stopped = self.stopped()
         return summary
+
+    def stopped(self) -> dict[str, str]:
+        """protocol -> why its target counts as stopped (its circuit breaker opened: no request is sent to it
+        any more, and the run ends after the running case)."""
+        return {name: f"{e.settings.base_url}: {e.client.stopped}" for name, e in self.endpoints.items()
+                if e.client.stopped}
 
 
 def _probe(client: HttpClient, base_url: str) -> None:

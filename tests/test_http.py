@@ -325,3 +325,40 @@ def test_an_answer_echoing_the_basic_credential_is_redacted(recorder):
     response = client(echo).request("GET", "x", credentials=Credentials("admin", PASSWORD))
     basic = Credentials("admin", PASSWORD).header().partition(" ")[2]
     assert basic not in response.exchange.response_body and basic not in recorder.render()
+
+
+def test_the_breaker_opens_after_requests_in_a_row_without_an_answer_and_sends_nothing_more(recorder):
+    calls = []
+
+    def dead(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        raise httpx.ConnectError("connection refused", request=request)
+
+    c = client(dead, stop_after=3)
+    for _ in range(3):
+        with pytest.raises(TransportError, match="connection refused"):
+            c.request("GET", "item")
+    assert c.stopped == ("the target stopped answering after 3 requests (3 in a row got no answer; the last: "
+                         "ConnectError: connection refused)")
+    with pytest.raises(TransportError, match="stopped answering after 3 requests"):
+        c.request("GET", "item/VX-1")
+    assert len(calls) == 3 and c.sent == 3  # the fourth never went on the wire
+    assert recorder.last().error.startswith("not sent: the target stopped answering")
+
+
+def test_an_answer_of_any_status_closes_the_count(recorder):
+    answers = iter([None, None, 500, None, None, 200, None, None])
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        status = next(answers)
+        if status is None:
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return httpx.Response(status)
+
+    c = client(flaky, stop_after=3)
+    for _ in range(8):
+        try:
+            c.request("GET", "item")
+        except TransportError:
+            pass
+    assert c.stopped is None  # never three in a row

@@ -347,3 +347,77 @@ def test_a_collection_error_beside_the_cases_fails_the_session(run_suite, pytest
                              str(pytester.path / "test_broken.py"))
     assert data["verdict"]["line"].startswith("VERDICT: CONFORMANT")
     assert result.ret != 0
+
+
+class _StopsAnswering:
+    """A TCP proxy in front of `upstream` that passes the first `faithful` connections through, then reads each
+    request and never answers (a server that hung mid-run)."""
+
+    def __init__(self, upstream: str, faithful: int) -> None:
+        import socket
+        import socketserver
+        import threading
+        from urllib.parse import urlsplit
+
+        address = urlsplit(upstream)
+        proxy = self
+        self.connections = 0
+        self.done = threading.Event()
+
+        class Handler(socketserver.BaseRequestHandler):
+            def handle(self) -> None:
+                proxy.connections += 1
+                if proxy.connections > faithful:
+                    self.request.recv(65536)
+                    proxy.done.wait(30)  # never answers (until the test ends)
+                    return
+                with socket.create_connection((address.hostname, address.port)) as up:
+                    pipe = threading.Thread(target=self._pipe, args=(up, self.request), daemon=True)
+                    pipe.start()
+                    self._pipe(self.request, up)
+                    pipe.join(10)
+
+            @staticmethod
+            def _pipe(source, sink) -> None:
+                try:
+                    while data := source.recv(65536):
+                        sink.sendall(data)
+                    sink.shutdown(socket.SHUT_WR)
+                except OSError:
+                    pass
+
+        socketserver.ThreadingTCPServer.daemon_threads = True
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}{address.path}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.done.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_a_target_that_stops_answering_ends_the_run_at_once_with_2(run_suite, pytester, server, workers):
+    """After the first answers, every request hangs: five requests in a row without an answer open the circuit
+    breaker, no further request is sent, the run ends after the running case(s), and the verdict names the
+    target (not the receiver, not the server's conformance)."""
+    import time
+
+    proxy = _StopsAnswering(server.urls["vidicore"], faithful=12)
+    try:
+        target = _target_file(pytester, server)
+        text = (pytester.path / target).read_text().replace(server.urls["vidicore"], proxy.url)
+        (pytester.path / target).write_text(text.replace("shared = false", "shared = false\ntimeout = 1"))
+        started = time.monotonic()
+        result, data = run_suite("--conformance-target", target, *workers)
+        took = time.monotonic() - started
+    finally:
+        proxy.close()
+    output = result.stdout.str()
+    assert result.ret == 2, output[-3000:]
+    assert "VERDICT: ENVIRONMENT ERROR" in output and "stopped answering after" in output
+    assert data["verdict"]["line"].startswith("VERDICT: ENVIRONMENT ERROR") and "receiver" not in data["verdict"]["line"]
+    assert "INTERNALERROR" not in output and "Traceback" not in output
+    assert took < 60, f"the run took {took:.0f} s"
+    assert len(data["cases"]) < 40  # it ended, it did not go through every remaining case

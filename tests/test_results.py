@@ -206,12 +206,14 @@ class Record:
         self.requirements = tuple(dict.fromkeys(e.requirement for e in events))
         self.mailboxes = [f"http://127.0.0.1:9/cb/t/{case}"] if uses_receiver else []
         self.inbound = ["a delivery"] * inbound
+        self.exchanges: list = []
 
 
 class Process:
     def __init__(self, inbound: int, receiver_url: str | None = "http://127.0.0.1:9",
-                 late_paths: tuple[str, ...] = ()) -> None:
+                 late_paths: tuple[str, ...] = (), stopped: dict[str, str] | None = None) -> None:
         self.inbound, self.receiver_url, self.late_paths = inbound, receiver_url, list(late_paths)
+        self.stopped = dict(stopped or {})
 
 
 def catalogues(*requirements: Requirement):
@@ -294,3 +296,30 @@ def test_not_checked_names_the_cases_that_stopped_not_those_with_nothing_to_chec
 def test_an_unchecked_must_without_a_failure_makes_the_run_incomplete():
     v = verdict([result("A", "PASS"), result("B", "NOT CHECKED"), result("C", "WARN", "SHOULD")])
     assert v.kind == "INCOMPLETE" and v.exit_code == 1
+
+
+def test_the_receiver_is_not_blamed_when_the_servers_own_answers_were_the_problem():
+    """Nothing arrived, but the delivery case's requests to the API got no answer or a 5xx: the server, not the
+    receiver, is what failed (a reset, a never-ending body, a crash)."""
+    from conformance.http import Exchange
+
+    dlv = req("VC-DLV")
+    for broken in (Exchange("POST", "u", {}, "", error="ReadError: connection reset"),
+                   Exchange("POST", "u", {}, "", status=503)):
+        records = [Record("dlv", "vidicore", [ev("VC-DLV", "fail", "dlv", "nothing arrived")], uses_receiver=True)]
+        records[0].exchanges = [Exchange("PUT", "u", {}, "", status=200), broken]
+        assessment = assess(catalogues(dlv), records, [Process(0)])
+        assert assessment.environment_error is None and assessment.results[0].status == "FAIL"
+        assert assessment.verdict.kind == "NOT CONFORMANT"
+
+
+def test_a_target_that_stopped_answering_is_an_environment_error_naming_it_not_the_receiver():
+    api, dlv = req("VC-API"), req("VC-DLV")
+    records = [Record("api", "vidicore", [ev("VC-API", "fail", "api", "TransportError: timed out")]),
+               Record("dlv", "vidicore", [ev("VC-DLV", "fail", "dlv", "nothing arrived")], uses_receiver=True)]
+    why = "http://vs/API: the target stopped answering after 40 requests (5 in a row got no answer; ...)"
+    assessment = assess(catalogues(api, dlv), records, [Process(0, stopped={"vidicore": why})])
+    assert assessment.verdict.kind == "ENVIRONMENT ERROR" and assessment.exit_code == 2
+    assert assessment.environment_error == f"vidicore: {why}"
+    assert "receiver" not in assessment.verdict.line
+    assert {r.requirement.id: r.status for r in assessment.results} == {"VC-API": "FAIL", "VC-DLV": "FAIL"}
