@@ -19,6 +19,7 @@ import shlex
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -193,6 +194,30 @@ class AnswerTooLarge(httpx.TransportError):
     """The answer's body is larger than the client accepts (it is not read further)."""
 
 
+ACCEPTED_ENCODINGS = "gzip, deflate"  # what the suite asks for; both are inflated under the body cap
+
+
+def _decoded(data: bytes, encoding: str, cap: int) -> bytes:
+    """`data` inflated from `encoding` (gzip or deflate), at most `cap` bytes: a small body that inflates to
+    gigabytes is refused, not inflated. ValueError for an encoding not asked for or a body that is not one."""
+    if encoding in ("gzip", "x-gzip"):
+        inflaters = [zlib.decompressobj(16 + zlib.MAX_WBITS)]
+    elif encoding == "deflate":  # zlib-wrapped as the RFC says, or raw as some servers send it
+        inflaters = [zlib.decompressobj(), zlib.decompressobj(-zlib.MAX_WBITS)]
+    else:
+        raise ValueError(f"answer in content encoding {encoding!r}, which was not asked for ({ACCEPTED_ENCODINGS})")
+    for inflater in inflaters:
+        try:
+            out = inflater.decompress(data, cap + 1)
+        except zlib.error as exc:
+            problem = exc
+            continue
+        if len(out) > cap or inflater.unconsumed_tail:
+            raise AnswerTooLarge(f"answer body larger than {cap} bytes once inflated from {encoding} (refused)")
+        return out
+    raise ValueError(f"answer body is not valid {encoding}: {problem}")
+
+
 class TargetStopped(httpx.TransportError):
     """The circuit breaker is open: the target stopped answering, so no further request is sent."""
 
@@ -280,8 +305,20 @@ class RecordingTransport(httpx.BaseTransport):
         self.breaker.answered()
         exchange.status = response.status_code
         exchange.response_headers = self.redactor.headers(dict(response.headers))
+        headers = response.headers
+        encoding = headers.get("content-encoding", "").strip().lower()
+        if encoding not in ("", "identity"):  # decoded here, under the cap (httpx would inflate it unbounded)
+            try:
+                data = _decoded(data, encoding, self.max_body_bytes)
+            except (AnswerTooLarge, ValueError) as exc:
+                self.breaker.answered()
+                exchange.error = str(exc)
+                raise AnswerTooLarge(str(exc), request=request) if isinstance(exc, AnswerTooLarge) else \
+                    httpx.DecodingError(str(exc), request=request) from None
+            headers = httpx.Headers([(k, v) for k, v in headers.multi_items()
+                                     if k.lower() not in ("content-encoding", "content-length")])
         exchange.response_body = _evidence_body(data, self.redactor.text)
-        return httpx.Response(response.status_code, headers=response.headers, content=data,
+        return httpx.Response(response.status_code, headers=headers, content=data,
                               extensions={**response.extensions, _EXTENSION: exchange}, request=request)
 
     def close(self) -> None:
@@ -336,7 +373,8 @@ class HttpClient:
         self.transport = RecordingTransport(inner, self.redactor, max_body_bytes, timeout, Breaker(stop_after))
         no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no session replayed
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), transport=self.transport,
-                                    follow_redirects=False, trust_env=False, cookies=no_cookies)
+                                    follow_redirects=False, trust_env=False, cookies=no_cookies,
+                                    headers={"Accept-Encoding": ACCEPTED_ENCODINGS})
 
     @property
     def sent(self) -> int:

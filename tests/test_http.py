@@ -362,3 +362,28 @@ def test_an_answer_of_any_status_closes_the_count(recorder):
         except TransportError:
             pass
     assert c.stopped is None  # never three in a row
+
+
+def test_a_compressed_answer_is_inflated_under_the_cap_and_a_bomb_is_refused(recorder, httpserver):
+    """On the wire (a real server): gzip and deflate are inflated at most to the body cap; a gzip bomb, an encoding
+    not asked for and a body that is not what it says are refused with one line, and none stops the target."""
+    import gzip
+    import zlib
+
+    bomb = gzip.compress(b"\0" * (64 << 20))  # 64 MB of zeros in about 64 kB
+    bodies = {"ok": (gzip.compress(b"<a>fine</a>"), "gzip"), "raw": (zlib.compress(b"{}")[2:-4], "deflate"),
+              "bomb": (bomb, "gzip"), "br": (b"\x0b\x01\x80", "br"), "junk": (b"not gzip at all", "gzip")}
+    for name, (body, encoding) in bodies.items():
+        httpserver.expect_request(f"/API/{name}", headers={"Accept-Encoding": "gzip, deflate"}).respond_with_data(
+            body, headers={"Content-Encoding": encoding})
+    c = HttpClient(httpserver.url_for("/API/"), max_body_bytes=1 << 20)
+    assert c.request("GET", "ok").body == b"<a>fine</a>"
+    assert c.request("GET", "raw").body == b"{}"
+    with pytest.raises(TransportError, match="larger than 1048576 bytes once inflated from gzip"):
+        c.request("GET", "bomb")
+    with pytest.raises(TransportError, match="content encoding 'br', which was not asked for"):
+        c.request("GET", "br")
+    with pytest.raises(TransportError, match="not valid gzip"):
+        c.request("GET", "junk")
+    assert c.stopped is None  # each was an answer, however bad
+    c.close()
