@@ -300,6 +300,9 @@ class RecordingTransport(httpx.BaseTransport):
             exchange.error = self.redactor.text(f"{type(exc).__name__}: {reason}" if reason else type(exc).__name__)
             self.breaker.failed(self.sent, exchange.error)
             raise
+        except BaseException as exc:  # the case was stopped mid-exchange (its time limit, Ctrl-C): no answer
+            exchange.error = f"no answer: the case was stopped ({type(exc).__name__})"
+            raise
         finally:
             exchange.elapsed = time.perf_counter() - started
         self.breaker.answered()

@@ -27,14 +27,15 @@ import time
 
 import pytest
 
-from conformance import catalogue, exclusive, hooks, protocols, reports
+from conformance import catalogue, exclusive, hooks, protocols, reports, timelimit
 from conformance.check import Check, ConformanceFailure
 from conformance.exclusive import ServerLock
 from conformance.http import recording
 from conformance.names import Names, new_run_token
 from conformance.record import REPORT_ATTRIBUTE, WORKER_OUTPUT_KEY, CaseRecord, ProcessSummary
 from conformance.results import CheckEvent, assess
-from conformance.run import RECORD_KEY, ProcessRun, report_leftovers
+from conformance.run import CASE_RECEIVER_KEY, RECORD_KEY, ProcessRun, report_leftovers
+from conformance.timelimit import TimeLimit
 from conformance.target import DeliverySettings, Target, TargetError, load_target, target_for_url
 
 __all__ = ["Assembly", "CaseReceiver", "ProcessRun", "report_leftovers"]
@@ -145,6 +146,7 @@ def pytest_configure(config: pytest.Config) -> None:
     token = worker.get(TOKEN_INPUT) if worker else None
     names = Names(token or new_run_token(), worker["workerid"] if worker else "")
     config.stash[RUN_KEY] = ProcessRun(config, target, faults, names)
+    config.pluginmanager.register(TimeLimit(), "conformance-timelimit")
     controller = _controller(config)
     if controller:
         _check_parallel_delivery(config, target)
@@ -231,6 +233,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             dropped.append(item)
             continue
         item.extra_keyword_matches.update(_declared(item))
+        if protocol is not None:
+            timelimit.mark(item, run.case_timeout(protocol))
         kept.append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
@@ -301,7 +305,7 @@ class CaseReceiver:
 @pytest.fixture
 def receiver(request: pytest.FixtureRequest):
     record = request.node.stash[RECORD_KEY]
-    case = CaseReceiver(_run(request.config).receiver(), record)
+    case = request.node.stash[CASE_RECEIVER_KEY] = CaseReceiver(_run(request.config).receiver(), record)
     yield case
     case.close()
     if case.mailboxes:

@@ -122,6 +122,7 @@ class Mailbox:
         self._condition = threading.Condition(receiver._lock)  # one lock for the whole receiver
         self._deliveries: list[Delivery] = []
         self._script: deque[Answer] = deque()
+        self.waiting = False  # a case is waiting on this path now (for a case's time-limit message)
 
     def script(self, *answers: Answer | Iterable[Answer]) -> None:
         """Answer the next requests on this path with `answers`, in order (replacing any pending script);
@@ -175,14 +176,19 @@ class Mailbox:
         deadline = started + within * receiver.multiplier
         with self._condition:
             seen = len(self._deliveries)
-            while True:
-                now = time.monotonic()
-                new, seen = self._deliveries[seen:], len(self._deliveries)
-                receiver._latencies += [now - d.arrived for d in new if d.arrived >= started]
-                got = [d for d in self._deliveries if where is None or where(d)]
-                if (enough is not None and len(got) >= enough) or now >= deadline or receiver._stopping.is_set():
-                    return got
-                self._condition.wait(deadline - now)
+            self.waiting = True
+            try:
+                while True:
+                    now = time.monotonic()
+                    new, seen = self._deliveries[seen:], len(self._deliveries)
+                    receiver._latencies += [now - d.arrived for d in new if d.arrived >= started]
+                    got = [d for d in self._deliveries if where is None or where(d)]
+                    if (enough is not None and len(got) >= enough) or now >= deadline or \
+                            receiver._stopping.is_set():
+                        return got
+                    self._condition.wait(deadline - now)
+            finally:
+                self.waiting = False
 
     def _take(self, delivery_of: Callable[[Answer], Delivery]) -> Answer:
         """Record one delivery (the receiver's lock is held) and return the answer it gets."""

@@ -19,9 +19,11 @@ from conformance import protocols
 from conformance.http import HttpClient, Redactor, TransportError, recording
 from conformance.names import Names
 from conformance.record import CaseRecord, ProcessSummary
+from conformance.tables import DEFAULT_CASE_TIMEOUT
 from conformance.target import DeliverySettings, Target, target_from_mapping
 
 RECORD_KEY = pytest.StashKey[CaseRecord]()  # a case item's record, while it runs
+CASE_RECEIVER_KEY = pytest.StashKey[Any]()  # a case item's view of the receiver (its mailboxes), if it has one
 EMBEDDED = "embedded reference server"
 EXIT_ENVIRONMENT = 2  # the target or the receiver cannot be reached: an environment error
 # The embedded server delivers at once and says when it is idle: quiet windows end then, so they can be long.
@@ -60,6 +62,13 @@ class ProcessRun:
         if self.target is not None and self.target.delivery is not None:
             return self.target.delivery
         return EMBEDDED_DELIVERY if self.target is None else DeliverySettings()
+
+    def case_timeout(self, protocol: str) -> float:
+        """Seconds one case of `protocol` may take (its table's `case_timeout`; the default for the embedded
+        server)."""
+        if self.named(protocol):
+            return self.target.settings(protocol).case_timeout
+        return DEFAULT_CASE_TIMEOUT
 
     def receiver(self):
         """The process's callback receiver, started on first use."""

@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 DEFAULT_TIMEOUT = 10.0
+DEFAULT_CASE_TIMEOUT = 300.0  # seconds one case may take, all its requests and waits together
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -169,18 +170,24 @@ class Server:
     verify: bool | str
     timeout: float
     max_body_bytes: int
+    case_timeout: float
 
 
-SERVER_KEYS = ("base_url", "verify_tls", "ca_bundle", "timeout", "max_body_bytes")
+SERVER_KEYS = ("base_url", "verify_tls", "ca_bundle", "timeout", "max_body_bytes", "case_timeout")
 
 
 def server(values: Mapping[str, Any], path: tuple[str, ...], context: Context, example: str) -> Server:
-    """`base_url` (required), `verify_tls` / `ca_bundle`, `timeout`, `max_body_bytes` of a protocol table."""
+    """`base_url` (required), `verify_tls` / `ca_bundle`, `timeout`, `case_timeout`, `max_body_bytes` of a
+    protocol table."""
     url = required(values, path, "base_url", f'an http or https URL such as "{example}"')
     checked = base_url(url, where(path, "base_url"), example)
     tls = verify(values, path, context.base_dir)
     timeout, max_body = limits(values, path)
-    return Server(checked, tls, timeout, max_body)
+    case_timeout = seconds(values, path, "case_timeout", DEFAULT_CASE_TIMEOUT)
+    if case_timeout < timeout:
+        raise Invalid(where(path, "case_timeout"), f"expected at least the request timeout ({timeout:g} s), got "
+                                                   f"{case_timeout:g}")
+    return Server(checked, tls, timeout, max_body, case_timeout)
 
 
 def base_url(value: Any, place: str, example: str) -> str:

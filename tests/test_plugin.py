@@ -421,3 +421,38 @@ def test_a_target_that_stops_answering_ends_the_run_at_once_with_2(run_suite, py
     assert "INTERNALERROR" not in output and "Traceback" not in output
     assert took < 60, f"the run took {took:.0f} s"
     assert len(data["cases"]) < 40  # it ended, it did not go through every remaining case
+
+
+def test_a_case_past_its_time_limit_fails_naming_what_it_waited_for(run_suite, pytester, server):
+    """`case_timeout` from the target file bounds each case (pytest-timeout, signal method): the case fails under
+    its first requirement with one line naming the limit and what it was waiting for, not a stack dump."""
+    target = _target_file(pytester, server)
+    text = (pytester.path / target).read_text()
+    (pytester.path / target).write_text(text.replace("shared = false", "shared = false\ntimeout = 1\n"
+                                                                       "case_timeout = 1.5"))
+    pytester.makepyfile(test_slow='''
+import pytest
+
+@pytest.mark.requirement("VC-DLV-FINISHED")
+def test_waits_for_a_delivery_that_never_comes(check, receiver):
+    receiver.mailbox("never").wait_for(1, within=60)
+''')
+    result, data = run_suite("--conformance-target", target, "-k", "test_waits or VC-LIST-TEXT and item-entity",
+                             str(pytester.path / "test_slow.py"))
+    output = result.stdout.str()
+    assert result.ret == 2, output[-3000:]  # nothing reached the receiver: the environment rule, as ever
+    [message] = [e["message"] for case in data["cases"] for e in case["events"] if "test_waits" in case["case"]]
+    assert message.startswith("CaseTimeLimit: the case ran past its time limit of 1.5 s (case_timeout) while "
+                              "waiting for a delivery to http://") and message.endswith("/1-never"), message
+    assert "+++ Timeout +++" not in output and "Stack of" not in output
+    assert statuses(data, "PASS") == {"VC-LIST-TEXT"}
+
+
+def test_case_timeout_below_the_request_timeout_is_refused(run_suite, pytester, server):
+    target = _target_file(pytester, server)
+    text = (pytester.path / target).read_text()
+    (pytester.path / target).write_text(text.replace("shared = false", "shared = false\ncase_timeout = 5"))
+    result, _ = run_suite("--conformance-target", target)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert "[vidicore] case_timeout: expected at least the request timeout (10 s), got 5" in \
+        result.stdout.str() + result.stderr.str()

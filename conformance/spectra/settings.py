@@ -2,7 +2,7 @@
 
     [spectra]
     base_url = "http://blackpearl:80"  # required: the server root; verify_tls, ca_bundle, timeout,
-                                       # max_body_bytes as for [vidicore]
+                                       # case_timeout, max_body_bytes as for [vidicore]
     [spectra.users.admin]        # required: an administrator
     access_id = "YWRtaW4="
     secret_key_env = "SPECTRA_ADMIN_SECRET"
@@ -48,6 +48,7 @@ class SpectraTarget:
     timeout: float
     max_body_bytes: int
     users: Mapping[str, SpectraUser]
+    case_timeout: float = tables.DEFAULT_CASE_TIMEOUT
 
     def secrets(self) -> frozenset[str]:
         return frozenset(user.secret_key for user in self.users.values())
@@ -66,7 +67,8 @@ def read_table(value: Any, context: tables.Context) -> SpectraTarget:
     tables.distinct({role: user.access_id for role, user in read.items()},
                     lambda role: where((*users_path, role), "access_id"), "user")
     return SpectraTarget(base_url=server.base_url, verify=server.verify, timeout=server.timeout,
-                         max_body_bytes=server.max_body_bytes, users=MappingProxyType(read))
+                         max_body_bytes=server.max_body_bytes, users=MappingProxyType(read),
+                         case_timeout=server.case_timeout)
 
 
 def _read_user(role: str, value: Any, env: Mapping[str, str]) -> SpectraUser:

@@ -5,6 +5,7 @@
     verify_tls = true            # optional, default true
     ca_bundle = "ca.pem"         # optional; must exist (relative to the file); not with verify_tls = false
     timeout = 10.0               # optional, seconds per request, > 0
+    case_timeout = 300           # optional, seconds per case (its requests and waits together), >= timeout
     shared = false               # optional: true skips destructive cases (delete-all)
     max_body_bytes = 1048576     # optional, > 0: larger response bodies are refused
 
@@ -39,7 +40,8 @@ ROLES = ("admin", "reader", "writer", "norole", "single")
 ENTITIES = ("item", "collection", "job", "storage", "file", "quota", "group", "document", "deletion-lock")
 EXAMPLE_URL = "http://vs.example.com:8080/API"
 
-_KEYS = ("base_url", "verify_tls", "ca_bundle", "timeout", "shared", "max_body_bytes", "users", "entities", "jobs")
+_KEYS = ("base_url", "verify_tls", "ca_bundle", "timeout", "shared", "max_body_bytes", "users", "entities", "jobs",
+         "case_timeout")
 _JOBS_KEYS = ("readable_uri", "unreadable_uri", "start_command", "command_timeout")
 _USER_KEYS = ("username", "password_env")
 _SINGLE_USER_KEYS = ("username", "password_env", "entity")
@@ -83,6 +85,7 @@ class VidiCoreTarget:
     users: Mapping[str, User]
     entities: Mapping[str, str]
     jobs: JobSettings = JobSettings()
+    case_timeout: float = tables.DEFAULT_CASE_TIMEOUT
 
     def secrets(self) -> frozenset[str]:
         return frozenset(user.password for user in self.users.values())
@@ -106,6 +109,7 @@ def read_table(value: Any, context: tables.Context) -> VidiCoreTarget:
         users=_read_users(users, context.env),
         entities=_read_entities(values.get("entities", {})),
         jobs=_read_jobs(values.get("jobs", {})),
+        case_timeout=server.case_timeout,
     )
 
 
