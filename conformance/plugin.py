@@ -34,7 +34,7 @@ from conformance.http import recording
 from conformance.names import Names, new_run_token
 from conformance.record import REPORT_ATTRIBUTE, WORKER_OUTPUT_KEY, CaseRecord, ProcessSummary
 from conformance.results import CheckEvent, assess
-from conformance.run import CASE_RECEIVER_KEY, RECORD_KEY, ProcessRun, report_leftovers
+from conformance.run import CASE_RECEIVER_KEY, RECORD_KEY, ProcessRun, Silence, report_leftovers
 from conformance.timelimit import TimeLimit
 from conformance.target import DeliverySettings, Target, TargetError, load_target, target_for_url
 
@@ -44,6 +44,7 @@ RUN_KEY = pytest.StashKey[ProcessRun]()
 ASSEMBLY_KEY = pytest.StashKey["Assembly"]()
 LOCKS_KEY = pytest.StashKey[str]()
 TOKEN_INPUT, LOCKS_INPUT = "conformance_token", "conformance_locks"
+EMBEDDED_SILENCE = Silence(after=0)  # the embedded server delivers at once: its waits are never cut
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
@@ -281,20 +282,42 @@ def leftovers(request: pytest.FixtureRequest):
     return lambda left: report_leftovers(request, list(left))
 
 
+class CaseMailbox:
+    """A mailbox as one case uses it: `wait_for` learns from the process's `Silence` (a wait of a protocol whose
+    server has delivered nothing after full waits is cut short, and the record says so); everything else is the
+    mailbox's own."""
+
+    def __init__(self, box, silence, record: CaseRecord) -> None:
+        self._box, self._silence, self._record = box, silence, record
+
+    def __getattr__(self, name: str):
+        return getattr(self._box, name)
+
+    def wait_for(self, count: int, within: float, where=None):
+        protocol = self._record.protocol or ""
+        wait, cut = self._silence.deadline(protocol, within)
+        got = self._box.wait_for(count, wait, where)
+        if cut and self._box.url not in self._record.shortened:
+            self._record.shortened.append(self._box.url)
+        self._silence.waited(protocol, bool(self._box.deliveries), cut)
+        return got
+
+
 class CaseReceiver:
     """The receiver as one case sees it: its mailboxes are closed when it ends (later arrivals become strays)
     and their inbound requests join the case's record."""
 
-    def __init__(self, receiver, record: CaseRecord) -> None:
+    def __init__(self, receiver, record: CaseRecord, silence) -> None:
         self.receiver = receiver
         self.record = record
+        self.silence = silence
         self.mailboxes: list = []
 
     def mailbox(self, label: str):
         box = self.receiver.mailbox(label)
         self.mailboxes.append(box)
         self.record.mailboxes.append(box.url)
-        return box
+        return CaseMailbox(box, self.silence, self.record)
 
     def close(self) -> None:
         for box in self.mailboxes:
@@ -305,7 +328,9 @@ class CaseReceiver:
 @pytest.fixture
 def receiver(request: pytest.FixtureRequest):
     record = request.node.stash[RECORD_KEY]
-    case = request.node.stash[CASE_RECEIVER_KEY] = CaseReceiver(_run(request.config).receiver(), record)
+    run = _run(request.config)
+    silence = run.silence if record.protocol and run.named(record.protocol) else EMBEDDED_SILENCE
+    case = request.node.stash[CASE_RECEIVER_KEY] = CaseReceiver(run.receiver(), record, silence)
     yield case
     case.close()
     if case.mailboxes:

@@ -360,3 +360,4 @@ def _evidence_text(body: bytes, redact: Callable[[str], str]) -> str:
 
 def _clock(wall: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{int(wall % 1 * 1000):03d}Z"
+

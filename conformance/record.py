@@ -64,6 +64,7 @@ class CaseRecord(Recorder):
         self.mailboxes: list[str] = []     # URLs of the case's mailboxes: it waited for deliveries
         self.inbound: list[Inbound] = []
         self.leftovers: list[str] = []     # what its cleanup could not remove
+        self.shortened: list[str] = []     # mailboxes whose waits were cut short: the server had delivered nothing
         self.outcome = ""                  # pytest's: passed, failed, skipped
         self.started = time.time()
         self.duration = 0.0
@@ -96,7 +97,8 @@ class CaseRecord(Recorder):
             "case": self.case, "requirements": list(self.requirements), "protocol": self.protocol,
             "events": [asdict(e) for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
-            "leftovers": list(self.leftovers), "outcome": self.outcome, "started": self.started,
+            "leftovers": list(self.leftovers), "shortened": list(self.shortened), "outcome": self.outcome,
+            "started": self.started,
             "duration": self.duration,
         }
 
@@ -109,6 +111,7 @@ class CaseRecord(Recorder):
         record.mailboxes = list(data.get("mailboxes", ()))
         record.inbound = [Inbound(**r) for r in data.get("inbound", ())]
         record.leftovers = list(data.get("leftovers", ()))
+        record.shortened = list(data.get("shortened", ()))
         record.outcome = data.get("outcome", "")
         record.started = data.get("started", 0.0)
         record.duration = data.get("duration", 0.0)

@@ -38,6 +38,8 @@ if TYPE_CHECKING:
 OUTCOMES = ("pass", "fail", "warn", "n/a", "blocked")
 STATUS_ORDER = ("FAIL", "WARN", "PASS", "N-A", "BLOCKED", "NOT CHECKED", "NOT RUN")
 UNREACHABLE_RECEIVER = "receiver not reachable from the target"
+CUT_SHORT = ("its wait for a delivery was cut short (earlier full waits got nothing), yet the server delivered "
+             "later: slow, not silent; rerun with a larger [delivery] deadline")
 # verdict kinds, each with the exit code a run that ends with it has
 EXIT_CODES = {"CONFORMANT": 0, "NOT CONFORMANT": 1, "INCOMPLETE": 1, "ENVIRONMENT ERROR": 2, "NOTHING CHECKED": 2,
               "INTERRUPTED": 2}
@@ -83,10 +85,13 @@ class ResultStream:
 
 def summarize(requirements: Iterable[Requirement], events: Iterable[CheckEvent],
               keep: int = 3, *, unreachable: frozenset[str] = frozenset(),
-              declared: Mapping[str, list[str]] | None = None) -> list[RequirementResult]:
+              declared: Mapping[str, list[str]] | None = None,
+              cut_short: frozenset[str] = frozenset()) -> list[RequirementResult]:
     """The result of each requirement, in the order given. `unreachable`: cases whose failures the environment
-    rule turns into BLOCKED (they waited for deliveries that could not reach the receiver). `declared`: requirement
-    -> the cases that ran and declare it (one with no event is NOT CHECKED, not NOT RUN)."""
+    rule turns into BLOCKED (they waited for deliveries that could not reach the receiver). `cut_short`: cases
+    whose waits were cut short (the server had delivered nothing yet) on a server that did deliver later: their
+    failures are BLOCKED too, never a verdict on a slow server. `declared`: requirement -> the cases that ran and
+    declare it (one with no event is NOT CHECKED, not NOT RUN)."""
     by_id: dict[str, list[CheckEvent]] = {}
     blamed: set[str] = set()  # requirements with a failure the environment rule took away
     events = list(events)
@@ -95,6 +100,8 @@ def summarize(requirements: Iterable[Requirement], events: Iterable[CheckEvent],
         if event.outcome == "fail" and event.case in unreachable:
             blamed.add(event.requirement)
             event = CheckEvent(event.requirement, "blocked", event.case, UNREACHABLE_RECEIVER, event.at)
+        elif event.outcome == "fail" and event.case in cut_short:
+            event = CheckEvent(event.requirement, "blocked", event.case, CUT_SHORT, event.at)
         by_id.setdefault(event.requirement, []).append(event)
     results = []
     for requirement in requirements:
@@ -213,7 +220,6 @@ def unreachable_protocols(records: Sequence[CaseRecord], processes: Sequence[Pro
     not one request reached any of its mailboxes (not even late, after its case ended). Then the receiver was not
     reachable from that protocol's server: an error of the environment, not of the server. (A stray to a path no
     mailbox owns proves nothing about any protocol's server.)"""
-    late = [path for process in processes for path in process.late_paths]
     stopped = {protocol for process in processes for protocol in process.stopped}
     found = []
     for protocol in dict.fromkeys(record.protocol for record in records if record.uses_receiver):
@@ -222,12 +228,19 @@ def unreachable_protocols(records: Sequence[CaseRecord], processes: Sequence[Pro
             continue
         if any(exchange.error or (exchange.status or 0) >= 500 for record in waited for exchange in record.exchanges):
             continue  # the server's own answers were the problem (none, or 5xx): nothing says the receiver was
-        paths = [urlsplit(url).path for record in waited for url in record.mailboxes]
-        reached = any(record.inbound for record in waited) or any(
-            stray == path or stray.startswith((f"{path}?", f"{path}/")) for stray in late for path in paths)
-        if not reached:
+        if not delivered(protocol, records, processes):
             found.append(protocol)
     return found
+
+
+def delivered(protocol: str, records: Sequence[CaseRecord], processes: Sequence[ProcessSummary]) -> bool:
+    """Whether any request reached a mailbox of `protocol`'s cases, in time or late (after its case ended)."""
+    mine = [record for record in records if record.protocol == protocol and record.uses_receiver]
+    if any(record.inbound for record in mine):
+        return True
+    late = [path for process in processes for path in process.late_paths]
+    paths = [urlsplit(url).path for record in mine for url in record.mailboxes]
+    return any(stray == path or stray.startswith((f"{path}?", f"{path}/")) for stray in late for path in paths)
 
 
 def environment_error(records: Sequence[CaseRecord], processes: Sequence[ProcessSummary]) -> str | None:
@@ -254,13 +267,16 @@ def assess(catalogues: Mapping[str, Catalogue], records: Sequence[CaseRecord],
     blamed = set(unreachable_protocols(records, processes))
     problem = environment_error(records, processes)
     unreachable = frozenset(record.case for record in records if record.uses_receiver and record.protocol in blamed)
+    slow = {protocol for protocol in ran if delivered(protocol, records, processes)}
+    cut_short = frozenset(record.case for record in records
+                          if getattr(record, "shortened", ()) and record.protocol in slow)
     events = [event for record in records for event in record.events]
     declared: dict[str, list[str]] = {}
     for record in records:
         for requirement in record.requirements:
             declared.setdefault(requirement, []).append(record.case)
     by_protocol = {name: summarize(catalogue.requirements.values(), events, unreachable=unreachable,
-                                   declared=declared)
+                                   declared=declared, cut_short=cut_short)
                    for name, catalogue in catalogues.items() if name in ran}
     results = [result for protocol_results in by_protocol.values() for result in protocol_results]
     final = verdict(results, problem, interrupted)

@@ -10,6 +10,7 @@ when it is idle so that "nothing more arrives" waits end early). The process's f
 from __future__ import annotations
 
 import ssl
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,35 @@ class Endpoint:
         return self.origin == EMBEDDED
 
 
+class Silence:
+    """What one process learns of each protocol's deliveries, so a server that never delivers costs a few full
+    waits, not every one: once `after` waits for a delivery of a protocol ran their whole deadline and got
+    nothing, and no delivery of that protocol has arrived at all, later waits of that protocol are cut to
+    `short` seconds (the cases record it). One delivery of the protocol, at any time, ends the cutting; the
+    assessment then turns the cut cases' failures into BLOCKED (the server was slow, not silent), so a slow but
+    working server is never failed by a cut wait. `after=0`: never cut (the embedded server, which delivers at
+    once)."""
+
+    def __init__(self, after: int = 2, short: float = 1.0) -> None:
+        self.after, self.short = after, short
+        self.seen: set[str] = set()
+        self.empty: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def deadline(self, protocol: str, within: float) -> tuple[float, bool]:
+        """The wait to use for a wait of `within` seconds, and whether it was cut."""
+        with self._lock:
+            silent = self.after > 0 and protocol not in self.seen and self.empty.get(protocol, 0) >= self.after
+        return (min(within, self.short), within > self.short) if silent else (within, False)
+
+    def waited(self, protocol: str, got_any: bool, cut: bool) -> None:
+        with self._lock:
+            if got_any:
+                self.seen.add(protocol)
+            elif not cut:
+                self.empty[protocol] = self.empty.get(protocol, 0) + 1
+
+
 @dataclass
 class ProcessRun:
     config: pytest.Config
@@ -52,6 +82,7 @@ class ProcessRun:
     endpoints: dict[str, Endpoint] = field(default_factory=dict)
     untargeted: set[str] = field(default_factory=set)  # protocols whose cases were dropped: not in the target
     reference: Any = None
+    silence: Silence = field(default_factory=Silence)  # what this process learned of each server's deliveries
     _receiver: Any = None
 
     def named(self, protocol: str) -> bool:

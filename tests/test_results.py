@@ -207,6 +207,7 @@ class Record:
         self.mailboxes = [f"http://127.0.0.1:9/cb/t/{case}"] if uses_receiver else []
         self.inbound = ["a delivery"] * inbound
         self.exchanges: list = []
+        self.shortened: list[str] = []
 
 
 class Process:
@@ -323,3 +324,33 @@ def test_a_target_that_stopped_answering_is_an_environment_error_naming_it_not_t
     assert assessment.environment_error == f"vidicore: {why}"
     assert "receiver" not in assessment.verdict.line
     assert {r.requirement.id: r.status for r in assessment.results} == {"VC-API": "FAIL", "VC-DLV": "FAIL"}
+
+
+def test_a_wait_cut_short_on_a_server_that_delivered_later_is_blocked_never_a_failure():
+    """Two full waits got nothing, so the third case's wait was cut short and it failed; but a delivery of the
+    protocol did arrive (late): the server is slow, not silent, and the cut case proves nothing."""
+    dlv, other = req("VC-DLV"), req("VC-OTHER")
+    records = [Record("first", "vidicore", [ev("VC-DLV", "fail", "first", "nothing in time")], uses_receiver=True),
+               Record("cut", "vidicore", [ev("VC-OTHER", "fail", "cut", "nothing arrived")], uses_receiver=True)]
+    records[1].shortened = [records[1].mailboxes[0]]
+    late = Process(1, late_paths=("/cb/t/first",))  # the first case's delivery came after it ended
+    by_id = {r.requirement.id: r for r in assess(catalogues(dlv, other), records, [late]).results}
+    assert by_id["VC-DLV"].status == "FAIL"  # a full wait that got nothing is the server's
+    assert by_id["VC-OTHER"].status == "BLOCKED" and "cut short" in by_id["VC-OTHER"].messages[0]
+    # nothing of the protocol ever arrived: the environment rule speaks for every case, cut or not
+    silent = assess(catalogues(dlv, other), records, [Process(0)])
+    assert silent.verdict.kind == "ENVIRONMENT ERROR"
+
+
+def test_silence_cuts_waits_after_two_empty_full_waits_until_one_delivery_arrives():
+    from conformance.run import Silence
+
+    silence = Silence(after=2, short=1.0)
+    assert silence.deadline("vidicore", 10) == (10, False)
+    silence.waited("vidicore", got_any=False, cut=False)
+    silence.waited("vidicore", got_any=False, cut=False)
+    assert silence.deadline("vidicore", 10) == (1.0, True) and silence.deadline("spectra", 10) == (10, False)
+    assert silence.deadline("vidicore", 0.5) == (0.5, False)  # a wait shorter than the cut is not cut
+    silence.waited("vidicore", got_any=True, cut=True)
+    assert silence.deadline("vidicore", 10) == (10, False)
+    assert Silence(after=0).deadline("vidicore", 10) == (10, False)
