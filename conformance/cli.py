@@ -2,6 +2,7 @@
 
     conformance run [PROTOCOL ...] [--base-url URL | --target FILE] [-k EXPR] [-n N|auto] [--junitxml F]
                     [--alluredir D] [-- further pytest options]
+    conformance merge SHARD.json ... [-o RUN.json]
     conformance serve [--port N] [--fault NAME ...] [PROTOCOL ...]
     conformance requirements [PROTOCOL]
     conformance faults
@@ -51,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-n", "--workers", metavar="N", type=_workers,
                      help="run the cases on N parallel workers (pytest-xdist; 'auto': one per CPU). Each worker has "
                           "its own receiver; cases that must not overlap on one server never run beside another")
+    run.add_argument("--shard", metavar="K/N", help="run only the K-th of N shards of the cases (by area; for CI "
+                     "fleets: one job per shard, then `conformance merge` their results files)")
+
+    merge = commands.add_parser("merge", help="join shards' results files into the results of the whole run",
+                                epilog=EXIT_CODES)
+    merge.add_argument("results", nargs="+", metavar="SHARD.json", help="each shard's results file (--results)")
+    merge.add_argument("-o", "--output", metavar="FILE", default=os.path.join("reports", "results.json"),
+                       help="the whole run's results file (default: %(default)s)")
 
     serve = commands.add_parser("serve", help="run the reference server until interrupted")
     serve.add_argument("--host", default="127.0.0.1")
@@ -98,6 +107,8 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         argv.append("-x")
     if args.workers:
         argv += ["-n", args.workers]
+    if args.shard:
+        argv += ["--conformance-shard", args.shard]
     return argv + list(args.pytest_args)
 
 
@@ -127,6 +138,24 @@ def _run(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         print("conformance: error: no case selected (check -k and the protocol names)", file=sys.stderr)
     return EXIT_ENVIRONMENT
+
+
+def _merge(args: argparse.Namespace) -> int:
+    from conformance import shards
+    from conformance.reports import write_results
+
+    try:
+        assessment, meta = shards.merge(args.results)
+    except shards.ShardError as exc:
+        print(f"conformance merge: error: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    write_results(args.output, assessment, meta)
+    for result in assessment.results:
+        if result.status != "PASS":
+            print(f"{result.status:<12}{result.requirement.level:<7}{result.requirement.id}")
+    print(f"{len(assessment.records)} cases from {len(args.results)} results files; written to {args.output}")
+    print(assessment.verdict.line)
+    return assessment.exit_code
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -165,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
         passthrough, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]
     args = _parser().parse_args(argv)
     args.pytest_args = passthrough
-    handler = {"run": _run, "serve": _serve, "requirements": _requirements, "faults": _faults}[args.command]
+    handler = {"run": _run, "merge": _merge, "serve": _serve, "requirements": _requirements,
+               "faults": _faults}[args.command]
     try:
         return handler(args)
     except KeyboardInterrupt:

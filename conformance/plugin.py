@@ -19,6 +19,7 @@ the controller, which alone collects the records (`pytest_runtest_logreport`), a
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import shutil
@@ -27,7 +28,7 @@ import time
 
 import pytest
 
-from conformance import catalogue, exclusive, hooks, protocols, reports, timelimit
+from conformance import catalogue, exclusive, hooks, protocols, reports, shards, timelimit
 from conformance.check import Check, ConformanceFailure
 from conformance.exclusive import ServerLock
 from conformance.http import recording
@@ -64,6 +65,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-sample", action="store_true",
                     help="run each concern on a representative sample of a protocol's resources instead of all of "
                          "them (a quick check; the project's fault-detection matrix uses it)")
+    group.addoption("--conformance-shard", metavar="K/N", type=_shard,
+                    help="run the K-th of N shards of the selected cases (grouped by area); join the shards' "
+                         "results with `conformance merge`")
+
+
+def _shard(value: str) -> str:
+    try:
+        shards.parse(value)
+    except shards.ShardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
 # --- the run --------------------------------------------------------------------------------------------------
@@ -237,6 +249,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         if protocol is not None:
             timelimit.mark(item, run.case_timeout(protocol))
         kept.append(item)
+    shard = config.getoption("conformance_shard", None)
+    if shard:
+        k, n = shards.parse(shard)
+        dealt = shards.deal([item.nodeid for item in kept], n)
+        dropped += [item for item in kept if dealt[shards.area(item.nodeid)] != k]
+        kept = [item for item in kept if dealt[shards.area(item.nodeid)] == k]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept

@@ -102,6 +102,15 @@ class CaseRecord(Recorder):
             "duration": self.duration,
         }
 
+    def digest(self) -> dict[str, Any]:
+        """The record without its evidence (bodies, headers): what an assessment reads of a case that passed.
+        `from_dict` takes it back; a merge of shards' results re-assesses the whole run from these."""
+        data = self.to_dict()
+        data["exchanges"] = [{"method": e.method, "url": e.url, "request_headers": {}, "request_body": "",
+                              "status": e.status, "error": e.error, "label": e.label} for e in self.exchanges]
+        data["inbound"] = [{**asdict(r), "headers": {}, "body": ""} for r in self.inbound]
+        return data
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CaseRecord:
         record = cls(data["case"], tuple(data.get("requirements", ())), data.get("protocol"))

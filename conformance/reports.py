@@ -133,16 +133,27 @@ class JsonResults(_Assessed):
         meta = {"started": self.started, "finished": time.time(), "python": platform.python_version(),
                 "argv": sys.argv[1:], "faults": list(self.faults), "targets": targets,
                 "environment_error": assessment.environment_error, "exit_code": assessment.exit_code,
-                "cases": len(assessment.records),
+                "cases": len(assessment.records), "shard": config.getoption("conformance_shard", None),
+                "interrupted": assessment.interrupted,
                 "leftovers": [f"{item} ({record.case})" for record in assessment.records for item in record.leftovers]}
         os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        unpassed = [record.to_dict() for record in assessment.records if record.outcome != "passed"]
-        write_json(self.path, assessment.results, assessment.events, meta, assessment.verdict, cases=unpassed)
+        write_results(self.path, assessment, meta)
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.assessment is not None:
             terminalreporter.write_line(f"results written to {self.path}")
+
+
+def write_results(path: str, assessment: Assessment, meta: dict[str, Any]) -> None:
+    """results.json: requirements, verdict, events, the evidence of every case that did not pass, and enough of
+    the rest (`digests` of the passed cases, each process's summary) to assess the run again (`conformance
+    merge`)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    unpassed = [record.to_dict() for record in assessment.records if record.outcome != "passed"]
+    write_json(path, assessment.results, assessment.events, meta, assessment.verdict, cases=unpassed,
+               more={"digests": [record.digest() for record in assessment.records if record.outcome == "passed"],
+                     "processes": [process.to_dict() for process in assessment.processes]})
 
 
 class JUnitProperties:

@@ -174,9 +174,9 @@ def verdict(results: list[RequirementResult], environment_error: str | None = No
 
 
 def write_json(path, results: list[RequirementResult], events: list[CheckEvent], meta: dict,
-               final: Verdict | None = None, cases: list[dict] | None = None) -> None:
+               final: Verdict | None = None, cases: list[dict] | None = None, more: dict | None = None) -> None:
     """The machine-readable results file every later report format can be rebuilt from; `cases`: the records
-    (evidence) of the cases that did not pass."""
+    (evidence) of the cases that did not pass; `more`: further top-level sections."""
     document = {
         "meta": meta,
         "verdict": asdict(final or verdict(results)),
@@ -185,6 +185,7 @@ def write_json(path, results: list[RequirementResult], events: list[CheckEvent],
     }
     if cases is not None:
         document["cases"] = cases
+    document.update(more or {})
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(document, handle, indent=2, ensure_ascii=False)
         handle.write("\n")
@@ -204,6 +205,7 @@ class Assessment:
     records: list[CaseRecord]
     processes: list[ProcessSummary]
     exit_code: int = 0
+    interrupted: str | None = None  # why the run ended before every selected case ran
 
     @property
     def results(self) -> list[RequirementResult]:
@@ -280,4 +282,4 @@ def assess(catalogues: Mapping[str, Catalogue], records: Sequence[CaseRecord],
                    for name, catalogue in catalogues.items() if name in ran}
     results = [result for protocol_results in by_protocol.values() for result in protocol_results]
     final = verdict(results, problem, interrupted)
-    return Assessment(by_protocol, final, problem, list(records), list(processes), final.exit_code)
+    return Assessment(by_protocol, final, problem, list(records), list(processes), final.exit_code, interrupted)
