@@ -1184,4 +1184,4 @@ def test_every_spectra_fault_has_a_test_here() -> None:
     untested = [name for name, fault in FAULTS.items()
                 if fault.protocol == "spectra" and f"test_fault_{name.replace('-', '_')}(" not in source]
     assert untested == []
-    assert len([fault for fault in FAULTS.values() if fault.protocol == "spectra"]) == 42
+    assert len([fault for fault in FAULTS.values() if fault.protocol == "spectra"]) == 43
