@@ -106,6 +106,7 @@ class Recorder:
 
     def __init__(self) -> None:
         self.exchanges: list[Exchange] = []
+        self.unreadable = 0  # answers (or deliveries) the case could not read as the document they should be
 
     def add(self, exchange: Exchange) -> None:
         self.exchanges.append(exchange)
@@ -266,6 +267,8 @@ class RecordingTransport(httpx.BaseTransport):
         scheme, _, credential = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "basic":  # base64(user:password): an answer echoing the request must not show it
             self.redactor.add(credential.strip())
+        elif scheme.lower() == "aws" and ":" in credential:  # an S3 signature (signed with the secret key)
+            self.redactor.add(credential.rpartition(":")[2].strip())
         body = request.read()
         shown_headers = {k: v for k, v in request.headers.items() if k.lower() not in _UNSHOWN}
         exchange = Exchange(method=request.method, url=self.redactor.text(str(request.url)),
@@ -282,11 +285,7 @@ class RecordingTransport(httpx.BaseTransport):
             self.sent += 1
         started = time.perf_counter()
         try:
-            response = self.inner.handle_request(request)
-            try:
-                data = self._read_capped(response, request, started + self.timeout)
-            finally:
-                response.close()
+            response, data = self._exchange(request, started)
         except httpx.TimeoutException:
             exchange.error = f"timed out after {self.timeout:g} s"
             self.breaker.failed(self.sent, exchange.error)
@@ -325,6 +324,32 @@ class RecordingTransport(httpx.BaseTransport):
                               extensions={**response.extensions, _EXTENSION: exchange}, request=request)
 
     def close(self) -> None:
+        self.inner.close()
+
+    def _exchange(self, request: httpx.Request, started: float) -> tuple[httpx.Response, bytes]:
+        """The answer and its (capped) body, within one deadline for the whole exchange: status line and headers
+        too (a server that trickles them, or sends 1xx answers forever, keeps each read within its timeout). At
+        the deadline the transport's connections are closed, which ends the read that waits (the transport opens
+        new ones for later requests)."""
+        expired = threading.Event()
+        watchdog = threading.Timer(self.timeout, self._abort, (expired,))
+        watchdog.daemon = True
+        watchdog.start()
+        try:
+            response = self.inner.handle_request(request)
+            try:
+                return response, self._read_capped(response, request, started + self.timeout)
+            finally:
+                response.close()
+        except httpx.HTTPError as exc:
+            if expired.is_set() and not isinstance(exc, (httpx.TimeoutException, AnswerTooLarge)):
+                raise httpx.ReadTimeout(f"no whole answer within {self.timeout:g} s", request=request) from None
+            raise
+        finally:
+            watchdog.cancel()
+
+    def _abort(self, expired: threading.Event) -> None:
+        expired.set()
         self.inner.close()
 
     def _read_capped(self, response: httpx.Response, request: httpx.Request, deadline: float) -> bytes:

@@ -97,7 +97,8 @@ class CaseRecord(Recorder):
             "case": self.case, "requirements": list(self.requirements), "protocol": self.protocol,
             "events": [asdict(e) for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
-            "leftovers": list(self.leftovers), "shortened": list(self.shortened), "outcome": self.outcome,
+            "leftovers": list(self.leftovers), "shortened": list(self.shortened), "unreadable": self.unreadable,
+            "outcome": self.outcome,
             "started": self.started,
             "duration": self.duration,
         }
@@ -121,6 +122,7 @@ class CaseRecord(Recorder):
         record.inbound = [Inbound(**r) for r in data.get("inbound", ())]
         record.leftovers = list(data.get("leftovers", ()))
         record.shortened = list(data.get("shortened", ()))
+        record.unreadable = int(data.get("unreadable", 0))
         record.outcome = data.get("outcome", "")
         record.started = data.get("started", 0.0)
         record.duration = data.get("duration", 0.0)

@@ -218,7 +218,8 @@ class Assessment:
 
 def unreachable_protocols(records: Sequence[CaseRecord], processes: Sequence[ProcessSummary]) -> list[str]:
     """The environment rule, per protocol: its cases waited for deliveries, some of their checks failed, the
-    server's API answered those cases well (every request got an answer, none 5xx; its target did not stop), and
+    server's API answered well in the run (every request of the protocol's cases got an answer, none 5xx, every
+    answer read was readable; its target did not stop), and
     not one request reached any of its mailboxes (not even late, after its case ended). Then the receiver was not
     reachable from that protocol's server: an error of the environment, not of the server. (A stray to a path no
     mailbox owns proves nothing about any protocol's server.)"""
@@ -228,8 +229,10 @@ def unreachable_protocols(records: Sequence[CaseRecord], processes: Sequence[Pro
         waited = [record for record in records if record.protocol == protocol and record.uses_receiver]
         if protocol in stopped or not any(event.outcome == "fail" for record in waited for event in record.events):
             continue
-        if any(exchange.error or (exchange.status or 0) >= 500 for record in waited for exchange in record.exchanges):
-            continue  # the server's own answers were the problem (none, or 5xx): nothing says the receiver was
+        mine = [record for record in records if record.protocol == protocol]
+        if any(getattr(record, "unreadable", 0) for record in mine) or any(
+                exchange.error or (exchange.status or 0) >= 500 for record in mine for exchange in record.exchanges):
+            continue  # the API's own answers were the problem (none, 5xx, unreadable): nothing blames the receiver
         if not delivered(protocol, records, processes):
             found.append(protocol)
     return found

@@ -34,6 +34,8 @@ from xmlschema.validators.exceptions import (
     XMLSchemaValidationError,
 )
 
+from conformance.http import CURRENT
+
 MAX_MESSAGES = 5
 """`SchemaSet.errors` returns at most this many messages (plus one line counting the rest)."""
 MAX_DEPTH = 100
@@ -41,7 +43,16 @@ MAX_DEPTH = 100
 
 
 class DocumentError(ValueError):
-    """Unparseable or forbidden XML (or, for callers, an undecodable document); str() is one line."""
+    """Unparseable or forbidden XML (or, for callers, an undecodable document); str() is one line.
+
+    Made while a case runs, it counts on the case's record (`unreadable`): the server's API did not answer
+    well, which the environment rule needs to know before it blames the receiver."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        recorder = CURRENT.get()
+        if recorder is not None:
+            recorder.unreadable += 1
 
 
 # ---------------------------------------------------------------------------------------------- parsing

@@ -387,3 +387,55 @@ def test_a_compressed_answer_is_inflated_under_the_cap_and_a_bomb_is_refused(rec
         c.request("GET", "junk")
     assert c.stopped is None  # each was an answer, however bad
     c.close()
+
+
+def test_a_status_line_trickled_within_each_read_timeout_still_ends_at_the_deadline(recorder):
+    """One byte of the status line every 0.1 s keeps each read under a 0.5 s timeout; the exchange as a whole
+    still ends at 0.5 s (its connection is closed), and the client keeps working for the next request."""
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.recv(65536)
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n":
+                    if stop.wait(0.1):
+                        return
+                    try:
+                        conn.send(bytes([byte]))
+                    except OSError:
+                        break
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    target = HttpClient(f"http://127.0.0.1:{listener.getsockname()[1]}/API", timeout=0.5)
+    try:
+        with pytest.raises(TransportError, match="timed out after 0.5 s"):  # each read alone never times out
+            target.request("GET", "trickle")
+        assert recorder.last().error == "timed out after 0.5 s"
+        with pytest.raises(TransportError, match="timed out after 0.5 s"):
+            target.request("GET", "again")  # a new connection: the closed pool still sends
+    finally:
+        stop.set()
+        listener.close()
+        target.close()
+
+
+def test_an_s3_signature_echoed_in_an_answer_is_redacted_in_the_evidence(recorder):
+    signature = "qgk2+6Sv9/oM7G3qLEjTH1a1l1g="
+
+    def echo(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(400, text=f"<Error><Message>bad {request.headers['authorization']}</Message></Error>")
+
+    c = client(echo)
+    c.request("GET", "x", headers={"Authorization": f"AWS AKIAEXAMPLE:{signature}"})
+    assert signature not in recorder.last().response_body and REDACTED in recorder.last().response_body
