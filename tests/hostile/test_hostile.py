@@ -123,7 +123,7 @@ NO_BREAKER = ("no circuit breaker: every request to a server that stopped answer
 NO_HEADER_DEADLINE = ("the whole-exchange deadline covers only the body: a status line/headers trickled (or 1xx "
                       "answers) within each read timeout hold the run forever (killed by the watchdog)")
 GZIP_DECODED = ("the body cap counts encoded bytes: httpx decodes a 979 kB gzip body to 1 GB in memory (MemoryError "
-                "under the test's 512 MiB RLIMIT_DATA, ~3 GB peak without it), past the timeout too")
+                "under the test's 384 MiB RLIMIT_DATA, ~3 GB peak without it), past the timeout too")
 SIGNATURE_ECHOED = ("an S3 signature echoed in an answer's body is kept in clear in the evidence (results.json, "
                     "JUnit, Allure), though the suite redacts it in headers and curl lines")
 KNOWN: dict[tuple[str, str], str] = {
