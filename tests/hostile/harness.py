@@ -19,7 +19,7 @@ from pathlib import Path
 CHILD = Path(__file__).with_name("child.py")
 TIMEOUT = 2  # seconds per request, in the target file
 DATA_LIMIT = 384 << 20
-"""RLIMIT_DATA of the child (384 MiB): a backstop, like the time one, so that a suite that does not bound its memory
+"""RLIMIT_DATA of the child (384 MiB, over RSS_BOUND_MB): a backstop, like the time one, so that a suite that does not bound its memory
 fails its test (MemoryError, or a peak over the bound) instead of taking the test machine's memory."""
 
 
@@ -86,7 +86,7 @@ def run_cli(directory: Path, protocol: str, keyword: str, env: dict[str, str], b
             watchdog: Callable[[], str | None] = lambda: None) -> Run:
     """`python -m conformance.cli run PROTOCOL --target target.toml -k KEYWORD` with results, JUnit and Allure
     written into `directory` (the working directory); killed (with its process group) after `backstop` s, or as
-    soon as `watchdog` (asked twice a second) names a reason."""
+    soon as `watchdog` (asked ten times a second) names a reason."""
     rss = directory.parent / f"{directory.name}.rss"
     argv = [sys.executable, str(CHILD), str(rss), "run", protocol, "--target", "target.toml", "-k", keyword,
             "--results", str(directory / "results.json"), "--junitxml", str(directory / "junit.xml"),
@@ -110,7 +110,7 @@ def run_cli(directory: Path, protocol: str, keyword: str, env: dict[str, str], b
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
             break
-        time.sleep(0.5)
+        time.sleep(0.1)
     seconds = time.monotonic() - started
     for reader in readers:
         reader.join(10)
