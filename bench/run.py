@@ -210,7 +210,10 @@ def crud(kind: str, index: int) -> dict[str, Any]:
     matching = sum(a.status == b for a, b in zip(replayed, loop["statuses"]))
     loop_server_window = (loop_seen[-1].ended - loop_seen[0].started) if loop_seen else float("nan")
     return {
-        "kind": kind, "suite": {**suite, "exit_code": run["exit_code"], "verdict": run["verdict"],
+        "kind": kind, "suite": {**suite, "results_json_requests": ((run["results"] or {}).get("meta", {})
+                                                                  .get("targets", {}).get("vidicore", {})
+                                                                  .get("requests")),
+                                "exit_code": run["exit_code"], "verdict": run["verdict"],
                                 "wall_s": run["wall_s"], "pytest": run["pytest_line"]},
         "loop": {"requests": loop["requests"], "seconds": loop["seconds"], "rate": loop["requests"] / loop["seconds"],
                  "server_window_s": loop_server_window, "rate_server_window": len(loop_seen) / loop_server_window,
@@ -391,10 +394,10 @@ def table(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     rows.append(("full run, both protocols (median wall)", f"{full['median_wall_s']:.1f} s", "<= 60 s",
                  _met(full["median_wall_s"] <= TARGETS["full_run_s"] and full["all_conformant"])))
     werk = report["crud"]["werkzeug"]
-    rows.append(("CRUD request rate, suite / httpx loop", f"{werk['ratio_window']:.2f} "
+    rows.append(("CRUD req/s, suite / httpx loop (first case start to last end)", f"{werk['ratio_window']:.2f} "
                  f"({werk['suite_rate_window']:.0f} / {werk['loop_rate']:.0f} req/s)", ">= 0.6",
                  _met(werk["ratio_window"] >= TARGETS["crud_rate_ratio"] and werk["all_conformant"])))
-    rows.append(("  same, over the sum of case durations", f"{werk['ratio_case_durations']:.2f} "
+    rows.append(("  same, suite over the sum of its case durations", f"{werk['ratio_case_durations']:.2f} "
                  f"({werk['suite_rate_case_durations']:.0f} / {werk['loop_rate']:.0f} req/s)", ">= 0.6",
                  _met(werk["ratio_case_durations"] >= TARGETS["crud_rate_ratio"])))
     wake = full["wake"]
@@ -421,8 +424,8 @@ def table(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     for kind, figures in report["crud"].items():
         if kind == "werkzeug":
             continue
-        rows.append((f"CRUD on {kind}: suite / loop", f"{figures['suite_rate_window']:.0f} / "
-                     f"{figures['loop_rate']:.0f} req/s", "(info)", ""))
+        rows.append((f"CRUD on {kind}: suite / loop", f"{figures['ratio_window']:.2f} ({figures['suite_rate_window']:.0f} / "
+                     f"{figures['loop_rate']:.0f} req/s)", "(info)", ""))
     return rows
 
 
