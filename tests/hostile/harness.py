@@ -70,7 +70,7 @@ def secrets(server, authorizations: Iterable[str] = ()) -> list[str]:
 def write_target(directory: Path, protocol: str, base_url: str, server, media: Path) -> Path:
     """target.toml for `protocol` at `base_url` (the proxy), the reference server's users, timeout 2 s."""
     data = server.target_data()[protocol]
-    lines = ["[delivery]", "deadline = 4", "quiet_window = 1", "", f"[{protocol}]", f'base_url = "{base_url}"',
+    lines = ["[delivery]", "deadline = 8", "quiet_window = 1", "", f"[{protocol}]", f'base_url = "{base_url}"',
              f"timeout = {TIMEOUT}"]
     for role, user in data["users"].items():
         lines += [f"[{protocol}.users.{role}]"] + [f"{k} = {json.dumps(v)}" for k, v in user.items()]
