@@ -132,8 +132,10 @@ def _params():
     yield pytest.param(None, "spectra", id="faithful-spectra")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def server():
+    """A reference server of the run's own: an earlier run's deliveries to its dead receiver (retries, timeouts)
+    must not hold the delivery pool a later run's jobs need."""
     with reference.start(("vidicore", "spectra")) as running:
         yield running
 
