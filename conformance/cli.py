@@ -52,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-n", "--workers", metavar="N", type=_workers,
                      help="run the cases on N parallel workers (pytest-xdist; 'auto': one per CPU). Each worker has "
                           "its own receiver; cases that must not overlap on one server never run beside another")
+    run.add_argument("--profile", choices=("dev", "ci", "certify"),
+                     help="how hard the generated cases search: dev (10 examples per property, failures saved under "
+                          "reports/hypothesis and tried first), ci (50, derandomised), certify (500, seeded); "
+                          "default: [generation] profile of the target file, else ci")
+    run.add_argument("--seed", type=int, metavar="N", help="seed of the generated cases (dev, certify; with ci it "
+                     "replaces derandomisation); default: drawn from the run and shown in every replay line")
     run.add_argument("--shard", metavar="K/N", help="run only the K-th of N shards of the cases (by area; for CI "
                      "fleets: one job per shard, then `conformance merge` their results files)")
 
@@ -109,6 +115,10 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         argv += ["-n", args.workers]
     if args.shard:
         argv += ["--conformance-shard", args.shard]
+    if args.profile:
+        argv += ["--conformance-profile", args.profile]
+    if args.seed is not None:
+        argv += ["--conformance-seed", str(args.seed)]
     return argv + list(args.pytest_args)
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -28,7 +29,7 @@ import time
 
 import pytest
 
-from conformance import catalogue, exclusive, hooks, protocols, reports, shards, timelimit
+from conformance import catalogue, exclusive, generation, hooks, protocols, reports, shards, timelimit
 from conformance.check import Check, ConformanceFailure
 from conformance.exclusive import ServerLock
 from conformance.http import recording
@@ -65,6 +66,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-sample", action="store_true",
                     help="run each concern on a representative sample of a protocol's resources instead of all of "
                          "them (a quick check; the project's fault-detection matrix uses it)")
+    group.addoption("--conformance-profile", choices=tuple(generation.PROFILES),
+                    help="generated cases: " + "; ".join(f"{p.name}: {p.description}"
+                                                         for p in generation.PROFILES.values())
+                         + f" (default: [generation] profile, else {generation.DEFAULT_PROFILE})")
+    group.addoption("--conformance-seed", type=int, metavar="N",
+                    help="seed of the generated cases (default: [generation] seed, else drawn from the run token)")
     group.addoption("--conformance-shard", metavar="K/N", type=_shard,
                     help="run the K-th of N shards of the selected cases (grouped by area); join the shards' "
                          "results with `conformance merge`")
@@ -138,6 +145,8 @@ def _controller(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): the catalogue requirements a conformance case checks")
+    config.addinivalue_line("markers", f"{generation.MARKER}: a case whose inputs Hypothesis generates (select with "
+                                       f"-m {generation.MARKER}, leave out with -m 'not {generation.MARKER}')")
     config.addinivalue_line("markers", f"{exclusive.MARKER}: the case watches or changes state of the whole server "
                                        "(under pytest-xdist against a target it runs alone)")
     faults = tuple(config.getoption("reference_fault") or ())
@@ -291,6 +300,37 @@ def run_id(names: Names) -> str:
 def check(request: pytest.FixtureRequest) -> Check:
     record = request.node.stash[RECORD_KEY]
     return Check(request.node.nodeid, record.requirements, catalogue.load_all(), record, record)
+
+
+@pytest.fixture
+def generation_settings(request: pytest.FixtureRequest) -> tuple[generation.Profile, int]:
+    """The run's generation profile and seed: the command line, else the target file's [generation], else ci and
+    a seed drawn from the run token (the same in every worker)."""
+    config = request.config
+    run = _run(config)
+    chosen = run.target.generation if run.target is not None else None
+    name = config.getoption("conformance_profile", None) or (chosen.profile if chosen else None) \
+        or generation.DEFAULT_PROFILE
+    seed = config.getoption("conformance_seed", None)
+    if seed is None and chosen is not None:
+        seed = chosen.seed
+    profile = generation.PROFILES[name]
+    if seed is not None and profile.derandomize:  # a seed given with ci replaces its derandomisation
+        profile = dataclasses.replace(profile, derandomize=False)
+    return profile, (seed if seed is not None else generation.seed_of(run.names.token))
+
+
+@pytest.fixture
+def generation_for(request: pytest.FixtureRequest, check: Check, generation_settings):
+    """`generation_for(protocol)`: the case's `Generation` (its property runs one example at a time)."""
+    profile, seed = generation_settings
+    target = request.config.getoption("conformance_target", None)
+
+    def make(protocol: str) -> generation.Generation:
+        command = generation.replay_command(protocol, request.node.name, target, profile, seed)
+        return generation.Generation(profile, seed, check, command,
+                                     database_dir=str(request.config.rootpath / generation.DATABASE_DIR))
+    return make
 
 
 @pytest.fixture

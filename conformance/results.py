@@ -68,8 +68,9 @@ class RequirementResult:
 
 
 class ResultStream:
-    """Append-only list of check events (one per case: its record's), with listeners (a progress line may
-    subscribe)."""
+    """The list of check events of one case (its record's), with listeners (a progress line may subscribe).
+    Append-only, but for one exception: a generated case drops an example's events before the next example
+    (`conformance.generation`), so its record ends with the minimal failing example's."""
 
     def __init__(self) -> None:
         self.events: list[CheckEvent] = []

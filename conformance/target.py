@@ -13,6 +13,10 @@ Secrets never live in the file: each user names the environment variable that ho
     quiet_window = 2             # seconds of silence that show nothing is delivered
     multiplier = 1               # scales both, for slow staging servers
 
+    [generation]                 # optional: the generated (Hypothesis) cases
+    profile = "ci"               # dev | ci | certify (conformance.generation.PROFILES)
+    seed = 1234                  # the seed of dev and certify runs (default: drawn per run, shown in replays)
+
 Without a file, `target_for_url(protocol, url)` builds a target for one protocol whose users come from the
 environment (`CONFORMANCE_<PROTOCOL>_...` variables, see each protocol's settings module).
 
@@ -43,6 +47,8 @@ __all__ = [
 ]
 
 _DELIVERY_KEYS = ("listen_host", "listen_port", "public_url", "deadline", "quiet_window", "multiplier")
+_GENERATION_KEYS = ("profile", "seed")
+GENERATION_PROFILES = ("dev", "ci", "certify")  # described in conformance.generation
 
 
 class TargetError(ValueError):
@@ -61,19 +67,29 @@ class DeliverySettings:
     multiplier: float = 1.0      # scales both, for slow staging servers
 
 
+@dataclass(frozen=True)
+class GenerationSettings:
+    """The generated cases: the profile (how many examples, derandomised or seeded) and the seed."""
+
+    profile: str = "ci"
+    seed: int | None = None
+
+
 class Target:
     """Everything the suite tests: per protocol its settings (or None), the delivery settings, and `source` (the
     target file's path, or "--base-url"). `target.vidicore` is the VidiCore settings, and so on for every
     protocol of `conformance.protocols`. Immutable."""
 
-    __slots__ = ("source", "delivery", "_sections")
+    __slots__ = ("source", "delivery", "generation", "_sections")
 
-    def __init__(self, source: str, delivery: DeliverySettings | None = None, **sections: Any) -> None:
+    def __init__(self, source: str, delivery: DeliverySettings | None = None,
+                 generation: GenerationSettings | None = None, **sections: Any) -> None:
         unknown = sorted(set(sections) - set(protocols.NAMES))
         if unknown:
             raise TypeError(f"Target() got unknown protocol(s) {unknown}; known: {', '.join(protocols.NAMES)}")
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "delivery", delivery)
+        object.__setattr__(self, "generation", generation)
         object.__setattr__(self, "_sections", {name: sections[name] for name in protocols.NAMES
                                                if sections.get(name) is not None})
 
@@ -100,7 +116,7 @@ class Target:
 
     def with_settings(self, protocol: str, settings: Any) -> Target:
         """A copy that also names `protocol` (for a `--<protocol>-url` given next to a file)."""
-        return Target(self.source, self.delivery, **{**self._sections, protocol: settings})
+        return Target(self.source, self.delivery, self.generation, **{**self._sections, protocol: settings})
 
     def secrets(self) -> frozenset[str]:
         """Every password and secret key, for the HTTP layer to redact everywhere."""
@@ -158,6 +174,7 @@ def _build(data: Any, source: str, env: Mapping[str, str] | None, base_dir: str)
     context = tables.Context(env=os.environ if env is None else env, base_dir=base_dir)
     readers = {protocol.name: protocol.settings_module().read_table for protocol in protocols.PROTOCOLS}
     readers["delivery"] = _read_delivery
+    readers["generation"] = _read_generation
     try:
         if not isinstance(data, Mapping):
             raise Invalid("", f"expected a table at the top level, got {tables.shown(data)}")
@@ -192,3 +209,16 @@ def _read_delivery(value: Any, context: tables.Context) -> DeliverySettings:
         quiet_window=tables.seconds(values, path, "quiet_window", defaults.quiet_window),
         multiplier=tables.seconds(values, path, "multiplier", defaults.multiplier),
     )
+
+
+def _read_generation(value: Any, context: tables.Context) -> GenerationSettings:
+    path = ("generation",)
+    values = tables.table(value, path, _GENERATION_KEYS)
+    profile = values.get("profile", GenerationSettings.profile)
+    if profile not in GENERATION_PROFILES:
+        raise Invalid(where(path, "profile"), f"expected one of {', '.join(GENERATION_PROFILES)}, "
+                                              f"got {tables.shown(profile)}")
+    seed = values.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
+        raise Invalid(where(path, "seed"), f"expected an integer 0 to 4294967295, got {tables.shown(seed)}")
+    return GenerationSettings(profile=profile, seed=seed)

@@ -137,6 +137,19 @@ class VidiCoreClient:
         self._remember(bound, response)
         return response
 
+    def create_raw(self, bound: Bound, body: bytes, media_type: str, *, accept: str = XML,
+                   user: str | Credentials | None = "admin") -> Response:
+        """POST a body as given (a generated encoding, or a defective document)."""
+        response = self.request("POST", bound.path(), user=user, accept=accept, body=(body, media_type),
+                                label=f"create on {bound.form.name}")
+        self._remember(bound, response)
+        return response
+
+    def put_raw(self, bound: Bound, notification_id: str, body: bytes, media_type: str, *, accept: str = XML,
+                user: str | Credentials | None = "admin") -> Response:
+        return self.request("PUT", bound.path(notification_id), user=user, accept=accept,
+                            body=(body, media_type), label=f"change {notification_id}")
+
     def list(self, bound: Bound, *, accept: str = XML, user: str | Credentials | None = "admin",
              slash: bool = False) -> Response:
         return self.request("GET", bound.path(slash=slash), user=user, accept=accept,

@@ -58,6 +58,15 @@ TRIGGER_EVENTS: dict[str, tuple[str, ...]] = {
     "document": ("create", "delete", "modify"),
     "deletionLock": ("create", "delete", "modify", "effective", "expire"),
 }
+# What a trigger may hold beside its event (NOTES §1.4), and what an event element may hold. `field` of a metadata
+# modify may repeat: one is a text in a tree, several a list (LIST_FIELDS are always lists).
+TRIGGER_EXTRAS: dict[str, tuple[str, ...]] = {"job": ("filter", "contentFilters", "placeholder"), "file": ("storage",)}
+JOB_FILTER_FIELDS = ("type", "step", "jobdata")
+JOBDATA_FIELDS = ("key", "value", "key-regex", "value-regex")
+EVENT_FIELDS: dict[tuple[str, str], tuple[str, ...]] = {("metadata", "modify"): ("field", "language", "track",
+                                                                                 "interval")}
+REPEATABLE_FIELDS = frozenset({"field"})
+HTTP_METHODS = ("POST", "PUT")
 LIST_FIELDS = frozenset({"data", "contentFilter", "uri"})  # names that repeat; always lists in a tree
 BOOLEAN_FIELDS = frozenset({"synchronous", "placeholder"})
 INTEGER_FIELDS = frozenset({"retry", "step", "hits"})
@@ -133,8 +142,13 @@ def to_xml(tree: Tree, root: str = "NotificationDocument") -> bytes:
     return ET.tostring(tree_to_element(tree, root), encoding="utf-8", xml_declaration=False)
 
 
-def to_json(tree: Tree) -> bytes:
-    """JSON form: every value a string except `synchronous`/`placeholder` (JSON booleans)."""
+NUMBER_FIELDS = INTEGER_FIELDS | {"timeout"}  # may be JSON numbers: values compare as text (NOTES §1.4)
+
+
+def to_json(tree: Tree, numbers: frozenset[str] | set[str] = frozenset(), ascii_only: bool = True) -> bytes:
+    """JSON form: every value a string except `synchronous`/`placeholder` (JSON booleans) and the fields named in
+    `numbers` (of NUMBER_FIELDS) whose text is an integer, written as JSON numbers. `ascii_only`: characters
+    beyond ASCII as \\u escapes (surrogate pairs beyond the BMP), else as UTF-8."""
     def convert(value: Any, key: str = "") -> Any:
         if isinstance(value, Mapping):
             return {k: convert(v, k) for k, v in value.items()}
@@ -142,8 +156,10 @@ def to_json(tree: Tree) -> bytes:
             return [convert(v, key) for v in value]
         if key in BOOLEAN_FIELDS and value in ("true", "false"):
             return value == "true"
+        if key in numbers and key in NUMBER_FIELDS and isinstance(value, str) and re.fullmatch(r"-?\d+", value):
+            return int(value)
         return value
-    return json.dumps(convert(tree)).encode()
+    return json.dumps(convert(tree), ensure_ascii=ascii_only).encode()
 
 
 # --- reading --------------------------------------------------------------------------------------------

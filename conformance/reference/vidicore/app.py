@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+from urllib.parse import unquote
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 from ..server import call_wsgi
 from .behaviour import for_faults
 from .documents import (
-    InvalidDocument, Node, NotificationDocument, apply_defaults, check_required, exception_xml, notification_json,
+    ACTIONS, InvalidDocument, Node, NotificationDocument, apply_defaults, check_required, exception_xml, notification_json,
     notification_xml, parse_json, parse_xml, urilist_xml, xml_bytes, xml_root,
 )
 from .jobs import Job, JobEngine
@@ -82,6 +83,7 @@ class VidiCoreApp:
         self.lock = threading.RLock()
         self.store = Store(id_prefix=self.behaviour.id_prefix)
         self._soft_deleted: set[str] = set()  # only behaviour.delete_soft fills it
+        self._changed: set[str] = set()  # only behaviour.change_lists_twice fills it
         self._shown_before_change: dict[str, NotificationDocument] = {}  # only not behaviour.change_shown fills it
         self._ghosts: dict[str, Notification] = {}  # only behaviour.deleted_item_notification_fires fills it
         self._created_actions: dict[str, Node] = {}  # only behaviour.fires_action_as_created fills it
@@ -228,10 +230,39 @@ class VidiCoreApp:
             raise ApiError(415)
         if mimetype == "application/xml":
             return parse_xml(request.get_data())
+        if mimetype == "application/json" and self.behaviour.json_numbers_refused \
+                and _holds_number(request.get_data()):
+            raise ApiError(400, "invalidInput", {"context": "notification", "explanation": "expected a string"})
         if mimetype == "application/json":
             return parse_json(request.get_data(), request.mimetype_params.get("charset"),
                               empty_object_ok=self.behaviour.empty_object_event_accepted)
         raise ApiError(415)
+
+    def _mangled_on_create(self, document: NotificationDocument) -> None:
+        """The create path's storage bugs (behaviour settings of the generated-only faults); none by default."""
+        behaviour = self.behaviour
+
+        def mangle(text: str, name: str) -> str:
+            if behaviour.create_url_percent_decoded and name in ("url", "endpoint"):
+                text = unquote(text)
+            if behaviour.create_retry_int16 and name == "retry" and text.isdigit():
+                text = str(min(int(text), 2**15 - 1))
+            if behaviour.create_latin1_only:
+                text = text.encode("latin-1", "replace").decode("latin-1")
+            if behaviour.create_text_limit is not None:
+                text = text[:behaviour.create_text_limit]
+            return text
+
+        def walk(node: Node) -> None:
+            node.text = mangle(node.text, node.name)
+            node.attrs = {key: mangle(value, key) for key, value in node.attrs.items()}
+            for child in node.children:
+                walk(child)
+
+        if any((behaviour.create_url_percent_decoded, behaviour.create_retry_int16, behaviour.create_latin1_only,
+                behaviour.create_text_limit is not None)):
+            walk(document.action)
+            walk(document.trigger)
 
     def _check_required(self, document: NotificationDocument) -> None:
         check_required(document, client_required=self.behaviour.client_required_checked)
@@ -249,6 +280,14 @@ class VidiCoreApp:
 
     def _create(self, request: Request, route: Route) -> Response:
         document = self._read_document(request, route)
+        if self.behaviour.create_xml_order_strict and request.mimetype == "application/xml" \
+                and document.action_kind != "http":
+            order = list(ACTIONS.get(document.action_kind, {}))
+            sent = [order.index(c.name) for c in document.action.children if c.name in order]
+            if sent != sorted(sent):
+                raise ApiError(400, "invalidInput", {"context": "notification",
+                                                     "explanation": "unexpected element order in the action"})
+        self._mangled_on_create(document)
         try:
             self._check_required(document)
         except InvalidDocument as error:
@@ -289,7 +328,9 @@ class VidiCoreApp:
             listed = [n for n in self.store.notifications.values() if n.scope.entity == scope.entity]
         else:
             listed = self.store.in_scope(scope)
-        return [notification for notification in listed if notification.id not in self._soft_deleted]
+        listed = [notification for notification in listed if notification.id not in self._soft_deleted]
+        return [twice for notification in listed
+                for twice in ([notification] * (2 if notification.id in self._changed else 1))]
 
     def _delete_all(self, request: Request, route: Route) -> Response:
         with self.lock:
@@ -316,6 +357,11 @@ class VidiCoreApp:
                 self._created_actions.setdefault(notification.id, notification.document.action)
             if not self.behaviour.change_shown:  # the stale read: GET keeps the document as it was
                 self._shown_before_change.setdefault(notification.id, notification.document)
+            if self.behaviour.change_drops_group_with_synchronous and {"synchronous", "group"} <= set(
+                    document.action.attrs):
+                del document.action.attrs["group"]
+            if self.behaviour.change_lists_twice:
+                self._changed.add(notification.id)
             notification.document = document
         if self.behaviour.change_status == 204:
             return _empty(204)
@@ -461,3 +507,18 @@ def _empty(status: int) -> Response:
     response = Response(b"", status)
     del response.headers["Content-Type"]
     return response
+
+
+def _holds_number(body: bytes) -> bool:
+    """Whether a JSON body holds a number anywhere (what the json_numbers_refused fault refuses)."""
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (int, float)) and not isinstance(item, bool):
+            return True
+        stack.extend(item.values() if isinstance(item, dict) else item if isinstance(item, list) else ())
+    return False

@@ -50,6 +50,15 @@ class VidiCoreBehaviour:
     client_required_checked: bool = True     # fields the official client requires (javascript script, ...)
     json_body_on_whole_resources: bool = True  # False: JSON bodies on whole-resource paths and /notification: 415
     empty_object_event_accepted: bool = True  # an event sent as {} in JSON
+    # ---------------------------------------------------------------- bugs only generated input finds
+    create_text_limit: int | None = None     # create keeps only this many characters of each value
+    create_latin1_only: bool = False         # create stores characters outside Latin-1 as "?"
+    create_xml_order_strict: bool = False    # an XML create whose action fields are not in the server's order: 400
+    json_numbers_refused: bool = False       # a JSON body holding a number (retry: 5) is refused 400
+    create_url_percent_decoded: bool = False  # create stores url / endpoint percent-decoded
+    create_retry_int16: bool = False         # create stores retry as a 16-bit count (at most 32767)
+    change_drops_group_with_synchronous: bool = False  # a PUT with both action attributes keeps synchronous only
+    change_lists_twice: bool = False         # a changed notification is named twice in its resource's list
     # ---------------------------------------------------------------- authentication and roles
     password_checked: bool = True
     forbidden_status: int = 403              # of a refusal for a missing role (any other status: no body)

@@ -23,6 +23,8 @@ def test_list_names_created(check, vc, form, accept):
     listed = documents.uri_ids(read(check, response, "URIListDocument"))
     missing = [i for i in made if i not in listed]
     check("VC-LIST", not missing, f"the list lacks {missing} (it names {listed[:20]})")
+    twice = [i for i in made if listed.count(i) > 1]
+    check("VC-LIST", not twice, f"the list names {twice} more than once")
 
 
 @forms()

@@ -1,0 +1,204 @@
+"""Generated cases: Hypothesis run inside a conformance case, one example at a time, judged by `check`.
+
+A generated case (marked `generated`) asks the `generation` fixture for a `Generation` and runs a property:
+
+    def test_round_trip(check, vc, generation):
+        @generation.property(doc=strategies.encoded_documents(tag))
+        def round_trip(doc):
+            generation.example(doc.describe())
+            ...  # requests and checks, as in any case
+        round_trip()
+
+Each example starts from the case's state before the property: the previous example's exchanges and events are
+dropped (what they showed is kept once: a pass per requirement, the first few warnings), so when Hypothesis has shrunk a failure and runs the minimal
+example a last time, the case's record holds exactly that example's exchanges (evidence, curl lines) and the
+failure it raised. The failure's message is then completed with the minimal example, Hypothesis's reproduction
+blob (profile `ci`) and the command that replays it.
+
+Profiles (`conformance run --profile NAME`, `[generation] profile`), examples per property:
+
+| profile | examples | randomness | example database |
+|---|---|---|---|
+| dev | 10 | seeded (`--seed`, else drawn from the run token and shown) | `reports/hypothesis/`: failures are tried first next time |
+| ci | 50 | derandomised (the same examples every run) | none; prints the reproduction blob |
+| certify | 500 (10 x ci) | seeded | `reports/hypothesis/` |
+
+`deadline=None` everywhere: the HTTP timeouts bound each request, and a property's time is the server's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+from conformance.check import Check, ConformanceFailure
+
+MARKER = "generated"
+KEPT_WARNINGS = 3  # per requirement, across a property's examples
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    max_examples: int
+    derandomize: bool
+    database: bool
+    stateful_steps: int  # steps of each stateful run
+    description: str
+
+
+PROFILES = {
+    "dev": Profile("dev", 10, False, True, 10, "quick: 10 examples per property, failures saved and tried first"),
+    "ci": Profile("ci", 50, True, False, 15, "derandomised, 50 examples per property, no example database"),
+    "certify": Profile("certify", 500, False, True, 30, "10 x ci: 500 examples per property, seeded"),
+}
+DEFAULT_PROFILE = "ci"
+DATABASE_DIR = os.path.join("reports", "hypothesis")
+
+
+def seed_of(token: str) -> int:
+    """A run's default seed, the same in every worker: drawn from the run token."""
+    return int(token[:8], 16) if token else 0
+
+
+@dataclass
+class Generation:
+    """The generated-case settings of a run, and the state of one case's property."""
+
+    profile: Profile
+    seed: int
+    check: Check
+    replay: str                    # the command that reruns the case with this profile and seed
+    database_dir: str = DATABASE_DIR
+    examples: int = 0
+    current: str = ""              # the running example, in a line
+    _marks: tuple[int, int] = (0, 0)
+    _passed: dict[str, Any] = dataclasses.field(default_factory=dict)
+    _warned: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+
+    def settings(self, **overrides: Any) -> settings:
+        database = DirectoryBasedExampleDatabase(self.database_dir) if self.profile.database else None
+        # too_slow: every example waits on the server under test (HTTP round trips), which Hypothesis's
+        # generation-time check would take for a slow strategy. data_too_large: long values (2,000+ characters)
+        # are drawn on purpose.
+        base = dict(max_examples=self.profile.max_examples, derandomize=self.profile.derandomize, deadline=None,
+                    database=database, print_blob=True, report_multiple_bugs=False,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                           HealthCheck.filter_too_much],
+                    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink])
+        base.update(overrides)
+        return settings(**base)
+
+    def property(self, **strategies: Any) -> Callable[[Callable[..., None]], Callable[[], None]]:
+        """Decorate an example function: Hypothesis draws its arguments; calling the result runs the property."""
+        def decorate(body: Callable[..., None]) -> Callable[[], None]:
+            @functools.wraps(body)
+            def example(**drawn: Any) -> None:
+                self._begin()
+                try:
+                    body(**drawn)
+                except ConformanceFailure as failure:
+                    # one exception type per requirement: Hypothesis tells bugs apart by type and place, and every
+                    # check raises at the same place; so shrinking one requirement's failure never slips into
+                    # another's
+                    raise _failure_type(failure.requirement)(failure.requirement, str(failure)) from None
+
+            test = given(**strategies)(example)
+            test = self.settings()(test)
+            if not self.profile.derandomize:
+                test = hypothesis_seed(self.seed)(test)
+            return lambda: self.run(test)
+        return decorate
+
+    def run(self, test: Callable[[], None]) -> None:
+        stream, recorder = self.check.stream, self.check.recorder
+        self._marks = (len(stream.events), len(recorder.exchanges))
+        try:
+            test()
+        except ConformanceFailure as failure:
+            self._settle()
+            raise self._completed(failure) from None
+        except BaseException:
+            self._settle()
+            raise
+        self._settle()
+
+    def example(self, line: str) -> None:
+        """Name the running example in a line (shown with a failure: the document as sent is in its exchanges)."""
+        self.current = line
+
+    # --- one example at a time ------------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        """Drop the previous example's exchanges and events, but keep (once) what they showed: one pass per
+        requirement (a requirement checked in any example was checked) and the first warnings per requirement."""
+        events = self.check.stream.events
+        first_events, first_exchanges = self._marks
+        for event in events[first_events:]:
+            if event.outcome == "pass" and event.requirement not in self._passed:
+                self._passed[event.requirement] = event
+            elif event.outcome == "warn" and len(self._warned.setdefault(event.requirement, [])) < KEPT_WARNINGS:
+                self._warned[event.requirement].append(event)
+        del events[first_events:]
+        del self.check.recorder.exchanges[first_exchanges:]
+        self.examples += 1
+        self.current = ""
+
+    def _settle(self) -> None:
+        """After the last example: what earlier examples showed goes before the last example's own events."""
+        events = self.check.stream.events
+        first_events = self._marks[0]
+        last = events[first_events:]
+        del events[first_events:]
+        shown = {(e.requirement, e.outcome) for e in last}
+        events.extend(e for r, e in self._passed.items() if (r, "pass") not in shown)
+        events.extend(e for warned in self._warned.values() for e in warned if e not in last)
+        events.extend(last)
+
+    def _completed(self, failure: ConformanceFailure) -> ConformanceFailure:
+        """The failure of the minimal example, its message completed with the example and how to replay it."""
+        notes = [note for note in getattr(failure, "__notes__", ())
+                 if note.startswith(("You can reproduce", "@reproduce_failure"))]
+        extra = [f"minimal example ({self.examples} examples run, shrinking included; profile {self.profile.name}"
+                 + ("" if self.profile.derandomize else f", seed {self.seed}") + f"): {self.current or '(see the exchanges)'}",
+                 f"replay: {self.replay}"]
+        extra += [" ".join(note.split()) for note in notes]
+        events = self.check.stream.events
+        for index in range(len(events) - 1, -1, -1):
+            event = events[index]
+            if event.outcome == "fail" and event.requirement == failure.requirement:
+                events[index] = dataclasses.replace(event, message=f"{event.message} [{'; '.join(extra)}]")
+                break
+        text = str(failure) + "".join(f"\n  {line}" for line in extra)
+        return ConformanceFailure(failure.requirement, text)
+
+
+_FAILURE_TYPES: dict[str, type[ConformanceFailure]] = {}
+
+
+def _failure_type(requirement: str) -> type[ConformanceFailure]:
+    if requirement not in _FAILURE_TYPES:
+        name = "Failure_" + "".join(c if c.isalnum() else "_" for c in requirement)
+        _FAILURE_TYPES[requirement] = type(name, (ConformanceFailure,), {"__module__": __name__})
+    return _FAILURE_TYPES[requirement]
+
+
+def replay_command(protocol: str, case: str, target: str | None, profile: Profile, seed: int) -> str:
+    """`conformance run PROTOCOL [--target FILE] -k 'CASE' --profile P [--seed N]`."""
+    words = ["conformance", "run", protocol]
+    if target and target != "--base-url":
+        words += ["--target", target]
+    name, _, params = case.rpartition("::")[2].partition("[")
+    expression = " and ".join([name, *filter(None, params.rstrip("]").split("-"))]) if params else name
+    words += ["-k", expression, "--profile", profile.name]
+    if not profile.derandomize:
+        words += ["--seed", str(seed)]
+    return " ".join(shlex.quote(word) for word in words)
