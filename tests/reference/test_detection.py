@@ -34,9 +34,14 @@ def test_clean_reference_server_passes_everything(run_suite, protocol):
     assert statuses(data, "PASS") == set(catalogue.load(protocol).requirements)
 
 
-@pytest.mark.parametrize("fault", sorted(FAULTS))
+HAND_WRITTEN = sorted(name for name, fault in FAULTS.items() if not fault.generated)
+GENERATED = sorted(name for name, fault in FAULTS.items() if fault.generated)
+
+
+@pytest.mark.parametrize("fault", HAND_WRITTEN)
 def test_fault_is_detected_and_only_there(run_suite, fault):
-    result, data = run_suite("--conformance-sample", "--reference-fault", fault,
+    """The hand-written cases (the generated ones left out: they cost CI time and are judged below)."""
+    result, data = run_suite("--conformance-sample", "--reference-fault", fault, "-m", "not generated",
                              protocol=protocols.get(FAULTS[fault].protocol).package)
     expected = set(FAULTS[fault].requirements)
     got = statuses(data, "FAIL", "WARN")
@@ -58,6 +63,67 @@ def test_fault_is_detected_and_only_there(run_suite, fault):
             assert cases <= stopped_by_fault, f"{fault}: {requirement['id']} NOT CHECKED in {sorted(cases)}"
     must = {r for r in expected if catalogue.load_all()[r].level == "MUST"}
     assert result.ret == (1 if must else 0)
+
+
+@pytest.mark.parametrize("fault", GENERATED)
+def test_generated_cases_find_the_fault_and_only_it(run_suite, fault):
+    """Profile ci (the default): the generated cases flag exactly the fault's requirements; every other requirement
+    they check passes (or was not checked because its case stopped at the fault's failure)."""
+    result, data = run_suite("--reference-fault", fault, "-m", "generated",
+                             protocol=protocols.get(FAULTS[fault].protocol).package)
+    expected = set(FAULTS[fault].requirements)
+    got = statuses(data, "FAIL", "WARN")
+    assert got == expected, f"{fault}: generated cases flagged {sorted(got)}, fault breaks {sorted(expected)}"
+    assert statuses(data, "BLOCKED", "N-A") == set(), fault
+    checked = statuses(data, "PASS", "NOT CHECKED", "FAIL", "WARN")
+    clean = generated_requirements(FAULTS[fault].protocol)
+    assert checked == clean, f"{fault}: the generated cases checked {sorted(checked ^ clean)} unlike a clean run"
+    must = {r for r in expected if catalogue.load_all()[r].level == "MUST"}
+    failed = [event for case in data["cases"] for event in case["events"] if event["outcome"] == "fail"]
+    assert bool(failed) == bool(must), failed[:2]
+    assert all("minimal example" in event["message"] and "replay: conformance run" in event["message"]
+               for event in failed), failed[:2]
+    assert result.ret == (1 if must else 0)
+
+
+_GENERATED_REQUIREMENTS: dict[str, set[str]] = {}
+
+
+def generated_requirements(protocol: str) -> set[str]:
+    """What the generated cases of `protocol` declare (read from the cases' markers)."""
+    if protocol not in _GENERATED_REQUIREMENTS:
+        import importlib
+        module = importlib.import_module(f"{protocols.get(protocol).package}.cases.test_generated")
+        found = set()
+        for name in dir(module):
+            test = getattr(module, name)
+            for marker in getattr(test, "pytestmark", ()):
+                if marker.name == "requirement":
+                    found.update(marker.args)
+        _GENERATED_REQUIREMENTS[protocol] = found
+    return _GENERATED_REQUIREMENTS[protocol]
+
+
+@pytest.mark.parametrize("protocol", protocols.NAMES)
+def test_hand_written_cases_miss_every_generated_fault(run_suite, protocol):
+    """Every generated-only fault of the protocol on at once, the hand-written cases alone: all pass. So only the
+    generated cases find them (the matrix's other half)."""
+    on = [name for name in GENERATED if FAULTS[name].protocol == protocol]
+    args = [arg for name in on for arg in ("--reference-fault", name)]
+    result, data = run_suite("--conformance-sample", *args, "-m", "not generated",
+                             protocol=protocols.get(protocol).package)
+    assert statuses(data, "FAIL", "WARN", "BLOCKED") == set(), result.stdout.str()[-3000:]
+    assert result.ret == 0
+
+
+@pytest.mark.parametrize("protocol", protocols.NAMES)
+def test_clean_reference_server_passes_certify(run_suite, protocol):
+    """The clean server against profile certify (10 x ci's examples): no failure, no warning."""
+    result, data = run_suite("--conformance-profile", "certify", "-m", "generated", "-n", "2",
+                             protocol=protocols.get(protocol).package)
+    assert statuses(data, "FAIL", "WARN", "BLOCKED") == set(), result.stdout.str()[-3000:]
+    assert statuses(data, "PASS") == generated_requirements(protocol)
+    assert result.ret == 0
 
 
 def test_every_requirement_has_a_fault():

@@ -176,6 +176,9 @@ class SpectraApp:
         return {name: args[name] for name in known if args.get(name)}
 
     def _enumeration(self, name: str, value: str, allowed: tuple[str, ...]) -> str:
+        if self.behaviour.enumerations_mixed_case_refused and value not in (value.upper(), value.lower(),
+                                                                            value.capitalize()):
+            raise _bad_request(f"{name} {value!r} is not one of {', '.join(allowed)}")
         canonical = value.upper() if self.behaviour.enumerations_any_case else value
         if canonical not in allowed:
             raise _bad_request(f"{name} {value!r} is not one of {', '.join(allowed)}")
@@ -187,6 +190,12 @@ class SpectraApp:
         given = self._parameters(request.args, _CREATE_PARAMETERS)
         endpoint = given.get("notification_end_point", "")
         behaviour = self.behaviour
+        if behaviour.endpoint_query_dropped:
+            endpoint = endpoint.partition("?")[0]
+        if behaviour.endpoint_limit is not None:
+            endpoint = endpoint[:behaviour.endpoint_limit]
+        if behaviour.empty_job_id_refused and request.args.get("job_id") == "":
+            raise _bad_request("job_id '' is not a UUID", "")
         if not endpoint and behaviour.endpoint_required:
             raise ApiError(400, "InvalidUri", "notification_end_point is required")
         refused: ApiError | None = None  # only behaviour.bad_format_stored defers a refusal past the store
@@ -246,6 +255,8 @@ class SpectraApp:
                 records = records[:-1]
             length = DEFAULT_PAGE_LENGTH if length is None else length
             offset = 0 if offset is None else offset
+            if self.behaviour.paging_past_end_crashes and offset > len(records):
+                raise ApiError(500, "InternalError", "index out of range")
             start = offset - self.behaviour.page_overlap if offset > 0 else offset
             page = records[start:start + length]
             root = ET.Element("Data")

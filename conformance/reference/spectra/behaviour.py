@@ -21,6 +21,11 @@ class SpectraBehaviour:
     enumerations_any_case: bool = True       # False: only the upper-case spelling is accepted
     # ---------------------------------------------------------------- create
     create_status: int = 201
+    endpoint_query_dropped: bool = False     # the end point is stored without its query string
+    endpoint_limit: int | None = None        # the end point is stored cut to this many characters
+    enumerations_mixed_case_refused: bool = False  # only UPPER, lower and Capitalised spellings are accepted
+    empty_job_id_refused: bool = False       # job_id= (empty) is taken as a job id: 400, not a UUID
+    paging_past_end_crashes: bool = False    # a page_offset past the end answers 500
     endpoint_required: bool = True
     bad_naming_convention_defaulted: bool = False  # an unknown naming_convention is stored as the default
     bad_format_stored: bool = False          # a create refused for an unknown format is stored (default format)

@@ -63,7 +63,7 @@ def expected_value(param: str, sent: Mapping[str, str]) -> str:
 
 def same_value(param: str, want: str, got: str) -> bool:
     """Values compare as text, stripped; a UUID in any letter case is the same UUID."""
-    got = got.strip()
+    got, want = got.strip(), want.strip()
     if param == "job_id" and want and got:
         return want.lower() == got.lower()
     return want == got
