@@ -12,7 +12,7 @@ PROTOCOL_PACKAGES = ("vidicore", "spectra")
 
 DATA = {"conformance", "conformance.descriptor", "conformance.catalogue", "conformance.tables", "conformance.names",
         "conformance.protocols", *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}  # a package's __init__: data
-CORE = {"conformance.results", "conformance.record", "conformance.check", "conformance.http",
+CORE = {"conformance.results", "conformance.record", "conformance.check", "conformance.http", "conformance.generation",
         "conformance.validation", "conformance.judging", "conformance.target", "conformance.receiver",
         "conformance.exclusive"}
 RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformance.reports", "conformance.cli",

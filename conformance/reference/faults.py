@@ -221,6 +221,10 @@ _ALL = (
     _spectra("sp-paging-overlap", "SP-PAGING",
              "a page with page_offset > 0 starts one record early (headers computed from the parameters)",
              page_overlap=1),
+    _spectra("sp-userid-of-admin", "SP-USER-ID", "every registration shows the administrator's UserId, whoever "
+             "signed the create (the real owner still may delete it and gets its deliveries)", user_id_of_admin=True),
+    _spectra("sp-paging-total-of-page", "SP-PAGING-HEADERS-TRUTH", "Total-Result-Count counts the records of the "
+             "page, not all registrations", total_count_of_page=True),
     _spectra("sp-paging-no-truncated", "SP-PAGING-HEADERS", "list answers carry no Page-Truncated header",
              page_truncated_header=False),
     _spectra("sp-delete-200", "SP-DELETE", "delete answers 200 (empty body)", delete_status=200),
@@ -300,6 +304,8 @@ _ALL = (
     _spectra("sp-book-no-answer-not-counted", "SP-BOOK-NO-ANSWER",
              "a delivery that got no answer is not counted (counter unchanged, LastFailure empty)",
              no_answer_counted=False),
+    _spectra("sp-book-failure-kept", "SP-BOOK-SUCCESS", "a 2xx answer after a failed delivery leaves its LastFailure "
+             "(a fresh registration's first 2xx looks right)", success_clears_last_failure=False),
     _spectra("sp-book-no-reset", "SP-BOOK-RESET", "a 2xx answer does not reset NumberOfFailuresSinceLastSuccess",
              success_resets_failures=False),
 )

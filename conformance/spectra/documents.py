@@ -144,6 +144,11 @@ def _fields(element: ET.Element) -> dict[str, str]:
     return found
 
 
+def flat(body: bytes | str) -> dict[str, str]:
+    """Any flat document (a user's Data, for one): child name -> stripped text. Not schema-checked."""
+    return _fields(parse_xml(body))
+
+
 def registration(body: bytes | str) -> Decoded:
     """A registration answer (create, get-one): root Data with the twelve fields."""
     element = parse_xml(body)

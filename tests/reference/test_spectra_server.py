@@ -1179,9 +1179,74 @@ def test_fault_sp_book_no_reset(spectra_with: Callable[..., Spectra]) -> None:
         endpoint.close()
 
 
+def test_fault_sp_book_failure_kept(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with("sp-book-failure-kept")
+    endpoint = ScriptedEndpoint("reset", 200)
+    try:
+        after = _bookkeeping(sp, endpoint.url, lambda: endpoint.wait(1))
+        assert after["NumberOfFailuresSinceLastSuccess"] == "1" and after["LastFailure"]
+        sp.run_job(sp.bucket())
+        endpoint.wait(2)
+        sp.idle()
+        [after] = records(sp.list())
+        assert (after["NumberOfFailuresSinceLastSuccess"], after["LastHttpResponseCode"]) == ("0", "200")
+        assert after["LastFailure"] != ""
+    finally:
+        endpoint.close()
+
+
+def test_fault_sp_userid_of_admin(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with("sp-userid-of-admin")
+    job = sp.start_job(sp.bucket(), as_="user")
+    assert sp.register(DUMMY, as_="user", job_id=job)["UserId"] == ADMIN_ID
+
+
+def test_user_documents_show_each_users_id(sp: Spectra) -> None:
+    for name, user_id in (("admin", ADMIN_ID), ("user", USER_ID)):
+        access_id = base64.b64encode(name.encode()).decode()
+        for key in (name, access_id):
+            assert data(sp.request("GET", f"/_rest_/user/{key}"))["Id"] == user_id
+    assert sp.request("GET", "/_rest_/user/nobody").status_code == 404
+
+
+def test_fault_sp_paging_total_of_page(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with("sp-paging-total-of-page")
+    sp.register(DUMMY), sp.register(DUMMY)
+    assert sp.list(page_length="1").headers["Total-Result-Count"] == "1"
+
+
+def test_fault_sp_gen_endpoint_query_dropped(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with("sp-gen-endpoint-query-dropped")
+    assert sp.register("http://x.invalid/a?b=c")["NotificationEndPoint"] == "http://x.invalid/a"
+
+
+def test_fault_sp_gen_endpoint_cut(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with("sp-gen-endpoint-cut")
+    assert len(sp.register("http://x.invalid/" + "x" * 2000)["NotificationEndPoint"]) == 1024
+
+
+def test_fault_sp_gen_mixed_case_refused(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with("sp-gen-mixed-case-refused")
+    assert sp.register(DUMMY, format="json", notification_http_method="Put")["Format"] == "JSON"
+    assert_error(sp.create(notification_end_point=DUMMY, format="jSoN"), 400, "BadRequest")
+
+
+def test_fault_sp_gen_empty_job_id_refused(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with("sp-gen-empty-job-id-refused")
+    assert sp.register(DUMMY)["JobId"] == ""
+    assert_error(sp.create(notification_end_point=DUMMY, job_id=""), 400, "BadRequest")
+
+
+def test_fault_sp_gen_paging_past_end_500(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with("sp-gen-paging-past-end-500")
+    sp.register(DUMMY)
+    assert sp.list(page_length="1", page_offset="1").status_code == 200
+    assert sp.list(page_length="1", page_offset="2").status_code == 500
+
+
 def test_every_spectra_fault_has_a_test_here() -> None:
     source = Path(__file__).read_text()
     untested = [name for name, fault in FAULTS.items()
                 if fault.protocol == "spectra" and f"test_fault_{name.replace('-', '_')}(" not in source]
     assert untested == []
-    assert len([fault for fault in FAULTS.values() if fault.protocol == "spectra"]) == 43
+    assert len([fault for fault in FAULTS.values() if fault.protocol == "spectra"]) == 51

@@ -373,6 +373,31 @@ def _change_persists(client: httpx.Client, uri: str) -> bool:
 
 
 NO_DEFAULTS = MINIMAL_JSON
+
+
+def _stored_http(fields: dict[str, Any], name: str) -> Probe:
+    """Create a JSON http action with `fields`; what `name` reads back as (JSON)."""
+    def probe(client: httpx.Client) -> Any:
+        body = {"action": {"http": {"url": "http://example.com/n", **fields}}, "trigger": {"item": {"create": ""}}}
+        created = client.post("item/notification", json=body, headers=AS_TEXT)
+        if created.status_code != 200:
+            return created.status_code
+        return client.get(f"item/notification/{created.text}", headers=AS_JSON).json()["action"]["http"].get(name)
+    return probe
+
+
+def _changed_then(then: Callable[[httpx.Client, str], Any], change: dict[str, Any]) -> Probe:
+    def probe(client: httpx.Client) -> Any:
+        uri = create(client)
+        assert client.put(f"item/notification/{uri}", json=change).status_code == 200
+        return then(client, uri)
+    return probe
+
+
+JS_OUT_OF_ORDER = (f'<NotificationDocument xmlns="{NS}"><action><javascript><retry>1</retry><script>x</script>'
+                   '</javascript></action><trigger><item><create/></item></trigger></NotificationDocument>')
+SYNCHRONOUS_AND_GROUP = {"action": {"http": {"url": "http://example.com/n", "synchronous": True, "group": "g"}},
+                         "trigger": {"item": {"create": ""}}}
 # fault -> (probe, what the clean server shows, what the faulty one shows)
 FAULT_PROBES: dict[str, tuple[Probe, Any, Any]] = {
     "slash-404": (_status("GET", "item/notification/"), 200, 404),
@@ -445,6 +470,18 @@ FAULT_PROBES: dict[str, tuple[Probe, Any, Any]] = {
     "json-notification-wrapped": (_created_then(lambda c, uri: list(c.get(f"item/notification/{uri}",
                                                                           headers=AS_JSON).json())),
                                   ["action", "trigger"], ["NotificationDocument"]),
+    # bugs only generated input finds
+    "gen-long-values-truncated": (lambda c: len(_stored_http({"extradata": "x" * 1500}, "extradata")(c)), 1500, 1000),
+    "gen-latin1-storage": (_stored_http({"extradata": "日本 é"}, "extradata"), "日本 é", "?? é"),
+    "gen-xml-order-strict": (_status("POST", "item/notification", content=JS_OUT_OF_ORDER, headers=XML), 200, 400),
+    "gen-json-numbers-refused": (_stored_http({"retry": 3}, "retry"), "3", 400),
+    "gen-url-percent-decoded": (_stored_http({"url": "http://example.com/%41%2F"}, "url"),
+                                "http://example.com/%41%2F", "http://example.com/A/"),
+    "gen-retry-int16": (_stored_http({"retry": "40000"}, "retry"), "40000", "32767"),
+    "gen-change-drops-group": (_changed_then(lambda c, uri: "group" in c.get(
+        f"item/notification/{uri}", headers=AS_JSON).json()["action"]["http"], SYNCHRONOUS_AND_GROUP), True, False),
+    "gen-change-lists-twice": (_changed_then(lambda c, uri: text_list(c, "item/notification").count(uri),
+                                             MINIMAL_JSON), 1, 2),
     "json-urilist-key": (lambda c: (list(c.get("item/notification", headers=AS_JSON).json()),
                                     list(c.post("item/notification", json=MINIMAL_JSON, headers=AS_JSON).json())),
                          (["uri"], ["uri"]), (["uris"], ["uri"])),

@@ -54,6 +54,7 @@ _ROUTES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = (
     (re.compile(f"{REST}/bucket"), {"POST": "_create_bucket"}),
     (re.compile(f"{REST}/bucket/([^/]+)"), {"PUT": "_start_bulk_put", "DELETE": "_delete_bucket"}),
     (re.compile(f"{REST}/job/([^/]+)"), {"GET": "_get_job", "DELETE": "_cancel_job"}),
+    (re.compile(f"{REST}/user/([^/]+)"), {"GET": "_get_user"}),
     (re.compile(f"/(?!{REST[1:]}/)([^/]+)/(.+)"), {"PUT": "_put_object"}),  # /{bucket}/{object name}
 )
 _CREATE_PARAMETERS = ("notification_end_point", "format", "job_id", "naming_convention", "notification_http_method")
@@ -266,7 +267,7 @@ class SpectraApp:
         total = len(records)
         if self.behaviour.page_truncated_header:
             response.headers["Page-Truncated"] = str(max(0, total - offset - length))
-        response.headers["Total-Result-Count"] = str(total)
+        response.headers["Total-Result-Count"] = str(len(page) if self.behaviour.total_count_of_page else total)
         return response
 
     def _delete(self, request: Request, user: SpectraUser, registration_id: str) -> Response:
@@ -282,6 +283,18 @@ class SpectraApp:
             else:
                 del self.registrations[registration.id]
         return _empty(self.behaviour.delete_status)
+
+    def _get_user(self, request: Request, user: SpectraUser, name: str) -> Response:
+        """`GET /_rest_/user/{name or access id}`: the user's Id and Name (BlackPearl also shows more)."""
+        self._parameters(request.args, ())
+        found = USERS.get(name) or BY_ACCESS_ID.get(name)
+        if found is None:
+            raise ApiError(404, "NotFound", f"no user {name!r}", name)
+        root = ET.Element("Data")
+        for key, value in (("AuthId", found.access_id), ("Id", found.user_id), ("MaxBuckets", "10000"),
+                           ("Name", found.name)):
+            ET.SubElement(root, key).text = value
+        return _xml(_xml_bytes(root))
 
     def _find(self, registration_id: str) -> Registration:
         """The registration of that id (call with the lock held); 404, or 500 with behaviour.unissued_id_crashes."""
@@ -321,7 +334,7 @@ class SpectraApp:
             "NotificationEndPoint": registration.endpoint,
             "NotificationHttpMethod": registration.method,
             "NumberOfFailuresSinceLastSuccess": str(registration.failures),
-            "UserId": registration.user_id,
+            "UserId": USERS["admin"].user_id if self.behaviour.user_id_of_admin else registration.user_id,
         }
         element = ET.Element(root)
         for name, text in fields.items():
@@ -483,7 +496,8 @@ class SpectraApp:
                 return
             if not outcome.success or behaviour.success_resets_failures:
                 registration.failures = 0
-            registration.last_failure = ""
+            if behaviour.success_clears_last_failure:
+                registration.last_failure = ""
 
     def _delivered(self, registration_id: str, bound_to_the_job: bool) -> None:
         """After the last attempt: a registration bound to the completed job goes with it (as BlackPearl does)."""

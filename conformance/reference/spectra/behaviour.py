@@ -21,6 +21,7 @@ class SpectraBehaviour:
     enumerations_any_case: bool = True       # False: only the upper-case spelling is accepted
     # ---------------------------------------------------------------- create
     create_status: int = 201
+    user_id_of_admin: bool = False           # every registration shows the administrator's UserId, whoever signed
     endpoint_query_dropped: bool = False     # the end point is stored without its query string
     endpoint_limit: int | None = None        # the end point is stored cut to this many characters
     enumerations_mixed_case_refused: bool = False  # only UPPER, lower and Capitalised spellings are accepted
@@ -42,6 +43,7 @@ class SpectraBehaviour:
     list_omits_newest: bool = False          # the list without paging parameters leaves out the newest
     page_overlap: int = 0                    # records a page with page_offset > 0 starts early
     page_truncated_header: bool = True
+    total_count_of_page: bool = False        # Total-Result-Count counts the page's records, not all of them
     delete_status: int = 204
     delete_soft: bool = False                # deleted registrations leave the list, but their ids still work
     delete_owner_checked: bool = True        # an ordinary user may delete only its own registrations
@@ -69,6 +71,7 @@ class SpectraBehaviour:
     error_answer_counted: bool = False       # a non-2xx answer counts as a failure
     no_answer_counted: bool = True           # a delivery without an answer counts as a failure
     success_resets_failures: bool = True     # a 2xx answer resets NumberOfFailuresSinceLastSuccess
+    success_clears_last_failure: bool = True  # False: a 2xx answer leaves the LastFailure of an earlier failure
 
 
 def for_faults(names: Iterable[str] = ()) -> SpectraBehaviour:

@@ -162,10 +162,18 @@ class Walk:
             "SP-XSD-REGISTRATION": [f"page_offset={page.offset}: {error}" for page in self.pages
                                     for error in page.errors],
             "SP-PAGING-HEADERS": [
-                f"page_offset={page.offset}: Total-Result-Count {page.total!r} (expected {total}), Page-Truncated "
-                f"{page.truncated!r} (expected {max(0, total - page.offset - len(page.ids))})"
+                f"page_offset={page.offset}: no {' and no '.join(missing)} header"
                 for page in self.pages
-                if page.total != str(total) or page.truncated != str(max(0, total - page.offset - len(page.ids)))],
+                for missing in [[name for name, value in (("Total-Result-Count", page.total),
+                                                          ("Page-Truncated", page.truncated)) if value is None]]
+                if missing],
+            "SP-PAGING-HEADERS-TRUTH": [
+                f"page_offset={page.offset}: {name} {value!r}, expected {want}"
+                for page in self.pages
+                for name, value, want in (("Total-Result-Count", page.total, total),
+                                          ("Page-Truncated", page.truncated,
+                                           max(0, total - page.offset - len(page.ids))))
+                if value is not None and value.strip() != str(want)],
         }
         return {requirement: problems for requirement, problems in found.items() if problems}
 
@@ -182,11 +190,11 @@ def _paging_walk(check, sp, made: list[str]) -> Walk:
     return Walk(list(before), length, pages, after is not None and list(after) == list(before) and not strangers)
 
 
-@requirement("SP-PAGING", "SP-PAGING-HEADERS", "SP-XSD-REGISTRATION")
+@requirement("SP-PAGING", "SP-PAGING-HEADERS", "SP-PAGING-HEADERS-TRUTH", "SP-XSD-REGISTRATION")
 @pytest.mark.exclusive  # pages over every registration on the server: other cases' creates shift the pages
 def test_paging_visits_everything_once(check, sp):
-    """Paging by page_length/page_offset visits every registration once (no duplicate, no gap), with truthful
-    headers.
+    """Paging by page_length/page_offset visits every registration once (no duplicate, no gap); both paging
+    headers are there (a SHOULD), and a header that is there tells the truth on every page (a MUST).
 
     Judged only on walks during which the registrations did not change (the unpaged list read before and after the
     walk is the same, and no page holds a registration it did not name): on a shared server others create and
@@ -212,7 +220,8 @@ def test_paging_visits_everything_once(check, sp):
     problems = judged.problems()
     # what passed first, then what failed (SHOULDs before MUSTs): a failed MUST stops the case, and must not leave
     # the others of the same walk unjudged
-    order = sorted(("SP-PAGING-HEADERS", "SP-XSD-REGISTRATION", "SP-PAGING"), key=lambda r: r in problems)
+    order = sorted(("SP-PAGING-HEADERS", "SP-PAGING-HEADERS-TRUTH", "SP-XSD-REGISTRATION", "SP-PAGING"),
+                   key=lambda r: r in problems)
     for requirement_id in order:
         check(requirement_id, requirement_id not in problems, "; ".join(problems.get(requirement_id, [])[:3]))
 
@@ -274,3 +283,32 @@ def test_xml_answers_carry_an_xml_media_type(check, sp):
                 for what, answer in answers.items() if answer.body.strip() and not xml_media(answer.media_type)]
     check("SP-XML-MEDIA", not problems, "; ".join(problems) + " for an XML body; expected application/xml or "
                                                              "text/xml")
+
+
+def _user_id(check, sp, role: str) -> str:
+    """The Id of a target user as `GET /_rest_/user/{access id}` shows it (a precondition, not judged)."""
+    response = sp.request("GET", f"_rest_/user/{segment(sp.access_id(role))}", user=role, label=f"get user ({role})")
+    check.precondition(response.status == 200, f"GET /_rest_/user/{{access id}} of {role} answered {response.status}")
+    try:
+        user_id = (documents.flat(response.body).get("Id") or "").strip()
+    except DocumentError as exc:
+        check.precondition(False, f"the user document of {role} is unreadable: {exc}")
+    check.precondition(bool(user_id), f"the user document of {role} names no Id")
+    return user_id
+
+
+@requirement("SP-USER-ID", "SP-XSD-REGISTRATION")
+def test_user_id_is_the_creators(check, sp, jobs):
+    """Each registration carries the Id of the user that signed its create: the administrator's and, when the target
+    names an ordinary user, that user's (registered for a job of its own)."""
+    roles = ["admin"] + (["user"] if sp.has_user("user") else [])
+    for role in roles:
+        want = _user_id(check, sp, role)
+        params = {"notification_end_point": sp.marker()}
+        if role != "admin":
+            params["job_id"] = jobs.start(check, user=role).job_id
+        response = sp.create(params, user=role)
+        check.precondition(response.status == 201, f"create as {role} answered {response.status}")
+        got = read_registration(check, response).get("UserId", "")
+        check("SP-USER-ID", got.lower() == want.lower(),
+              f"a registration created by {role} carries UserId {got!r}; {role}'s Id is {want!r}")
