@@ -54,10 +54,11 @@ def _parser() -> argparse.ArgumentParser:
                           "its own receiver; cases that must not overlap on one server never run beside another")
     run.add_argument("--profile", choices=("dev", "ci", "certify"),
                      help="how hard the generated cases search: dev (10 examples per property, failures saved under "
-                          "reports/hypothesis and tried first), ci (50, derandomised), certify (500, seeded); "
+                          "reports/hypothesis and tried first), ci (50, derandomised), certify (500); "
                           "default: [generation] profile of the target file, else ci")
-    run.add_argument("--seed", type=int, metavar="N", help="seed of the generated cases (dev, certify; with ci it "
-                     "replaces derandomisation); default: drawn from the run and shown in every replay line")
+    run.add_argument("--seed", type=int, metavar="N", help="seed of the generated cases (with ci it replaces "
+                     "derandomisation); default: none (ci is derandomised; dev and certify draw at random and keep "
+                     "failures in reports/hypothesis, tried first next time)")
     run.add_argument("--shard", metavar="K/N", help="run only the K-th of N shards of the cases (by area; for CI "
                      "fleets: one job per shard, then `conformance merge` their results files)")
 

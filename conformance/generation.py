@@ -19,9 +19,9 @@ Profiles (`conformance run --profile NAME`, `[generation] profile`), examples pe
 
 | profile | examples | randomness | example database |
 |---|---|---|---|
-| dev | 10 | seeded (`--seed`, else drawn from the run token and shown) | `reports/hypothesis/`: failures are tried first next time |
+| dev | 10 | random (or `--seed N`) | `reports/hypothesis/`: failures are tried first next time (not with a seed) |
 | ci | 50 | derandomised (the same examples every run) | none; prints the reproduction blob |
-| certify | 500 (10 x ci) | seeded | `reports/hypothesis/` |
+| certify | 500 (10 x ci) | random (or `--seed N`) | `reports/hypothesis/` |
 
 `deadline=None` everywhere: the HTTP timeouts bound each request, and a property's time is the server's.
 """
@@ -64,17 +64,12 @@ DEFAULT_PROFILE = "ci"
 DATABASE_DIR = os.path.join("reports", "hypothesis")
 
 
-def seed_of(token: str) -> int:
-    """A run's default seed, the same in every worker: drawn from the run token."""
-    return int(token[:8], 16) if token else 0
-
-
 @dataclass
 class Generation:
     """The generated-case settings of a run, and the state of one case's property."""
 
     profile: Profile
-    seed: int
+    seed: int | None               # None: Hypothesis draws (and saves failures in the example database)
     check: Check
     replay: str                    # the command that reruns the case with this profile and seed
     database_dir: str = DATABASE_DIR
@@ -113,8 +108,8 @@ class Generation:
 
             test = given(**strategies)(example)
             test = self.settings()(test)
-            if not self.profile.derandomize:
-                test = hypothesis_seed(self.seed)(test)
+            if not self.profile.derandomize and self.seed is not None:
+                test = hypothesis_seed(self.seed)(test)  # (Hypothesis then saves nothing in the database)
             return lambda: self.run(test)
         return decorate
 
@@ -167,9 +162,14 @@ class Generation:
         """The failure of the minimal example, its message completed with the example and how to replay it."""
         notes = [note for note in getattr(failure, "__notes__", ())
                  if note.startswith(("You can reproduce", "@reproduce_failure"))]
+        if self.profile.derandomize:
+            how = ""
+        elif self.seed is not None:
+            how = f", seed {self.seed}"
+        else:
+            how = f", saved in {self.database_dir}: the next {self.profile.name} run tries it first"
         extra = [f"minimal example ({self.examples} examples run, shrinking included; profile {self.profile.name}"
-                 + ("" if self.profile.derandomize else f", seed {self.seed}") + f"): {self.current or '(see the exchanges)'}",
-                 f"replay: {self.replay}"]
+                 f"{how}): {self.current or '(see the exchanges)'}", f"replay: {self.replay}"]
         extra += [" ".join(note.split()) for note in notes]
         events = self.check.stream.events
         for index in range(len(events) - 1, -1, -1):
@@ -191,7 +191,7 @@ def _failure_type(requirement: str) -> type[ConformanceFailure]:
     return _FAILURE_TYPES[requirement]
 
 
-def replay_command(protocol: str, case: str, target: str | None, profile: Profile, seed: int) -> str:
+def replay_command(protocol: str, case: str, target: str | None, profile: Profile, seed: int | None) -> str:
     """`conformance run PROTOCOL [--target FILE] -k 'CASE' --profile P [--seed N]`."""
     words = ["conformance", "run", protocol]
     if target and target != "--base-url":
@@ -199,6 +199,6 @@ def replay_command(protocol: str, case: str, target: str | None, profile: Profil
     name, _, params = case.rpartition("::")[2].partition("[")
     expression = " and ".join([name, *filter(None, params.rstrip("]").split("-"))]) if params else name
     words += ["-k", expression, "--profile", profile.name]
-    if not profile.derandomize:
+    if not profile.derandomize and seed is not None:
         words += ["--seed", str(seed)]
     return " ".join(shlex.quote(word) for word in words)

@@ -71,7 +71,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                                                          for p in generation.PROFILES.values())
                          + f" (default: [generation] profile, else {generation.DEFAULT_PROFILE})")
     group.addoption("--conformance-seed", type=int, metavar="N",
-                    help="seed of the generated cases (default: [generation] seed, else drawn from the run token)")
+                    help="seed of the generated cases (default: [generation] seed, else none: ci is derandomised, "
+                         "dev and certify draw at random)")
     group.addoption("--conformance-shard", metavar="K/N", type=_shard,
                     help="run the K-th of N shards of the selected cases (grouped by area); join the shards' "
                          "results with `conformance merge`")
@@ -303,9 +304,9 @@ def check(request: pytest.FixtureRequest) -> Check:
 
 
 @pytest.fixture
-def generation_settings(request: pytest.FixtureRequest) -> tuple[generation.Profile, int]:
+def generation_settings(request: pytest.FixtureRequest) -> tuple[generation.Profile, int | None]:
     """The run's generation profile and seed: the command line, else the target file's [generation], else ci and
-    a seed drawn from the run token (the same in every worker)."""
+    no seed (ci is derandomised; dev and certify then draw at random and keep failures in the example database)."""
     config = request.config
     run = _run(config)
     chosen = run.target.generation if run.target is not None else None
@@ -317,7 +318,7 @@ def generation_settings(request: pytest.FixtureRequest) -> tuple[generation.Prof
     profile = generation.PROFILES[name]
     if seed is not None and profile.derandomize:  # a seed given with ci replaces its derandomisation
         profile = dataclasses.replace(profile, derandomize=False)
-    return profile, (seed if seed is not None else generation.seed_of(run.names.token))
+    return profile, seed
 
 
 @pytest.fixture

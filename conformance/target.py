@@ -15,7 +15,7 @@ Secrets never live in the file: each user names the environment variable that ho
 
     [generation]                 # optional: the generated (Hypothesis) cases
     profile = "ci"               # dev | ci | certify (conformance.generation.PROFILES)
-    seed = 1234                  # the seed of dev and certify runs (default: drawn per run, shown in replays)
+    seed = 1234                  # a fixed seed (default: none; ci is derandomised, dev and certify random)
 
 Without a file, `target_for_url(protocol, url)` builds a target for one protocol whose users come from the
 environment (`CONFORMANCE_<PROTOCOL>_...` variables, see each protocol's settings module).
