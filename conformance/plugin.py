@@ -267,7 +267,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         kept = [item for item in kept if dealt[shards.area(item.nodeid)] == k]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = kept
+    if hasattr(config, "workerinput"):
+        # under pytest-xdist the exclusive cases come last (every worker collects the same order): one in the middle
+        # of the run makes every worker drain and wait; at the end they run one after another, nothing waits long
+        kept.sort(key=lambda item: item.get_closest_marker(exclusive.MARKER) is not None)
+    items[:] = kept
 
 
 def _in_sample(item: pytest.Item, protocol: protocols.Protocol) -> bool:

@@ -46,7 +46,7 @@ def test_both_encodings_of_one_document_read_back_alike(tree):
     assert d.normalise(as_xml.tree) == d.normalise(as_json.tree)
 
 
-@MANY
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(s.defective_documents(TAG))
 def test_every_defective_document_is_refused_by_the_schema_or_the_parser(defective):
     try:

@@ -308,7 +308,7 @@ def test_user_id_is_the_creators(check, sp, jobs):
         if role != "admin":
             params["job_id"] = jobs.start(check, user=role).job_id
         response = sp.create(params, user=role)
-        check.precondition(response.status == 201, f"create as {role} answered {response.status}")
+        check.precondition(200 <= response.status < 300, f"create as {role} answered {response.status}")
         got = read_registration(check, response).get("UserId", "")
         check("SP-USER-ID", got.lower() == want.lower(),
               f"a registration created by {role} carries UserId {got!r}; {role}'s Id is {want!r}")
