@@ -10,18 +10,18 @@ A generated case (marked `generated`) asks the `generation` fixture for a `Gener
         round_trip()
 
 Each example starts from the case's state before the property: the previous example's exchanges and events are
-dropped (what they showed is kept once: a pass per requirement, the first few warnings), so when Hypothesis has shrunk a failure and runs the minimal
-example a last time, the case's record holds exactly that example's exchanges (evidence, curl lines) and the
-failure it raised. The failure's message is then completed with the minimal example, Hypothesis's reproduction
+dropped (what they showed is kept once: a pass per requirement, the first few warnings), so when Hypothesis has
+shrunk a failure and runs the minimal example a last time, the case's record holds exactly that example's
+exchanges (evidence, curl lines) and the failure it raised. The failure's message is then completed with the minimal example, Hypothesis's reproduction
 blob (profile `ci`) and the command that replays it.
 
 Profiles (`conformance run --profile NAME`, `[generation] profile`), examples per property:
 
 | profile | examples | randomness | example database |
 |---|---|---|---|
-| dev | 10 | random (or `--seed N`) | `reports/hypothesis/`: failures are tried first next time (not with a seed) |
-| ci | 50 | derandomised (the same examples every run) | none; prints the reproduction blob |
-| certify | 500 (10 x ci) | random (or `--seed N`) | `reports/hypothesis/` |
+| dev | 10 (stateful models: 10 runs of 10 steps) | random (or `--seed N`) | `reports/hypothesis/`: failures are tried first next time (not with a seed) |
+| ci | 50 (stateful: 50 runs of 15 steps) | derandomised (the same examples every run) | none; prints the reproduction blob |
+| certify | 500, 10 x ci (stateful: 250 runs of 30 steps, 10 x ci's steps) | random (or `--seed N`) | `reports/hypothesis/` |
 
 `deadline=None` everywhere: the HTTP timeouts bound each request, and a property's time is the server's.
 """
@@ -51,14 +51,16 @@ class Profile:
     max_examples: int
     derandomize: bool
     database: bool
-    stateful_steps: int  # steps of each stateful run
+    stateful_steps: int  # steps of each run of a stateful model
+    stateful_runs: int   # runs of a stateful model (certify: 10 x ci's steps in all)
     description: str
 
 
 PROFILES = {
-    "dev": Profile("dev", 10, False, True, 10, "quick: 10 examples per property, failures saved and tried first"),
-    "ci": Profile("ci", 50, True, False, 15, "derandomised, 50 examples per property, no example database"),
-    "certify": Profile("certify", 500, False, True, 30, "10 x ci: 500 examples per property, seeded"),
+    "dev": Profile("dev", 10, False, True, 10, 10, "quick: 10 examples per property, failures saved and tried first"),
+    "ci": Profile("ci", 50, True, False, 15, 50, "derandomised, 50 examples per property, no example database"),
+    "certify": Profile("certify", 500, False, True, 30, 250, "10 x ci: 500 examples per property (stateful models: "
+                       "250 runs of 30 steps)"),
 }
 DEFAULT_PROFILE = "ci"
 DATABASE_DIR = os.path.join("reports", "hypothesis")
@@ -112,6 +114,32 @@ class Generation:
                 test = hypothesis_seed(self.seed)(test)  # (Hypothesis then saves nothing in the database)
             return lambda: self.run(test)
         return decorate
+
+    def machine(self, machine: type) -> None:
+        """Run a `hypothesis.stateful.RuleBasedStateMachine` as the case's property: each run of the machine is one
+        example (its `__init__` must call `self.begin()` through `Generation.begin_example`), its steps' failures
+        are shrunk to the shortest sequence, and the record ends holding that sequence's exchanges."""
+        from hypothesis.stateful import run_state_machine_as_test
+
+        def test() -> None:
+            config = self.settings(stateful_step_count=self.profile.stateful_steps,
+                                   max_examples=self.profile.stateful_runs)
+            run_state_machine_as_test(machine, settings=config)
+        if not self.profile.derandomize and self.seed is not None:
+            test = hypothesis_seed(self.seed)(test)
+        self.run(test)
+
+    def begin_example(self) -> None:
+        """A new example begins (a state machine's run): the previous one's exchanges and events are dropped."""
+        self._begin()
+
+    def step(self, line: str) -> None:
+        """One step of a state machine's run, added to the running example's line (shown with a failure)."""
+        self.current = f"{self.current}; {line}" if self.current else line
+
+    def raising(self, failure: ConformanceFailure) -> ConformanceFailure:
+        """`failure` as its requirement's own exception type (for a state machine's rules)."""
+        return _failure_type(failure.requirement)(failure.requirement, str(failure))
 
     def run(self, test: Callable[[], None]) -> None:
         stream, recorder = self.check.stream, self.check.recorder

@@ -118,22 +118,24 @@ _ALL = (
               "GET of one notification answers XML even when Accept is application/json",
               retrieve_follows_accept=False),
     # --- bugs only generated input finds (the hand-written cases send short ASCII values in one order) -------
-    _generated(_vidicore("gen-long-values-truncated", "VC-RETRIEVE", "create keeps only the first 1,000 characters of every "
-              "value", create_text_limit=1000)),
+    _generated(_vidicore("gen-long-values-truncated", "VC-RETRIEVE",
+                         "create keeps only the first 1,000 characters of every value", create_text_limit=1000)),
     _generated(_vidicore("gen-latin1-storage", "VC-RETRIEVE", 'create stores every character outside Latin-1 as "?"',
-              create_latin1_only=True)),
-    _generated(_vidicore("gen-xml-order-strict", "VC-CREATE-STATUS", "an XML create of a non-http action whose fields are not "
-              "in the server's own order is refused 400", create_xml_order_strict=True)),
-    _generated(_vidicore("gen-json-numbers-refused", "VC-BODY-FORMATS", 'a JSON body holding a number ("retry": 3) is refused '
-              "400 (strings are fine)", json_numbers_refused=True)),
+                         create_latin1_only=True)),
+    _generated(_vidicore("gen-xml-order-strict", "VC-CREATE-STATUS", "an XML create of a non-http action whose "
+                         "fields are not in the server's own order is refused 400", create_xml_order_strict=True)),
+    _generated(_vidicore("gen-json-numbers-refused", "VC-BODY-FORMATS", 'a JSON body holding a number ("retry": 3) '
+                         "is refused 400 (strings are fine)", json_numbers_refused=True)),
     _generated(_vidicore("gen-url-percent-decoded", "VC-RETRIEVE", "create stores url and endpoint percent-decoded",
-              create_url_percent_decoded=True)),
-    _generated(_vidicore("gen-retry-int16", "VC-RETRIEVE", "create stores retry as a 16-bit count: above 32767 it reads back "
-              "32767", create_retry_int16=True)),
-    _generated(_vidicore("gen-change-drops-group", "VC-CHANGE-PERSISTS", "a PUT whose action has both synchronous and group "
-              "stores synchronous only", change_drops_group_with_synchronous=True)),
-    _generated(_vidicore("gen-change-lists-twice", "VC-LIST", "after a PUT the notification is named twice in its resource's "
-              "list", change_lists_twice=True)),
+                         create_url_percent_decoded=True)),
+    _generated(_vidicore("gen-retry-int16", "VC-RETRIEVE", "create stores retry as a 16-bit count: above 32767 it "
+                         "reads back 32767", create_retry_int16=True)),
+    _generated(_vidicore("gen-change-drops-group", "VC-CHANGE-PERSISTS", "a PUT whose action has both synchronous "
+                         "and group stores synchronous only", change_drops_group_with_synchronous=True)),
+    _generated(_vidicore("gen-change-lists-twice", "VC-LIST", "after a PUT the notification is named twice in its "
+                         "resource's list", change_lists_twice=True)),
+    _generated(_vidicore("gen-deleted-after-change-listed", "VC-DELETE-ONE", "a notification deleted after a "
+                         "change stays in its resource's list (GET answers 404)", deleted_changed_stays_listed=True)),
     _vidicore("json-empty-object-400", "VC-JSON-EMPTY-OBJECT", 'an event sent as {} is refused 400 ("" is fine)',
               empty_object_event_accepted=False),
     _vidicore("scope-merged", "VC-SCOPE",
@@ -287,16 +289,17 @@ _ALL = (
     _spectra("sp-book-no-code", "SP-BOOK-SUCCESS", "a 2xx answer is not recorded in LastHttpResponseCode",
              success_code_recorded=False),
     # --- bugs only generated input finds -------------------------------------------------------------------
-    _generated(_spectra("sp-gen-endpoint-query-dropped", "SP-CREATE-ECHO", "the end point is stored without its query string",
-             endpoint_query_dropped=True)),
+    _generated(_spectra("sp-gen-endpoint-query-dropped", "SP-CREATE-ECHO",
+                        "the end point is stored without its query string", endpoint_query_dropped=True)),
     _generated(_spectra("sp-gen-endpoint-cut", "SP-CREATE-ECHO", "the end point is stored cut to 1,024 characters",
-             endpoint_limit=1024)),
-    _generated(_spectra("sp-gen-mixed-case-refused", "SP-ENUMERATION-CASE", "enumeration values are accepted in UPPER, lower "
-             "and Capitalised spelling only (nUlL-like mixes answer 400)", enumerations_mixed_case_refused=True)),
-    _generated(_spectra("sp-gen-empty-job-id-refused", "SP-CREATE-201", "an empty job_id= is taken as a job id and refused 400 "
-             "(it means unset)", empty_job_id_refused=True)),
-    _generated(_spectra("sp-gen-paging-past-end-500", "SP-PAGING", "a page_offset past the last registration answers 500",
-             paging_past_end_crashes=True)),
+                        endpoint_limit=1024)),
+    _generated(_spectra("sp-gen-mixed-case-refused", "SP-ENUMERATION-CASE", "enumeration values are accepted in "
+                        "UPPER, lower and Capitalised spelling only (jSoN answers 400)",
+                        enumerations_mixed_case_refused=True)),
+    _generated(_spectra("sp-gen-empty-job-id-refused", "SP-CREATE-201", "an empty job_id= is taken as a job id and "
+                        "refused 400 (it means unset)", empty_job_id_refused=True)),
+    _generated(_spectra("sp-gen-paging-past-end-500", "SP-PAGING", "a page_offset past the last registration "
+                        "answers 500", paging_past_end_crashes=True)),
     _spectra("sp-book-error-no-code", "SP-BOOK-HTTP-ERROR",
              "a non-2xx answer is not recorded in LastHttpResponseCode", error_code_recorded=False),
     _spectra("sp-book-error-counted", "SP-BOOK-HTTP-ERROR-COUNT",

@@ -200,6 +200,10 @@ class VidiCoreClient:
             for notification_id in self.ids_in(response):
                 self.created.append((bound, notification_id))
 
+    def forget(self, bound: Bound, notification_id: str) -> None:
+        """Take a notification out of cleanup (the case deleted it itself)."""
+        self.created = [(b, i) for b, i in self.created if not (b == bound and i == notification_id)]
+
     def carrying(self, bound: Bound, marker: str, before: Iterable[str]) -> list[str] | None:
         """The notifications on `bound`, beyond `before`, whose stored document carries `marker` (a refused
         document that was stored anyway), taken into cleanup; None when the list cannot be read.

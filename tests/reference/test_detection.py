@@ -11,6 +11,9 @@ resource cost ~16 CPU-minutes, beyond what CI on two cores can afford; the sampl
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+
 import pytest
 
 from conformance import catalogue, protocols
@@ -90,16 +93,16 @@ _GENERATED_REQUIREMENTS: dict[str, set[str]] = {}
 
 
 def generated_requirements(protocol: str) -> set[str]:
-    """What the generated cases of `protocol` declare (read from the cases' markers)."""
+    """What the generated cases of `protocol` declare (read from the markers of its cases marked `generated`)."""
     if protocol not in _GENERATED_REQUIREMENTS:
-        import importlib
-        module = importlib.import_module(f"{protocols.get(protocol).package}.cases.test_generated")
-        found = set()
-        for name in dir(module):
-            test = getattr(module, name)
-            for marker in getattr(test, "pytestmark", ()):
-                if marker.name == "requirement":
-                    found.update(marker.args)
+        package = importlib.import_module(f"{protocols.get(protocol).package}.cases")
+        found: set[str] = set()
+        for info in pkgutil.iter_modules(package.__path__):
+            module = importlib.import_module(f"{package.__name__}.{info.name}")
+            for test in vars(module).values():
+                markers = getattr(test, "pytestmark", []) if callable(test) else []
+                if any(marker.name == "generated" for marker in markers):
+                    found.update(arg for marker in markers if marker.name == "requirement" for arg in marker.args)
         _GENERATED_REQUIREMENTS[protocol] = found
     return _GENERATED_REQUIREMENTS[protocol]
 

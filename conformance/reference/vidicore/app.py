@@ -83,7 +83,8 @@ class VidiCoreApp:
         self.lock = threading.RLock()
         self.store = Store(id_prefix=self.behaviour.id_prefix)
         self._soft_deleted: set[str] = set()  # only behaviour.delete_soft fills it
-        self._changed: set[str] = set()  # only behaviour.change_lists_twice fills it
+        self._changed: set[str] = set()  # only behaviour.change_lists_twice / deleted_changed_stays_listed fill it
+        self._listed_ghosts: dict[str, Notification] = {}  # only behaviour.deleted_changed_stays_listed fills it
         self._shown_before_change: dict[str, NotificationDocument] = {}  # only not behaviour.change_shown fills it
         self._ghosts: dict[str, Notification] = {}  # only behaviour.deleted_item_notification_fires fills it
         self._created_actions: dict[str, Node] = {}  # only behaviour.fires_action_as_created fills it
@@ -329,14 +330,16 @@ class VidiCoreApp:
         else:
             listed = self.store.in_scope(scope)
         listed = [notification for notification in listed if notification.id not in self._soft_deleted]
-        return [twice for notification in listed
-                for twice in ([notification] * (2 if notification.id in self._changed else 1))]
+        listed += [ghost for ghost in self._listed_ghosts.values() if ghost.scope == scope]
+        twice = self._changed if self.behaviour.change_lists_twice else set()
+        return [each for notification in listed for each in [notification] * (2 if notification.id in twice else 1)]
 
     def _delete_all(self, request: Request, route: Route) -> Response:
         with self.lock:
             if self.behaviour.delete_all_removes:
                 for notification in self.store.in_scope(route.scope):
                     self.store.remove(notification.id)
+                self._listed_ghosts = {i: n for i, n in self._listed_ghosts.items() if n.scope != route.scope}
         return _empty(200)
 
     def _retrieve(self, request: Request, route: Route) -> Response:
@@ -360,7 +363,7 @@ class VidiCoreApp:
             if self.behaviour.change_drops_group_with_synchronous and {"synchronous", "group"} <= set(
                     document.action.attrs):
                 del document.action.attrs["group"]
-            if self.behaviour.change_lists_twice:
+            if self.behaviour.change_lists_twice or self.behaviour.deleted_changed_stays_listed:
                 self._changed.add(notification.id)
             notification.document = document
         if self.behaviour.change_status == 204:
@@ -370,6 +373,8 @@ class VidiCoreApp:
     def _delete_one(self, request: Request, route: Route) -> Response:
         with self.lock:
             notification = self._find(route)
+            if self.behaviour.deleted_changed_stays_listed and notification.id in self._changed:
+                self._listed_ghosts[notification.id] = notification  # gone from GET, not from the list
             if self.behaviour.delete_soft:
                 self._soft_deleted.add(notification.id)
             else:

@@ -59,6 +59,7 @@ class VidiCoreBehaviour:
     create_retry_int16: bool = False         # create stores retry as a 16-bit count (at most 32767)
     change_drops_group_with_synchronous: bool = False  # a PUT with both action attributes keeps synchronous only
     change_lists_twice: bool = False         # a changed notification is named twice in its resource's list
+    deleted_changed_stays_listed: bool = False  # a notification deleted after a change stays in the list (GET 404)
     # ---------------------------------------------------------------- authentication and roles
     password_checked: bool = True
     forbidden_status: int = 403              # of a refusal for a missing role (any other status: no body)

@@ -1,0 +1,140 @@
+"""A stateful model of the VidiCore notification resources (NOTES §1.1, §1.2, §1.4): Hypothesis chains create,
+retrieve, list, change and delete across entities, single-entity forms and the placeholder, and after every step the
+server must agree with an in-memory model of what this run made there. A failing sequence is shrunk to the shortest
+one that still fails; its steps are the failure's example line and its exchanges the case's evidence.
+
+After every step: a retrieve equals the model's document (VC-RETRIEVE, VC-CHANGE-PERSISTS after a change), a
+deleted id answers 404 (VC-DELETED-GONE), a list names every live id of the run on that resource once and no id the
+run deleted (VC-LIST, VC-DELETE-ONE). Others' notifications on the resource are never judged or touched.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule
+
+from conformance.check import ConformanceFailure
+from conformance.vidicore import documents
+from conformance.vidicore import strategies as gen
+from conformance.vidicore.cases.support import check_exception, read
+from conformance.vidicore.client import ALL_FORMS, JSON, XML
+
+requirement = pytest.mark.requirement
+MEDIA = {"xml": XML, "json": JSON}
+
+
+def _step(method):
+    """A rule's body, its failure raised as its requirement's own exception (shrinking keeps to one bug)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except ConformanceFailure as failure:
+            raise self.generation.raising(failure) from None
+    return wrapper
+
+
+@pytest.mark.generated
+@requirement("VC-CREATE-STATUS", "VC-BODY-FORMATS", "VC-RETRIEVE", "VC-CHANGE", "VC-CHANGE-PERSISTS", "VC-LIST",
+             "VC-DELETE-ONE", "VC-DELETED-GONE", "VC-XSD-NOTIFICATION", "VC-JSON-NOTIFICATION", "VC-XSD-URILIST",
+             "VC-XSD-EXCEPTION")
+def test_generated_sequences_agree_with_a_model(check, vc, generation_for):
+    generation = generation_for("vidicore")
+    forms = [b for b in (vc.bind(form) for form in ALL_FORMS) if b is not None]
+    check.precondition(bool(forms), "the target names no notification resource the suite can use")
+
+    class Model(RuleBasedStateMachine):
+        notifications = Bundle("notifications")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.generation = generation
+            generation.begin_example()
+            self.live: dict[str, tuple] = {}     # id -> (bound, document, requirement) as the model holds it
+            self.deleted: dict[str, object] = {}  # id -> bound
+            self.forms = forms[:1]
+
+        @initialize(chosen=st.lists(st.sampled_from(forms), min_size=1, max_size=2, unique=True))
+        def resources(self, chosen) -> None:
+            """One run works on one or two resources, so its steps meet each other's notifications."""
+            self.forms = chosen
+            generation.step("on " + ", ".join(bound.path() for bound in chosen))
+
+        @rule(target=notifications, data=st.data())
+        @_step
+        def create(self, data):
+            bound = data.draw(st.sampled_from(self.forms), label="resource")
+            encoded = data.draw(gen.encoded_documents(vc.names.name("g")), label="document")
+            generation.step(f"create {encoded.describe()} on {bound.path()}")
+            response = vc.create_raw(bound, encoded.body(), encoded.media_type)
+            requirement_id = "VC-BODY-FORMATS" if encoded.fmt == "json" else "VC-CREATE-STATUS"
+            check(requirement_id, 200 <= response.status < 300, f"a valid {encoded.describe()} document was "
+                                                                f"answered {response.status}")
+            ids = vc.ids_in(response)
+            check.precondition(len(ids) == 1, f"no id in the create answer on {bound.path()}")
+            self.live[ids[0]] = (bound, encoded.tree, "VC-RETRIEVE")
+            return ids[0]
+
+        @rule(notification_id=notifications, fmt=st.sampled_from(("xml", "json")))
+        @_step
+        def retrieve(self, notification_id, fmt):
+            if notification_id in self.live:
+                bound, tree, requirement_id = self.live[notification_id]
+                generation.step(f"retrieve {notification_id} as {fmt.upper()}")
+                response = vc.get(bound, notification_id, accept=MEDIA[fmt])
+                check(requirement_id, response.status == 200, f"retrieve answered {response.status}")
+                diffs = documents.differences(tree, read(check, response, "NotificationDocument"))
+                check(requirement_id, not diffs, "read back differs from the model: " + "; ".join(diffs)[:1500])
+            else:
+                generation.step(f"retrieve deleted {notification_id}")
+                check_exception(check, vc.get(self.deleted[notification_id], notification_id), "VC-DELETED-GONE",
+                                "notFound", 404)
+
+        @rule(notification_id=notifications, data=st.data())
+        @_step
+        def change(self, notification_id, data):
+            if notification_id not in self.live:
+                return
+            bound, _, _ = self.live[notification_id]
+            encoded = data.draw(gen.encoded_documents(vc.names.name("g")), label="change")
+            generation.step(f"change {notification_id} to a {encoded.describe()} document")
+            response = vc.put_raw(bound, notification_id, encoded.body(), encoded.media_type)
+            check("VC-BODY-FORMATS" if encoded.fmt == "json" else "VC-CHANGE", 200 <= response.status < 300,
+                  f"a valid {encoded.describe()} change was answered {response.status}")
+            check("VC-CHANGE", response.status == 200, f"the change answered {response.status}, expected 200")
+            self.live[notification_id] = (bound, encoded.tree, "VC-CHANGE-PERSISTS")
+
+        @rule(notification_id=notifications)
+        @_step
+        def delete(self, notification_id):
+            if notification_id not in self.live:
+                return
+            bound, _, _ = self.live.pop(notification_id)
+            generation.step(f"delete {notification_id}")
+            response = vc.delete(bound, notification_id)
+            check("VC-DELETE-ONE", response.status == 200, f"delete answered {response.status}, expected 200")
+            vc.forget(bound, notification_id)
+            self.deleted[notification_id] = bound
+
+        @rule(data=st.data())
+        @_step
+        def listing(self, data):
+            bound = data.draw(st.sampled_from(self.forms), label="resource")
+            generation.step(f"list {bound.path()}")
+            response = vc.list(bound)
+            check("VC-LIST", response.status == 200, f"list answered {response.status}")
+            listed = documents.uri_ids(read(check, response, "URIListDocument"))
+            for notification_id, (where, _, _) in self.live.items():
+                if where == bound:
+                    check("VC-LIST", listed.count(notification_id) == 1,
+                          f"the list names {notification_id} {listed.count(notification_id)} times, expected once")
+            gone = [i for i, where in self.deleted.items() if where == bound and i in listed]
+            check("VC-DELETE-ONE", not gone, f"deleted {gone} still listed")
+
+        def teardown(self) -> None:
+            vc.cleanup()
+
+    generation.machine(Model)
