@@ -126,7 +126,8 @@ _ALL = (
                          "fields are not in the server's own order is refused 400", create_xml_order_strict=True)),
     _generated(_vidicore("gen-json-numbers-refused", "VC-BODY-FORMATS", 'a JSON body holding a number ("retry": 3) '
                          "is refused 400 (strings are fine)", json_numbers_refused=True)),
-    _generated(_vidicore("gen-url-percent-decoded", "VC-RETRIEVE", "create stores url and endpoint percent-decoded",
+    _generated(_vidicore("gen-url-percent-decoded", "VC-RETRIEVE", "create stores url and endpoint with the escapes of reserved "
+                         "characters decoded (%2F as /, %3F as ?)",
                          create_url_percent_decoded=True)),
     _generated(_vidicore("gen-retry-int16", "VC-RETRIEVE", "create stores retry as a 16-bit count: above 32767 it "
                          "reads back 32767", create_retry_int16=True)),

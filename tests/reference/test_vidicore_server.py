@@ -476,7 +476,7 @@ FAULT_PROBES: dict[str, tuple[Probe, Any, Any]] = {
     "gen-xml-order-strict": (_status("POST", "item/notification", content=JS_OUT_OF_ORDER, headers=XML), 200, 400),
     "gen-json-numbers-refused": (_stored_http({"retry": 3}, "retry"), "3", 400),
     "gen-url-percent-decoded": (_stored_http({"url": "http://example.com/%41%2F"}, "url"),
-                                "http://example.com/%41%2F", "http://example.com/A/"),
+                                "http://example.com/%41%2F", "http://example.com/%41/"),
     "gen-retry-int16": (_stored_http({"retry": "40000"}, "retry"), "40000", "32767"),
     "gen-change-drops-group": (_changed_then(lambda c, uri: "group" in c.get(
         f"item/notification/{uri}", headers=AS_JSON).json()["action"]["http"], SYNCHRONOUS_AND_GROUP), True, False),

@@ -13,7 +13,7 @@ from conformance.spectra.client import ECHOED
 
 TAG = "conformance-0123456789ab-gw0-g1"
 JOB = str(uuid.UUID(int=7))
-SOME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SOME = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @SOME

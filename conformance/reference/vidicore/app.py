@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import unquote
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -245,7 +244,7 @@ class VidiCoreApp:
 
         def mangle(text: str, name: str) -> str:
             if behaviour.create_url_percent_decoded and name in ("url", "endpoint"):
-                text = unquote(text)
+                text = _RESERVED_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
             if behaviour.create_retry_int16 and name == "retry" and text.isdigit():
                 text = str(min(int(text), 2**15 - 1))
             if behaviour.create_latin1_only:
@@ -512,6 +511,11 @@ def _empty(status: int) -> Response:
     response = Response(b"", status)
     del response.headers["Content-Type"]
     return response
+
+
+# a percent-escape of a printable ASCII character other than the unreserved ones (RFC 3986): "%2F", "%3F", "%25" ...
+_RESERVED_ESCAPE = re.compile("%(" + "|".join(f"{c:02X}" for c in range(0x20, 0x7F)
+                                               if not (chr(c).isalnum() or chr(c) in "-._~")) + ")", re.IGNORECASE)
 
 
 def _holds_number(body: bytes) -> bool:

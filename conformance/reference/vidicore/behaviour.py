@@ -55,7 +55,7 @@ class VidiCoreBehaviour:
     create_latin1_only: bool = False         # create stores characters outside Latin-1 as "?"
     create_xml_order_strict: bool = False    # an XML create whose action fields are not in the server's order: 400
     json_numbers_refused: bool = False       # a JSON body holding a number (retry: 5) is refused 400
-    create_url_percent_decoded: bool = False  # create stores url / endpoint percent-decoded
+    create_url_percent_decoded: bool = False  # create decodes url / endpoint escapes of reserved characters
     create_retry_int16: bool = False         # create stores retry as a 16-bit count (at most 32767)
     change_drops_group_with_synchronous: bool = False  # a PUT with both action attributes keeps synchronous only
     change_lists_twice: bool = False         # a changed notification is named twice in its resource's list
