@@ -1,5 +1,6 @@
 """Shared judging steps of the Spectra S3 cases: reading registrations and errors under their requirements,
-the echo rules of NOTES §2.1, and waiting for bookkeeping a server writes after a delivery."""
+the echo rules of NOTES §2.1, "nothing was created" after a refused create, registering for deliveries and judging
+what arrives (NOTES §2.4), and waiting for bookkeeping a server writes after a delivery."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import TypeVar
 
 from conformance.check import Check
 from conformance.http import Response, safe_id
-from conformance.judging import judged
-from conformance.spectra import documents
+from conformance.judging import json_body, judged
+from conformance.receiver import Delivery, Mailbox
+from conformance.spectra import documents, naming
 from conformance.spectra.client import DEFAULTS, ECHOED, SpectraClient
+from conformance.spectra.triggers import Job
 from conformance.validation import DocumentError
 
 T = TypeVar("T")
@@ -131,3 +134,77 @@ def poll(fetch: Callable[[], T], done: Callable[[T], bool], within: float) -> T:
             return value
         pause.wait(min(interval, left))
         interval = min(interval * 2, 0.2)
+
+
+def register(check, sp, mailbox: Mailbox, job: Job | None, *, convention=None, fmt=None, method=None,
+             user: str = "admin") -> dict[str, str]:
+    params = {"notification_end_point": mailbox.url}
+    for key, value in (("naming_convention", convention), ("format", fmt), ("notification_http_method", method),
+                       ("job_id", job.job_id if job else None)):
+        if value:
+            params[key] = value
+    return setup_registration(check, sp, params, user=user)
+
+
+def ours(job: Job, deliveries: list[Delivery]) -> list[Delivery]:
+    """The deliveries that name the case's job; all of them when none does (then SP-DLV-JOB judges)."""
+    named = [d for d in deliveries if job.job_id.lower().encode() in d.body.lower()]
+    return named or deliveries
+
+
+def arrived(check, mailbox: Mailbox, job: Job, delivery, what: str) -> Delivery:
+    got = mailbox.wait_for(1, within=delivery.deadline)
+    check("SP-DLV-FIRES", bool(got), f"{what}: nothing arrived at {mailbox.url} within {delivery.deadline:g} s")
+    return ours(job, got)[0]
+
+
+def read_payload(check, got: Delivery, convention: str, names_requirement: str) -> documents.Payload:
+    """The payload, its names judged against the convention's own schema (JSON type rules are judged apart)."""
+    form = "application/json" if json_body(got.body) else "application/xml"
+    return judged(check, names_requirement, lambda: documents.payload(got.body, form, convention).named(),
+                  f"the delivery (naming convention {convention})").payload
+
+
+def judge_payload(check, got: Delivery, job: Job, convention: str, names_requirement: str, *,
+                  cancelled: bool) -> documents.Payload:
+    payload = read_payload(check, got, convention, names_requirement)
+    if json_body(got.body):
+        date_name = naming.convert("NotificationGenerationDate", convention)
+        typed = [e for e in payload.type_errors if date_name not in e]
+        check("SP-DLV-JSON-TYPES", not typed, "; ".join(typed))
+    check("SP-DLV-JOB", (payload.job_id or "").lower() == job.job_id.lower(),
+          f"the delivery names job {payload.job_id!r}; the job that completed is {job.job_id!r}")
+    if cancelled:
+        names = sorted(o.get("Name", "") for o in payload.objects)
+        check("SP-DLV-CANCELLED", payload.cancel_occurred is True and names == sorted(job.not_put),
+              f"a cancelled job's delivery says CancelOccurred {payload.cancel_occurred!r} and lists {names}; "
+              f"expected true and the objects never put {sorted(job.not_put)}")
+    else:
+        check("SP-DLV-COMPLETED", payload.cancel_occurred is False and not payload.objects,
+              f"a completed job's delivery says CancelOccurred {payload.cancel_occurred!r} and lists "
+              f"{len(payload.objects)} object(s) not persisted; expected false and none")
+    check("SP-DLV-ENVELOPE", payload.envelope == "Event",
+          f"the payload sits under {payload.envelope!r}, not BlackPearl's Notification/Event")
+    check("SP-DLV-DATE", payload.generated_at is not None,
+          f"NotificationGenerationDate is {payload.generation_date!r}, not a date")
+    return payload
+
+
+def judge_form(check, got: Delivery, method: str, fmt: str) -> None:
+    check("SP-DLV-METHOD", got.method == method, f"NotificationHttpMethod {method}, the delivery was a {got.method}")
+    want = "application/json" if fmt == "JSON" else "application/xml"
+    check("SP-DLV-CONTENT-TYPE", got.media_type == want and json_body(got.body) == (fmt == "JSON"),
+          f"format {fmt}: Content-Type {got.media_type or 'absent'}, body "
+          f"{'JSON' if json_body(got.body) else 'not JSON'}; expected {want}")
+
+
+def nothing_created(check, sp: SpectraClient, endpoint: str, response) -> None:
+    """A refused create must leave no registration behind (judged only when it was refused)."""
+    listed = listed_endpoints(sp)
+    check.precondition(listed is not None, "the list could not be read to see what the refused create left")
+    made = [rid for rid, end_point in listed.items() if end_point == endpoint]
+    for rid in made:  # ours (run-unique end point): removed whatever the verdict
+        sp.created.append((rid, "admin"))
+    if 400 <= response.status < 500:
+        check("SP-REFUSED-NOT-CREATED", not made, f"the create was refused {response.status}, yet registration(s) "
+                                                 f"{made} with its end point exist")

@@ -1,5 +1,6 @@
 """Registrations (NOTES §2.1): create with every parameter combination that matters, get one, list, paging,
-delete, and what a deleted or unknown id answers."""
+delete, what a deleted id answers, and whose UserId a registration carries. Unknown ids are in test_not_found, users'
+rights in test_access, media types in test_negotiation."""
 
 from __future__ import annotations
 
@@ -12,10 +13,8 @@ import pytest
 from conformance.spectra import documents
 from conformance.validation import DocumentError
 from conformance.spectra.cases.support import (echo_problems, fresh_problems, ids_in_list, judge_error,
-                                               listed_endpoints, read_registration, setup_registration,
-                                               unknown_uuid)
-from conformance.http import safe_id, segment
-from conformance.judging import xml_media
+                                               listed_endpoints, read_registration, setup_registration)
+from conformance.http import segment
 from conformance.spectra.client import CONVENTIONS, FORMATS, METHODS, REGISTRATIONS
 
 requirement = pytest.mark.requirement
@@ -237,52 +236,6 @@ def test_delete_then_gone(check, sp):
                 "SP-DELETED-GONE", "NotFound", "deleting a deleted registration again")
     listed = ids_in_list(check, sp.list({"page_length": "100000"}), "SP-DELETED-GONE")
     check("SP-DELETED-GONE", rid not in listed, f"the list still holds deleted {rid}")
-
-
-@pytest.mark.parametrize("operation", ["get", "delete"])
-@requirement("SP-NOT-FOUND", "SP-XSD-ERROR", "SP-ERROR-CODE")
-def test_unknown_id(check, sp, operation):
-    rid = unknown_uuid()
-    response = sp.get(rid) if operation == "get" else sp.delete(rid)
-    judge_error(check, response, 404, "SP-NOT-FOUND", "NotFound", f"{operation} of unknown id {rid}")
-
-
-@requirement("SP-DELETE")
-def test_creating_user_deletes_own(check, sp, jobs, ordinary):
-    job = jobs.start(check, user=ordinary)
-    rid = setup_registration(check, sp, {"notification_end_point": sp.marker(), "job_id": job.job_id},
-                             user=ordinary)["Id"]
-    response = sp.delete(rid, user=ordinary)
-    check("SP-DELETE", response.status == 204, f"the creating (ordinary) user's delete answered {response.status}")
-
-
-@requirement("SP-DELETE-OTHER-USER", "SP-XSD-ERROR", "SP-ERROR-CODE")
-def test_other_user_may_not_delete(check, sp, ordinary):
-    rid = setup_registration(check, sp, {"notification_end_point": sp.marker()})["Id"]
-    response = sp.delete(rid, user=ordinary)
-    judge_error(check, response, 403, "SP-DELETE-OTHER-USER", "Forbidden",
-                "an ordinary user deleting the administrator's registration")
-    kept = sp.get(rid)
-    check("SP-DELETE-OTHER-USER", kept.status == 200, f"after the refused delete get-one answered {kept.status}")
-
-
-@requirement("SP-XML-MEDIA")
-def test_xml_answers_carry_an_xml_media_type(check, sp):
-    """A registration, a list and an Error answer are XML: their Content-Type says so (a text/html label, or
-    none, means a proxy or an error page is in the way; a charset parameter is fine)."""
-    created = sp.create({"notification_end_point": sp.marker()}, label="create registration (media type)")
-    check.precondition(200 <= created.status < 300, f"creating a registration answered {created.status}")
-    try:
-        rid = documents.registration(created.body).fields.get("Id", "")
-    except DocumentError as exc:
-        check.precondition(False, f"the registration answer is unreadable: {exc}")
-    check.precondition(bool(rid) and safe_id(rid), f"the registration answer names no usable Id ({rid!r})")
-    answers = {"the created registration": created, "get-one": sp.get(rid),
-               "a list page": sp.list({"page_length": "1"}), "a 404 Error": sp.get(unknown_uuid())}
-    problems = [f"{what} ({answer.status}) carries Content-Type {answer.headers.get('content-type') or 'none'}"
-                for what, answer in answers.items() if answer.body.strip() and not xml_media(answer.media_type)]
-    check("SP-XML-MEDIA", not problems, "; ".join(problems) + " for an XML body; expected application/xml or "
-                                                             "text/xml")
 
 
 def _user_id(check, sp, role: str) -> str:

@@ -119,3 +119,9 @@ def forms(*only: Form):
     """Parametrize a case over notification forms (every form by default)."""
     chosen = only or ALL_FORMS
     return pytest.mark.parametrize("form", chosen, ids=[form_id(f) for f in chosen])
+
+
+def check_created(check: Check, vc: VidiCoreClient, bound: Bound, notification_id: str, requirement_id: str) -> None:
+    """The id named by a create answer is the notification just created: it can be retrieved."""
+    check(requirement_id, setup_get(check, vc, bound, notification_id) is not None,
+          f"the id {notification_id!r} named by the create answer cannot be retrieved")

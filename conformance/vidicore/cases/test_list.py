@@ -1,12 +1,13 @@
-"""List: every notification created on a resource is named, in XML, JSON and CRLF text (page: List all)."""
+"""List: every notification created on a resource is named, in XML and JSON (page: List all; the text/plain list
+is in test_negotiation), and a single entity's notifications stay in its scope (NOTES §1.1)."""
 
 from __future__ import annotations
 
 import pytest
 
 from conformance.vidicore import documents
-from conformance.vidicore.cases.support import bound_or_na, check_accept, forms, read, setup_create
-from conformance.vidicore.client import JSON, TEXT, XML
+from conformance.vidicore.cases.support import bound_or_na, check_accept, forms, read, setup_create, setup_list
+from conformance.vidicore.client import JSON, SINGLE_FORMS, XML, Bound, Form
 
 requirement = pytest.mark.requirement
 
@@ -27,16 +28,15 @@ def test_list_names_created(check, vc, form, accept):
     check("VC-LIST", not twice, f"the list names {twice} more than once")
 
 
-@forms()
-@requirement("VC-LIST-TEXT")
-def test_list_text_crlf(check, vc, form):
-    bound = bound_or_na(check, vc, form)
-    made = [setup_create(check, vc, bound) for _ in range(2)]
-    response = vc.list(bound, accept=TEXT)
-    check("VC-LIST-TEXT", response.status == 200, f"list answered {response.status}")
-    check("VC-LIST-TEXT", response.media_type == TEXT,
-          f"Accept: text/plain was answered with Content-Type {response.media_type or 'none'}")
-    listed, crlf = documents.text_ids(response.body)
-    check("VC-LIST-TEXT", crlf, f"lines are not separated by CRLF: {response.text[:120]!r}")
-    missing = [i for i in made if i not in listed]
-    check("VC-LIST-TEXT", not missing, f"the text list lacks {missing}: {response.text[:200]!r}")
+@forms(*SINGLE_FORMS)
+@requirement("VC-SCOPE")
+def test_scope(check, vc, form):
+    single = bound_or_na(check, vc, form)
+    whole = Bound(Form(form.entity))
+    notification_id = setup_create(check, vc, single)
+    listed = setup_list(check, vc, whole)
+    check("VC-SCOPE", notification_id not in listed,
+          f"{notification_id}, made on {single.path()}, is listed by {whole.path()}")
+    response = vc.get(whole, notification_id, accept=XML)
+    check("VC-SCOPE", response.status == 404,
+          f"{notification_id}, made on {single.path()}, answered {response.status} under {whole.path()}")
