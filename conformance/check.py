@@ -4,8 +4,8 @@ A case declares the requirements it checks with ``@pytest.mark.requirement("VC-L
 each through the `check` fixture, an instance of `Check`:
 
 - ``check("VC-LIST", ok, "why")`` — records pass, or for a MUST records fail and stops the case with a
-  message naming the requirement, its level, the [reading] it rests on, and a curl line reproducing the
-  request that failed; a SHOULD records a warning and the case goes on.
+  message naming the requirement, its level, the [reading] it rests on, a curl line reproducing the
+  request that failed and the command that reruns the case; a SHOULD records a warning and the case goes on.
 - ``check.fail(requirement, "why")`` — a failure after which the case cannot go on (the body is not a document
   at all): recorded at the requirement's level like any failed check, then the case stops, whatever the level
   (a SHOULD warns and the case ends skipped with the reason). Typed `NoReturn`.
@@ -42,8 +42,9 @@ class ConformanceWarning(UserWarning):
 
 class Check:
     def __init__(self, case: str, declared: Iterable[str], requirements: dict[str, Requirement],
-                 stream: ResultStream, recorder: Recorder) -> None:
+                 stream: ResultStream, recorder: Recorder, rerun: str = "") -> None:
         self.case = case
+        self.rerun = rerun  # the command that reruns the case, shown with a failure
         self.declared = tuple(declared)
         self.requirements = requirements
         self.stream = stream
@@ -72,6 +73,8 @@ class Check:
         if exchange is not None and exchange.curl:
             text += f"\n  request: {exchange.method} {exchange.url} -> {exchange.status or exchange.error}"
             text += f"\n  reproduce: {exchange.curl}"
+        if self.rerun:
+            text += f"\n  rerun: {self.rerun}"
         raise ConformanceFailure(requirement, text)
 
     def fail(self, requirement: str, message: str, *, exchange: Exchange | None = None) -> NoReturn:

@@ -1,7 +1,7 @@
 """`conformance` command line: run the suite, serve the reference server, list requirements and faults.
 
-    conformance run [PROTOCOL ...] [--base-url URL | --target FILE] [-k EXPR] [-n N|auto] [--junitxml F]
-                    [--alluredir D] [-- further pytest options]
+    conformance run [PROTOCOL ...] [--base-url URL | --target FILE] [-k EXPR] [-m EXPR] [--profile NAME]
+                    [--last-failed] [-n N|auto] [--junitxml F] [--alluredir D] [-- further pytest options]
     conformance merge SHARD.json ... [-o RUN.json]
     conformance serve [--port N] [--fault NAME ...] [PROTOCOL ...]
     conformance requirements [PROTOCOL]
@@ -10,7 +10,8 @@
 `run` is a thin layer over pytest (the same cases run as `pytest --pyargs conformance.vidicore`). Its exit code is
 the verdict's: 0 CONFORMANT (every MUST checked passed); 1 NOT CONFORMANT (a MUST failed) or INCOMPLETE (a MUST
 could not be checked); 2 usage or configuration error, target unreachable, ENVIRONMENT ERROR (no delivery could
-reach the receiver), NOTHING CHECKED, or INTERRUPTED.
+reach the receiver), NOTHING CHECKED, INTERRUPTED, or a selection that left no case. Output cut short by a reader that
+went away (`conformance requirements | head`) ends quietly with 141, as for a process SIGPIPE ended (130: Ctrl-C).
 """
 
 from __future__ import annotations
@@ -18,49 +19,73 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from importlib import metadata
 
-from conformance import catalogue
+from conformance import catalogue, selection, shards
 from conformance.protocols import BY_NAME
 from conformance.protocols import NAMES as PROTOCOLS
 
 EXIT_OK, EXIT_FAILED, EXIT_ENVIRONMENT = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141  # 128 + SIGINT, 128 + SIGPIPE: what a shell reports for those signals
+DISTRIBUTION = "notification-conformance"
 EXIT_CODES = ("exit codes: 0 CONFORMANT (every MUST checked passed); 1 NOT CONFORMANT (a MUST failed) or INCOMPLETE "
               "(a MUST could not be checked); 2 usage or configuration error, target unreachable, ENVIRONMENT ERROR "
               "(no delivery reached the receiver), NOTHING CHECKED or INTERRUPTED")
 
 
+def _version() -> str:
+    try:
+        return f"conformance {metadata.version(DISTRIBUTION)}"
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "conformance (version unknown: the distribution is not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the conformance suite (default: against the embedded "
                                           "reference server)", epilog=EXIT_CODES)
     run.add_argument("protocols", nargs="*", choices=[[], *PROTOCOLS], metavar="PROTOCOL",
                      help=f"protocols to run: {', '.join(PROTOCOLS)} (default: all)")
-    run.add_argument("--base-url", help="API root of the server under test (one protocol)")
-    run.add_argument("--target", metavar="FILE", help="target file (TOML): servers, users, entities")
+    run.add_argument("--base-url", help="API root of the server under test (one protocol; default: the embedded "
+                                        "reference server)")
+    run.add_argument("--target", metavar="FILE", help="target file (TOML): servers, users, entities (default: none, "
+                                                      "the embedded reference server)")
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only cases matching EXPR (pytest -k; "
-                     "requirement ids match too, e.g. -k VC-LIST)")
-    run.add_argument("--junitxml", metavar="FILE", help="write a JUnit XML report")
-    run.add_argument("--alluredir", metavar="DIR", help="write Allure results (with HTTP evidence)")
+                     "requirement ids match too, e.g. -k VC-LIST; default: every case)")
+    run.add_argument("-m", dest="markexpr", metavar="EXPR",
+                     help="only cases whose markers match EXPR (pytest -m): protocols "
+                          f"{', '.join(PROTOCOLS)}; areas {', '.join(shards.AREAS)}; levels "
+                          f"{', '.join(selection.LEVELS.values())}; e.g. -m 'spectra and must and not generated' "
+                          "(default: every case)")
+    run.add_argument("--profile", choices=tuple(selection.PROFILES),
+                     help="which cases run and how hard the generated ones search: "
+                          + "; ".join(f"{p.name}: {p.description}" for p in selection.PROFILES.values())
+                          + " (default: every case, generated ones as the target file's [generation] profile says, "
+                            "else ci)")
+    run.add_argument("--seed", type=int, metavar="N", help="seed of the generated cases (with ci it replaces "
+                     "derandomisation; default: none: ci is derandomised, dev and certify draw at random and keep "
+                     "failures in reports/hypothesis, tried first next time)")
+    run.add_argument("--last-failed", action="store_true",
+                     help="run only the cases that failed or were blocked in the last run, as its --results file "
+                          "holds them (this run then rewrites that file; default: off)")
+    run.add_argument("--junitxml", metavar="FILE", help="write a JUnit XML report (default: none)")
+    run.add_argument("--alluredir", metavar="DIR", help="write Allure results with HTTP evidence (default: none)")
     run.add_argument("--results", metavar="FILE", default=os.path.join("reports", "results.json"),
                      help="per-requirement results as JSON (default: %(default)s)")
     run.add_argument("--fault", action="append", default=[], metavar="NAME",
-                     help="turn a named fault on in the embedded reference server (repeatable)")
-    run.add_argument("-v", "--verbose", action="store_true", help="one line per case")
-    run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing case")
+                     help="turn a named fault on in the embedded reference server (repeatable; default: none)")
+    run.add_argument("-v", "--verbose", action="store_true", help="one line per case (default: a progress line "
+                     "on a terminal, else one line per protocol done)")
+    run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing case (default: off)")
     run.add_argument("-n", "--workers", metavar="N", type=_workers,
                      help="run the cases on N parallel workers (pytest-xdist; 'auto': one per CPU). Each worker has "
-                          "its own receiver; cases that must not overlap on one server never run beside another")
-    run.add_argument("--profile", choices=("dev", "ci", "certify"),
-                     help="how hard the generated cases search: dev (10 examples per property, failures saved under "
-                          "reports/hypothesis and tried first), ci (50, derandomised), certify (500); "
-                          "default: [generation] profile of the target file, else ci")
-    run.add_argument("--seed", type=int, metavar="N", help="seed of the generated cases (with ci it replaces "
-                     "derandomisation); default: none (ci is derandomised; dev and certify draw at random and keep "
-                     "failures in reports/hypothesis, tried first next time)")
+                          "its own receiver; cases that must not overlap on one server never run beside another "
+                          "(default: serially, in this process)")
     run.add_argument("--shard", metavar="K/N", help="run only the K-th of N shards of the cases (by area; for CI "
-                     "fleets: one job per shard, then `conformance merge` their results files)")
+                     "fleets: one job per shard, then `conformance merge` their results files; default: all)")
 
     merge = commands.add_parser("merge", help="join shards' results files into the results of the whole run",
                                 epilog=EXIT_CODES)
@@ -69,13 +94,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="the whole run's results file (default: %(default)s)")
 
     serve = commands.add_parser("serve", help="run the reference server until interrupted")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--fault", action="append", default=[], metavar="NAME")
-    serve.add_argument("protocols", nargs="*", choices=[[], *PROTOCOLS], metavar="PROTOCOL")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
+    serve.add_argument("--fault", action="append", default=[], metavar="NAME",
+                       help="turn a named fault on (repeatable; `conformance faults` lists them; default: none)")
+    serve.add_argument("protocols", nargs="*", choices=[[], *PROTOCOLS], metavar="PROTOCOL",
+                       help=f"protocols to serve: {', '.join(PROTOCOLS)} (default: all)")
 
     requirements = commands.add_parser("requirements", help="list the requirement catalogue")
-    requirements.add_argument("protocol", nargs="?", choices=list(PROTOCOLS))
+    requirements.add_argument("protocol", nargs="?", choices=list(PROTOCOLS),
+                              help=f"one protocol: {', '.join(PROTOCOLS)} (default: all)")
 
     commands.add_parser("faults", help="list the reference server's named faults")
     return parser
@@ -92,9 +120,13 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     # --confcutdir: no conftest.py above the installed package is loaded (a venv inside a checkout would
     # otherwise pick up the checkout's own conftest.py).
     package_parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    # Progress: a line redrawn in place on a terminal (then pytest's own count is left out), else one line per
+    # protocol done, with no control characters (CI logs).
+    live = not args.verbose and sys.stdout.isatty()
     argv = ["-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", os.getcwd(), "--confcutdir", package_parent,
             "--assert=plain",
-            "-o", "console_output_style=count", "-q" if not args.verbose else "-v",
+            "-o", f"console_output_style={'classic' if live else 'count'}", "-q" if not args.verbose else "-v",
+            "--conformance-progress", "live" if live else "lines",
             "--pyargs", *(BY_NAME[p].package for p in chosen)]
     if args.target:
         argv += ["--conformance-target", args.target]
@@ -104,6 +136,10 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
         argv += ["--reference-fault", fault]
     if args.keyword:
         argv += ["-k", args.keyword]
+    if args.markexpr:
+        argv += ["-m", args.markexpr]
+    if args.last_failed:
+        argv.append("--conformance-last-failed")
     if args.junitxml:
         argv += ["--junitxml", args.junitxml]
     if args.alluredir:
@@ -146,8 +182,8 @@ def _run(args: argparse.Namespace) -> int:
         return EXIT_OK
     if code == pytest.ExitCode.TESTS_FAILED:
         return EXIT_FAILED
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        print("conformance: error: no case selected (check -k and the protocol names)", file=sys.stderr)
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:  # (a selection that left no case is the plugin's one line)
+        print("conformance: error: no case collected (check the protocol names)", file=sys.stderr)
     return EXIT_ENVIRONMENT
 
 
@@ -208,9 +244,18 @@ def main(argv: list[str] | None = None) -> int:
     handler = {"run": _run, "merge": _merge, "serve": _serve, "requirements": _requirements,
                "faults": _faults}[args.command]
     try:
-        return handler(args)
+        code = handler(args)
+        sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        return code
     except KeyboardInterrupt:
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Whoever read the output went away (`conformance requirements | head`): the rest is not wanted. As the
+        # Python documentation advises (signal module, "Note on SIGPIPE"), stdout now points at devnull, so
+        # nothing more raises on the way out.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ Each example starts from the case's state before the property: the previous exam
 dropped (what they showed is kept once: a pass per requirement, the first few warnings), so when Hypothesis has
 shrunk a failure and runs the minimal example a last time, the case's record holds exactly that example's
 exchanges (evidence, curl lines) and the failure it raised. The failure's message is then completed with the minimal example, Hypothesis's reproduction
-blob (profile `ci`) and the command that replays it.
+blob (profile `ci`) and the command that replays it (the case's `rerun`, `conformance.selection.rerun_command`).
 
 Profiles (`conformance run --profile NAME`, `[generation] profile`), examples per property:
 
@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -73,7 +72,7 @@ class Generation:
     profile: Profile
     seed: int | None               # None: Hypothesis draws (and saves failures in the example database)
     check: Check
-    replay: str                    # the command that reruns the case with this profile and seed
+    rerun: str                     # the command that reruns the case with this profile and seed
     database_dir: str = DATABASE_DIR
     examples: int = 0
     current: str = ""              # the running example, in a line
@@ -197,7 +196,7 @@ class Generation:
         else:
             how = f", saved in {self.database_dir}: the next {self.profile.name} run tries it first"
         extra = [f"minimal example ({self.examples} examples run, shrinking included; profile {self.profile.name}"
-                 f"{how}): {self.current or '(see the exchanges)'}", f"replay: {self.replay}"]
+                 f"{how}): {self.current or '(see the exchanges)'}", f"rerun: {self.rerun}"]
         extra += [" ".join(note.split()) for note in notes]
         events = self.check.stream.events
         for index in range(len(events) - 1, -1, -1):
@@ -205,7 +204,8 @@ class Generation:
             if event.outcome == "fail" and event.requirement == failure.requirement:
                 events[index] = dataclasses.replace(event, message=f"{event.message} [{'; '.join(extra)}]")
                 break
-        text = str(failure) + "".join(f"\n  {line}" for line in extra)
+        text = str(failure)  # a check's failure names the rerun command already
+        text += "".join(f"\n  {line}" for line in extra if line not in text)
         return ConformanceFailure(failure.requirement, text)
 
 
@@ -217,16 +217,3 @@ def _failure_type(requirement: str) -> type[ConformanceFailure]:
         name = "Failure_" + "".join(c if c.isalnum() else "_" for c in requirement)
         _FAILURE_TYPES[requirement] = type(name, (ConformanceFailure,), {"__module__": __name__})
     return _FAILURE_TYPES[requirement]
-
-
-def replay_command(protocol: str, case: str, target: str | None, profile: Profile, seed: int | None) -> str:
-    """`conformance run PROTOCOL [--target FILE] -k 'CASE' --profile P [--seed N]`."""
-    words = ["conformance", "run", protocol]
-    if target and target != "--base-url":
-        words += ["--target", target]
-    name, _, params = case.rpartition("::")[2].partition("[")
-    expression = " and ".join([name, *filter(None, params.rstrip("]").split("-"))]) if params else name
-    words += ["-k", expression, "--profile", profile.name]
-    if not profile.derandomize and seed is not None:
-        words += ["--seed", str(seed)]
-    return " ".join(shlex.quote(word) for word in words)

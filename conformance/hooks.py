@@ -1,5 +1,7 @@
 """The hooks the conformance plugin calls, for report consumers (and any other plugin) to implement.
 
+    pytest_conformance_started(record, item)  a case begins, in the process that runs it: its new CaseRecord (a
+                                              progress line subscribes to its event stream)
     pytest_conformance_record(record, item)   a case ended, in the process that ran it: its complete CaseRecord
     pytest_conformance_assessed(assessment, config)
                                               the run is assessed, once, in the controller (before the terminal
@@ -9,6 +11,11 @@
 from __future__ import annotations
 
 import pytest
+
+
+@pytest.hookspec
+def pytest_conformance_started(record, item) -> None:
+    """A conformance case begins (called in the process that runs it, before its setup)."""
 
 
 @pytest.hookspec

@@ -8,6 +8,12 @@ inert (no server started, no summary printed) unless conformance cases run. Opti
     --reference-fault NAME      turn a named fault on in the embedded reference server (repeatable)
     --conformance-results FILE  write the per-requirement results as JSON
     --conformance-sample        each concern on a representative sample of the resources (quick)
+    --conformance-profile NAME  smoke | dev | ci | certify: which cases, and how hard generated cases search
+    --conformance-last-failed   only the cases that failed or were blocked in the --conformance-results file
+    --conformance-progress MODE live (a line redrawn on a terminal) | lines (one per protocol done) | none
+
+Every case gets selection markers at collection (`conformance.selection`): its protocol, its area and its levels,
+so `-m "spectra and must and not generated"` works; a selection that leaves no case is one line, exit 2.
 
 The run's shape. Each case gets a `CaseRecord` (`conformance.record`) for its whole run — setup, call and
 teardown: `check` writes its events there, the HTTP seam its exchanges, the receiver fixture its inbound
@@ -24,12 +30,14 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import sys
 import tempfile
 import time
 
 import pytest
 
-from conformance import catalogue, exclusive, generation, hooks, protocols, reports, shards, timelimit
+from conformance import (catalogue, exclusive, generation, hooks, progress, protocols, reports, selection, shards,
+                         timelimit)
 from conformance.check import Check, ConformanceFailure
 from conformance.exclusive import ServerLock
 from conformance.http import recording
@@ -37,6 +45,7 @@ from conformance.names import Names, new_run_token
 from conformance.record import REPORT_ATTRIBUTE, WORKER_OUTPUT_KEY, CaseRecord, ProcessSummary
 from conformance.results import CheckEvent, assess
 from conformance.run import CASE_RECEIVER_KEY, RECORD_KEY, ProcessRun, Silence, report_leftovers
+from conformance.selection import Selection
 from conformance.timelimit import TimeLimit
 from conformance.target import DeliverySettings, Target, TargetError, load_target, target_for_url
 
@@ -45,7 +54,9 @@ __all__ = ["Assembly", "CaseReceiver", "ProcessRun", "report_leftovers"]
 RUN_KEY = pytest.StashKey[ProcessRun]()
 ASSEMBLY_KEY = pytest.StashKey["Assembly"]()
 LOCKS_KEY = pytest.StashKey[str]()
-TOKEN_INPUT, LOCKS_INPUT = "conformance_token", "conformance_locks"
+SELECTION_KEY = selection.KEY
+TOKEN_INPUT, LOCKS_INPUT, LAST_FAILED_INPUT = "conformance_token", "conformance_locks", "conformance_last_failed"
+EXIT_NOTHING_SELECTED = 2
 EMBEDDED_SILENCE = Silence(after=0)  # the embedded server delivers at once: its waits are never cut
 
 
@@ -66,10 +77,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-sample", action="store_true",
                     help="run each concern on a representative sample of a protocol's resources instead of all of "
                          "them (a quick check; the project's fault-detection matrix uses it)")
-    group.addoption("--conformance-profile", choices=tuple(generation.PROFILES),
-                    help="generated cases: " + "; ".join(f"{p.name}: {p.description}"
-                                                         for p in generation.PROFILES.values())
-                         + f" (default: [generation] profile, else {generation.DEFAULT_PROFILE})")
+    group.addoption("--conformance-profile", choices=tuple(selection.PROFILES),
+                    help="which cases run and how hard the generated ones search: "
+                         + "; ".join(f"{p.name}: {p.description}" for p in selection.PROFILES.values())
+                         + f" (default: every case, generated ones under [generation] profile, else "
+                           f"{generation.DEFAULT_PROFILE})")
+    group.addoption("--conformance-last-failed", action="store_true",
+                    help="run only the cases that failed or were blocked in the last run, read from the "
+                         "--conformance-results file (which this run then rewrites)")
+    group.addoption("--conformance-progress", choices=progress.MODES, default="none",
+                    help="live: one line redrawn on the terminal (cases done, elapsed time, the requirement being "
+                         "checked; pytest's own letters are left out); lines: one plain line per protocol done; "
+                         "none (default): pytest's own output only")
     group.addoption("--conformance-seed", type=int, metavar="N",
                     help="seed of the generated cases (default: [generation] seed, else none: ci is derandomised, "
                          "dev and certify draw at random)")
@@ -97,6 +116,7 @@ class Assembly:
         self.records: dict[str, CaseRecord] = {}
         self.processes: list[ProcessSummary] = []
         self.failed: set[str] = set()  # node ids of every failed report, conformance case or not
+        self.selections: list[list[int]] = []  # each worker's [collected, selected] conformance cases
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -119,9 +139,11 @@ class Assembly:
 
     @pytest.hookimpl(optionalhook=True)  # pytest-xdist's: a worker ended; its summary travels in workeroutput
     def pytest_testnodedown(self, node, error) -> None:
-        data = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
-        if data is not None:
-            self.processes.append(ProcessSummary.from_dict(data))
+        output = getattr(node, "workeroutput", {})
+        if output.get(WORKER_OUTPUT_KEY) is not None:
+            self.processes.append(ProcessSummary.from_dict(output[WORKER_OUTPUT_KEY]))
+        if output.get(selection.WORKER_OUTPUT_KEY) is not None:
+            self.selections.append(output[selection.WORKER_OUTPUT_KEY])
 
 
 def _target(config: pytest.Config) -> Target | None:
@@ -146,10 +168,9 @@ def _controller(config: pytest.Config) -> bool:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "requirement(*ids): the catalogue requirements a conformance case checks")
-    config.addinivalue_line("markers", f"{generation.MARKER}: a case whose inputs Hypothesis generates (select with "
-                                       f"-m {generation.MARKER}, leave out with -m 'not {generation.MARKER}')")
     config.addinivalue_line("markers", f"{exclusive.MARKER}: the case watches or changes state of the whole server "
                                        "(under pytest-xdist against a target it runs alone)")
+    selection.register_markers(config)
     faults = tuple(config.getoption("reference_fault") or ())
     try:
         target = _target(config)
@@ -166,6 +187,7 @@ def pytest_configure(config: pytest.Config) -> None:
         except ValueError as exc:
             raise pytest.UsageError(f"--reference-fault: {exc}") from None
     worker = getattr(config, "workerinput", None)
+    config.stash[SELECTION_KEY] = Selection(last_failed=_last_failed(config, worker))
     token = worker.get(TOKEN_INPUT) if worker else None
     names = Names(token or new_run_token(), worker["workerid"] if worker else "")
     config.stash[RUN_KEY] = ProcessRun(config, target, faults, names)
@@ -174,12 +196,40 @@ def pytest_configure(config: pytest.Config) -> None:
     if controller:
         _check_parallel_delivery(config, target)
         results = config.getoption("conformance_results")
-        if results and os.path.isfile(results):
-            os.remove(results)  # what is there after the run is this run's, or nothing (never an old verdict)
+        # what is there after the run is this run's, or nothing (never an old verdict); but the failures a
+        # --last-failed run reruns stay until it writes its own (a rerun that selects nothing loses nothing)
+        if results and os.path.isfile(results) and not config.stash[SELECTION_KEY].last_failed:
+            os.remove(results)
         config.stash[ASSEMBLY_KEY] = assembly = Assembly()
         config.pluginmanager.register(assembly, "conformance-assembly")
     reports.register(config, controller=controller, target_source=target.source if target else None,
                      results_path=config.getoption("conformance_results"), faults=faults, started=time.time())
+    progress.register(config, config.getoption("conformance_progress"))
+
+
+def _last_failed(config: pytest.Config, worker: dict | None) -> frozenset[tuple[str, str]]:
+    """--conformance-last-failed: the cases to keep, read (by the controller, before the run replaces the file)
+    from the results file; a worker gets them from the controller."""
+    if worker is not None:
+        return frozenset(tuple(case) for case in worker.get(LAST_FAILED_INPUT, ()))
+    if not config.getoption("conformance_last_failed", False):
+        return frozenset()
+    path = config.getoption("conformance_results")
+    if not path:
+        raise pytest.UsageError("--conformance-last-failed reads the last run's results: name its file with "
+                                "--conformance-results FILE")
+    try:
+        return selection.last_failed(path)
+    except selection.SelectionError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _nothing_selected(session: pytest.Session, line: str) -> None:
+    """Conformance cases were collected and the selection left none: one line, exit 2 (pytest's own "N deselected"
+    line is left out: it would only repeat it)."""
+    session.exitstatus = EXIT_NOTHING_SELECTED
+    session.config.option.verbose = min(session.config.option.verbose, -2)
+    print(line, file=sys.stderr, flush=True)
 
 
 def _check_parallel_delivery(config: pytest.Config, target: Target | None) -> None:
@@ -218,6 +268,7 @@ def pytest_configure_node(node) -> None:
         locks = config.stash[LOCKS_KEY] = tempfile.mkdtemp(prefix="conformance-locks-")
         config.add_cleanup(lambda: shutil.rmtree(locks, ignore_errors=True))
     node.workerinput[LOCKS_INPUT] = config.stash[LOCKS_KEY]
+    node.workerinput[LAST_FAILED_INPUT] = [list(case) for case in config.stash[SELECTION_KEY].last_failed]
 
 
 # --- collection -----------------------------------------------------------------------------------------------
@@ -238,11 +289,15 @@ def _protocol(item: pytest.Item) -> str | None:
     return found.pop() if found else None
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest's own -k / -m deselection, which reads the markers given here
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     run = _run(config)
+    chosen = config.stash[SELECTION_KEY]
     requirements = catalogue.load_all()
-    sample = config.getoption("conformance_sample", False)
-    kept, dropped = [], []
+    profile = selection.PROFILES.get(config.getoption("conformance_profile", None) or "")
+    smoke = profile is not None and profile.smoke
+    sample = config.getoption("conformance_sample", False) or smoke
+    kept, dropped, names = [], [], []
     for item in items:
         for requirement in _declared(item):
             if requirement not in requirements:
@@ -252,13 +307,20 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             dropped.append(item)  # a target was given and names no server of this protocol
             run.untargeted.add(protocol)
             continue
-        if protocol is not None and sample and not _in_sample(item, protocols.get(protocol)):
+        item.extra_keyword_matches.update(_declared(item))
+        if protocol is not None:
+            names.append(item.name)
+            for marker in selection.markers(protocol, (requirements[r] for r in _declared(item)), item.nodeid):
+                item.add_marker(marker)
+        if protocol is not None and (sample and not _in_sample(item, protocols.get(protocol))
+                                     or smoke and not selection.in_smoke(item)
+                                     or chosen.last_failed and (protocol, item.nodeid) not in chosen.last_failed):
             dropped.append(item)
             continue
-        item.extra_keyword_matches.update(_declared(item))
         if protocol is not None:
             timelimit.mark(item, run.case_timeout(protocol))
         kept.append(item)
+    chosen.names, chosen.collected = frozenset(names), len(names)
     shard = config.getoption("conformance_shard", None)
     if shard:
         k, n = shards.parse(shard)
@@ -272,6 +334,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         # of the run makes every worker drain and wait; at the end they run one after another, nothing waits long
         kept.sort(key=lambda item: item.get_closest_marker(exclusive.MARKER) is not None)
     items[:] = kept
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What every selection left (pytest's -k and -m included) of the conformance cases collected."""
+    chosen = session.config.stash.get(SELECTION_KEY, None)
+    if chosen is not None:
+        protocols_of = [_protocol(item) for item in session.items]
+        chosen.by_protocol = {name: protocols_of.count(name) for name in protocols.NAMES if name in protocols_of}
 
 
 def _in_sample(item: pytest.Item, protocol: protocols.Protocol) -> bool:
@@ -304,17 +374,22 @@ def run_id(names: Names) -> str:
 @pytest.fixture
 def check(request: pytest.FixtureRequest) -> Check:
     record = request.node.stash[RECORD_KEY]
-    return Check(request.node.nodeid, record.requirements, catalogue.load_all(), record, record)
+    return Check(request.node.nodeid, record.requirements, catalogue.load_all(), record, record, rerun=record.rerun)
 
 
 @pytest.fixture
 def generation_settings(request: pytest.FixtureRequest) -> tuple[generation.Profile, int | None]:
-    """The run's generation profile and seed: the command line, else the target file's [generation], else ci and
-    no seed (ci is derandomised; dev and certify then draw at random and keep failures in the example database)."""
-    config = request.config
+    return _generation_settings(request.config)
+
+
+def _generation_settings(config: pytest.Config) -> tuple[generation.Profile, int | None]:
+    """The run's generation profile and seed: the command line's run profile, else the target file's [generation],
+    else ci and no seed (ci is derandomised; dev and certify then draw at random and keep failures in the example
+    database)."""
     run = _run(config)
     chosen = run.target.generation if run.target is not None else None
-    name = config.getoption("conformance_profile", None) or (chosen.profile if chosen else None) \
+    profile = selection.PROFILES.get(config.getoption("conformance_profile", None) or "")
+    name = (profile.generation if profile else None) or (chosen.profile if chosen else None) \
         or generation.DEFAULT_PROFILE
     seed = config.getoption("conformance_seed", None)
     if seed is None and chosen is not None:
@@ -329,11 +404,10 @@ def generation_settings(request: pytest.FixtureRequest) -> tuple[generation.Prof
 def generation_for(request: pytest.FixtureRequest, check: Check, generation_settings):
     """`generation_for(protocol)`: the case's `Generation` (its property runs one example at a time)."""
     profile, seed = generation_settings
-    target = request.config.getoption("conformance_target", None)
+    record = request.node.stash[RECORD_KEY]
 
     def make(protocol: str) -> generation.Generation:
-        command = generation.replay_command(protocol, request.node.name, target, profile, seed)
-        return generation.Generation(profile, seed, check, command,
+        return generation.Generation(profile, seed, check, record.rerun,
                                      database_dir=str(request.config.rootpath / generation.DATABASE_DIR))
     return make
 
@@ -415,9 +489,25 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     if not declared:
         return (yield)
     protocol = _protocol(item)
-    record = item.stash[RECORD_KEY] = CaseRecord(item.nodeid, declared, protocol)
+    record = item.stash[RECORD_KEY] = CaseRecord(item.nodeid, declared, protocol,
+                                                 rerun=_rerun(item, protocol) if protocol else "")
+    item.config.hook.pytest_conformance_started(record=record, item=item)
     with _server_lock(item, protocol), recording(record):
         return (yield)
+
+
+def _rerun(item: pytest.Item, protocol: str) -> str:
+    """The command that runs this case again against the same server (with its profile and seed if generated)."""
+    config = item.config
+    run = _run(config)
+    url = config.getoption(protocols.get(protocol).url_option.lstrip("-").replace("-", "_"), None)
+    target = config.getoption("conformance_target", None) if run.named(protocol) and not url else None
+    profile, seed = None, None
+    if item.get_closest_marker(generation.MARKER) is not None:
+        chosen, seed = _generation_settings(config)
+        profile = chosen.name
+    return selection.rerun_command(protocol, item.name, config.stash[SELECTION_KEY].names, target=target,
+                                   base_url=url, faults=run.faults, profile=profile, seed=seed)
 
 
 def _server_lock(item: pytest.Item, protocol: str | None):
@@ -444,6 +534,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         record.emit(CheckEvent(record.requirements[0], "fail", item.nodeid, message))
     if report.failed and record.exchanges:
         report.sections.append((f"conformance evidence ({call.when})", record.render()))
+    if report.failed and (excinfo is None or not isinstance(excinfo.value, ConformanceFailure)):
+        report.sections.append((f"conformance rerun ({call.when})", record.rerun))  # a judged failure says it
     if report.failed:
         record.outcome = "failed"
     elif report.skipped and record.outcome != "failed":
@@ -466,13 +558,18 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     run = config.stash.get(RUN_KEY, None)
     if run is None:
         return
+    chosen = config.stash[SELECTION_KEY]
     if not _controller(config):
         config.workeroutput[WORKER_OUTPUT_KEY] = run.summary().to_dict()
+        config.workeroutput[selection.WORKER_OUTPUT_KEY] = [chosen.collected, sum(chosen.by_protocol.values())]
         return
     assembly = config.stash[ASSEMBLY_KEY]
     processes = [run.summary(), *assembly.processes]
     untargeted = any(process.untargeted for process in processes)
     if not assembly.records and not untargeted:
+        collected = max([chosen.collected, *(counts[0] for counts in assembly.selections)])
+        if collected and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
+            _nothing_selected(session, selection.nothing_selected(config, collected, chosen.last_failed))
         return  # no conformance case in this session: the plugin stays out of it
     if session.exitstatus in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         return

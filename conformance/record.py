@@ -55,11 +55,13 @@ class Inbound:
 class CaseRecord(Recorder):
     """The record of one case. It is the case's `Recorder` (exchanges) and its event stream (`emit`)."""
 
-    def __init__(self, case: str, requirements: tuple[str, ...] = (), protocol: str | None = None) -> None:
+    def __init__(self, case: str, requirements: tuple[str, ...] = (), protocol: str | None = None,
+                 rerun: str = "") -> None:
         super().__init__()
         self.case = case
         self.requirements = tuple(requirements)
         self.protocol = protocol
+        self.rerun = rerun                 # the command that runs this case again (`selection.rerun_command`)
         self.stream = ResultStream()
         self.mailboxes: list[str] = []     # URLs of the case's mailboxes: it waited for deliveries
         self.inbound: list[Inbound] = []
@@ -95,6 +97,7 @@ class CaseRecord(Recorder):
     def to_dict(self) -> dict[str, Any]:
         return {
             "case": self.case, "requirements": list(self.requirements), "protocol": self.protocol,
+            "rerun": self.rerun,
             "events": [asdict(e) for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
             "leftovers": list(self.leftovers), "shortened": list(self.shortened), "unreadable": self.unreadable,
@@ -114,7 +117,7 @@ class CaseRecord(Recorder):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CaseRecord:
-        record = cls(data["case"], tuple(data.get("requirements", ())), data.get("protocol"))
+        record = cls(data["case"], tuple(data.get("requirements", ())), data.get("protocol"), data.get("rerun", ""))
         for event in data.get("events", ()):
             record.emit(CheckEvent(**event))
         record.exchanges = [Exchange(**e) for e in data.get("exchanges", ())]

@@ -1,9 +1,9 @@
 """Sharding a run over CI jobs, and merging the shards' results into the run they are parts of.
 
 `--conformance-shard K/N` (`conformance run --shard K/N`) keeps a stable 1/N of the selected cases: cases are
-grouped by area (their module: CRUD, roles, deliveries, registrations, ...), so a shard's cases share their
-set-up, and the groups are dealt largest first to the shard with the fewest cases so far (ties: the lower
-shard), a deal every shard computes alike from the same selection. The N shards together run every selected
+grouped by area (their module: CRUD, roles, deliveries, ...; `AREAS` names each area, for `-m` too), so a
+shard's cases share their set-up, and the groups are dealt largest first to the shard with the fewest cases so far
+(ties: the lower shard), a deal every shard computes alike from the same selection. The N shards together run every selected
 case exactly once.
 
 `conformance merge A.json B.json ... -o run.json` reads each shard's results file (its cases' records, the
@@ -35,9 +35,37 @@ def parse(spec: str) -> tuple[int, int]:
     return int(k), int(n)
 
 
+# Area (a selection marker, `-m crud`) -> what it holds and the case modules that hold it: one module is one concern,
+# so a case's area is its module's (the unit the shards are dealt by). A module may be in two areas: `delivery` is
+# every case that waits for a delivery (`-m "not delivery"` needs no receiver the target can reach).
+AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "crud": ("create, retrieve, change, delete and list (VidiCore paths with and without a trailing slash too)",
+             ("test_create.py", "test_retrieve.py", "test_change.py", "test_delete.py", "test_list.py",
+              "test_paths.py", "test_registrations.py")),
+    "not_found": ("unknown ids and entities: 404", ("test_not_found.py",)),
+    "invalid": ("refused input: invalid documents and requests answer 400 (404 for an unknown job) and store "
+                "nothing", ("test_invalid.py",)),
+    "negotiation": ("formats and media types: JSON bodies, text/plain answers, Content-Type of XML answers",
+                    ("test_negotiation.py",)),
+    "roles": ("authentication and who may do what", ("test_access.py",)),
+    "delivery": ("every case that waits for a delivery from the server to the suite's receiver",
+                 ("test_delivery.py", "test_naming.py", "test_bookkeeping.py")),
+    "naming": ("the Spectra payload in every naming convention, format and method", ("test_naming.py",)),
+    "bookkeeping": ("the delivery bookkeeping of Spectra registrations", ("test_bookkeeping.py",)),
+    "generated": ("cases whose inputs Hypothesis generates (-m 'not generated' leaves them out)",
+                  ("test_generated.py", "test_generated_model.py")),
+}
+
+
 def area(nodeid: str) -> str:
     """A case's area: its module (`conformance/vidicore/cases/test_delivery.py`)."""
     return nodeid.split("::", 1)[0]
+
+
+def areas(nodeid: str) -> tuple[str, ...]:
+    """The names of a case's area (`AREAS`): none for a module no area holds."""
+    module = area(nodeid).rpartition("/")[2]
+    return tuple(name for name, (_, modules) in AREAS.items() if module in modules)
 
 
 def deal(nodeids: Sequence[str], shards: int) -> dict[str, int]:

@@ -39,6 +39,16 @@ def check(stream, recorder) -> Check:
     return Check(CASE, ["VC-MUST", "VC-READ", "VC-SHOULD"], REQUIREMENTS, stream, recorder)
 
 
+def test_a_failure_names_the_command_that_reruns_its_case_beside_the_curl_line(stream, recorder):
+    rerun = "conformance run vidicore -k 'test_case'"
+    check = Check(CASE, ["VC-MUST"], REQUIREMENTS, stream, recorder, rerun=rerun)
+    recorder.add(exchange())
+    with pytest.raises(ConformanceFailure) as failure:
+        check("VC-MUST", False, "wrong")
+    lines = str(failure.value).splitlines()
+    assert lines[-2].strip().startswith("reproduce: curl") and lines[-1].strip() == f"rerun: {rerun}"
+
+
 def outcomes(stream: ResultStream) -> list[tuple[str, str, str, str]]:
     return [(e.requirement, e.outcome, e.case, e.message) for e in stream.events]
 

@@ -10,7 +10,8 @@ from conformance.results import CheckEvent
 
 
 def sample() -> CaseRecord:
-    record = CaseRecord("cases/test_x.py::test_y[item]", ("VC-LIST", "VC-ACCEPT"), "vidicore")
+    record = CaseRecord("cases/test_x.py::test_y[item]", ("VC-LIST", "VC-ACCEPT"), "vidicore",
+                        rerun="conformance run vidicore -k 'test_y[item]'")
     record.emit(CheckEvent("VC-LIST", "pass", record.case))
     record.emit(CheckEvent("VC-ACCEPT", "fail", record.case, "answered text/html — ünïcode"))
     record.add(Exchange("GET", "http://h/API/item/notification", {"accept": "application/xml"}, "", status=200,
@@ -33,6 +34,13 @@ def test_a_record_crosses_the_process_boundary_intact():
     assert back.to_dict() == record.to_dict()
     assert back.events == record.events and back.exchanges == record.exchanges and back.inbound == record.inbound
     assert back.uses_receiver and back.last() == record.exchanges[-1]
+    assert back.rerun == "conformance run vidicore -k 'test_y[item]'"
+
+
+def test_a_digest_keeps_the_rerun_command_and_drops_the_evidence():
+    record = sample()
+    digest = CaseRecord.from_dict(json.loads(json.dumps(record.digest())))
+    assert digest.rerun == record.rerun and digest.exchanges[0].response_body == ""
 
 
 def test_a_record_is_its_case_recorder_and_event_stream():

@@ -87,7 +87,7 @@ def test_generated_cases_find_the_fault_and_only_it(run_suite, fault):
     must = {r for r in expected if catalogue.load_all()[r].level == "MUST"}
     failed = [event for case in data["cases"] for event in case["events"] if event["outcome"] == "fail"]
     assert bool(failed) == bool(must), failed[:2]
-    assert all("minimal example" in event["message"] and "replay: conformance run" in event["message"]
+    assert all("minimal example" in event["message"] and "rerun: conformance run" in event["message"]
                for event in failed), failed[:2]
     assert result.ret == (1 if must else 0)
 
