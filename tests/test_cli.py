@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -26,8 +28,6 @@ def test_run_against_the_embedded_server_prints_the_verdict(tmp_path):
 def test_workers_from_the_command_line_report_what_a_serial_run_reports(tmp_path):
     """`conformance run -n 2`: the cases run on pytest-xdist workers (a runtime dependency) and the results are
     the serial run's, requirement by requirement (the generated cases included: derandomised under ci)."""
-    import json
-
     runs = {}
     for name, extra in (("serial", ()), ("parallel", ("-n", "2"))):
         done = conformance("run", "spectra", "--results", f"{name}.json", *extra, cwd=tmp_path)
@@ -80,3 +80,66 @@ def test_requirements_and_faults_are_listed(tmp_path):
     assert listed.returncode == 0 and "VC-LIST-TEXT" in listed.stdout and "[reading:" in listed.stdout
     faults = conformance("faults", cwd=tmp_path)
     assert faults.returncode == 0 and "list-text-lf" in faults.stdout
+
+
+def test_version_is_the_installed_distributions():
+    from importlib import metadata
+
+    done = conformance("--version", cwd=".", timeout=60)
+    assert done.returncode == 0 and done.stdout.strip() == f"conformance {metadata.version('notification-conformance')}"
+
+
+@pytest.mark.parametrize("args", [("requirements",), ("faults",), ("run", "vidicore", "-k", "VC-LIST-TEXT and item")],
+                         ids=["requirements", "faults", "run"])
+def test_output_into_a_closed_pipe_ends_quietly(tmp_path, args):
+    """`conformance requirements | head`: the reader is gone before the output ends. No traceback, exit 141 (what a
+    shell reports for a process SIGPIPE ended). The pipe's reading end is closed before the process starts, so every
+    write fails, whatever the timing."""
+    reading, writing = os.pipe()
+    os.close(reading)
+    try:
+        done = subprocess.run([sys.executable, "-m", "conformance", *args], cwd=tmp_path, stdout=writing,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(writing)
+    assert done.returncode == 141 and done.stderr == ""
+
+
+def test_every_option_of_every_command_shows_its_default_in_help():
+    import argparse
+
+    from conformance.cli import _parser
+
+    parser = _parser()
+    [commands] = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    missing = []
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            if isinstance(action, argparse._HelpAction) or action.required:  # (a required argument has none)
+                continue
+            shown = (action.help or "") % {"default": action.default, "prog": command.prog}
+            if "default" not in shown:
+                missing.append(f"conformance {name} {'/'.join(action.option_strings) or action.dest}")
+        assert "(default: " in " ".join(command.format_help().split()) or name == "faults"
+    assert missing == []
+
+
+def test_a_selection_that_leaves_no_case_is_one_line(tmp_path):
+    done = conformance("run", "-m", "bookkeeping and vidicore", cwd=tmp_path, timeout=60)
+    lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    assert done.returncode == 2 and lines == ["conformance: no case selected: -m 'bookkeeping and vidicore' matched "
+                                              "none of the 825 case(s) collected"]
+
+
+def test_the_rerun_command_of_a_failing_case_reruns_it_alone(tmp_path):
+    first = conformance("run", "vidicore", "-k", "VC-LIST-TEXT and entity", "--fault", "list-text-lf", cwd=tmp_path)
+    assert first.returncode == 1
+    cases = json.loads((tmp_path / "reports" / "results.json").read_text())["cases"]
+    rerun = cases[0]["rerun"]
+    assert f"rerun: {rerun}" in first.stdout
+    words = shlex.split(rerun)
+    assert words[:2] == ["conformance", "run"]
+    again = conformance(*words[1:], "--results", "again.json", cwd=tmp_path)
+    assert again.returncode == 1
+    rerun_cases = json.loads((tmp_path / "again.json").read_text())
+    assert [case["case"] for case in rerun_cases["cases"]] == [cases[0]["case"]] and rerun_cases["digests"] == []

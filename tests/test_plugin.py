@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import shlex
 import socket
 
 import pytest
 
 from conformance import reference
+from conformance.vidicore import PROTOCOL as VIDICORE
 from conftest import statuses
 
 
@@ -460,3 +462,77 @@ def test_case_timeout_below_the_request_timeout_is_refused(run_suite, pytester, 
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "[vidicore] case_timeout: expected at least the request timeout (10 s), got 5" in \
         result.stdout.str() + result.stderr.str()
+
+
+# --- selection and reproduction -------------------------------------------------------------------------------
+
+
+def test_markers_select_cases_by_protocol_area_and_level_under_strict_markers(run_suite):
+    result, _ = run_suite("--strict-markers", "--collect-only", "-m", "not_found and must and not generated",
+                          protocol="conformance")
+    assert result.ret == 0
+    collected = [line for line in result.stdout.lines if "::" in line]
+    assert collected and all("test_not_found.py::" in line for line in collected)
+    assert {line.split("/", 1)[0] for line in collected} == {"vidicore", "spectra"}
+    result, _ = run_suite("--strict-markers", "--collect-only", "-m", "spectra and should and naming",
+                          protocol="conformance")
+    collected = [line for line in result.stdout.lines if "::" in line]
+    assert collected and all(line.startswith("spectra/cases/test_naming.py::") for line in collected)
+
+
+def test_the_smoke_profile_runs_the_hand_written_must_cases_on_the_sample(run_suite, pytester):
+    result, _ = run_suite("--conformance-profile", "smoke", "--collect-only", "-k", "test_create_xml or generated "
+                          "or test_default_convention or test_retrieve_equals_stored", protocol="conformance")
+    collected = {line.rpartition("::")[2] for line in result.stdout.lines if "::" in line}
+    assert collected == {f"test_create_xml[{form}]" for form in VIDICORE.sample} | \
+        {"test_default_convention[all-defaults]", "test_default_convention[json-only]"} | \
+        {f"test_retrieve_equals_stored[{fmt}-{form}]" for form in VIDICORE.sample for fmt in ("json", "xml")}
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+@pytest.mark.parametrize("selection", [("-k", "no_such_case"), ("-m", "roles and bookkeeping")], ids=["k", "m"])
+def test_a_selection_that_leaves_no_case_is_one_line_and_exit_2(run_suite, workers, selection):
+    result, data = run_suite(*selection, *workers)
+    assert result.ret == 2 and data is None
+    assert result.stderr.lines == [f"conformance: no case selected: {selection[0]} {shlex.quote(selection[1])} "
+                                   "matched none of the 695 case(s) collected"]
+    assert "deselected" not in result.stdout.str() and "Traceback" not in result.stdout.str()
+
+
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_last_failed_reruns_exactly_the_failed_and_blocked_cases(run_suite, pytester, workers):
+    fault = ("--reference-fault", "list-text-lf")
+    first, data = run_suite("-k", "VC-LIST-TEXT or VC-CREATE-TEXT and entity", *fault)
+    failed = sorted(case["case"] for case in data["cases"] if case["outcome"] == "failed")
+    assert first.ret == 1 and len(failed) == 20 and len(data["digests"]) == 9  # text lists fail, creates pass
+    again, rerun = run_suite("--conformance-last-failed", *fault, *workers)
+    assert again.ret == 1
+    assert sorted(case["case"] for case in rerun["cases"]) == failed and rerun["digests"] == []
+    fixed, passed = run_suite("--conformance-last-failed", *workers)  # the fault is gone: the same cases pass
+    assert fixed.ret == 0 and sorted(case["case"] for case in passed["digests"]) == failed
+    nothing, kept = run_suite("--conformance-last-failed")
+    assert nothing.ret == pytest.ExitCode.USAGE_ERROR and kept is not None  # the file it read is still there
+    assert [line for line in nothing.stderr.lines if line] == [
+        f"ERROR: --last-failed: {pytester.path / 'results.json'}: no case failed or was blocked in the last run "
+        f"({passed['verdict']['line']})"]
+
+
+def test_a_failing_case_shows_and_records_the_command_that_reruns_it(run_suite, pytester, server):
+    target = _target_file(pytester, server)
+    pytester.makepyfile(test_broken='''
+import pytest
+
+@pytest.mark.requirement("VC-LIST")
+def test_answer_unreadable(check):
+    raise ValueError("no answer I can read")
+''')
+    result, data = run_suite("--conformance-target", target, "-k", "test_list_names_created and xml-item and not entity or "
+                             "test_answer_unreadable", str(pytester.path / "test_broken.py"))
+    assert result.ret == 1
+    rerun = {case["case"].rpartition("::")[2]: case["rerun"] for case in [*data["cases"], *data["digests"]]}
+    assert rerun == {
+        "test_list_names_created[xml-item]": "conformance run vidicore --target target.toml -k "
+                                              "'test_list_names_created[xml-item]'",
+        "test_answer_unreadable": "conformance run vidicore --target target.toml -k test_answer_unreadable"}
+    result.stdout.fnmatch_lines(["*- conformance rerun (call) -*",
+                                 "conformance run vidicore --target target.toml -k test_answer_unreadable"])
