@@ -30,7 +30,7 @@ EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141  # 128 + SIGINT, 128 + SIGPIPE: wh
 DISTRIBUTION = "notification-conformance"
 EXIT_CODES = ("exit codes: 0 CONFORMANT (every MUST checked passed); 1 NOT CONFORMANT (a MUST failed) or INCOMPLETE "
               "(a MUST could not be checked); 2 usage or configuration error, target unreachable, ENVIRONMENT ERROR "
-              "(no delivery reached the receiver), NOTHING CHECKED or INTERRUPTED")
+              "(no delivery reached the receiver), NOTHING CHECKED, INTERRUPTED or a selection that left no case")
 
 
 def _version() -> str:

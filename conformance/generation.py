@@ -12,8 +12,9 @@ A generated case (marked `generated`) asks the `generation` fixture for a `Gener
 Each example starts from the case's state before the property: the previous example's exchanges and events are
 dropped (what they showed is kept once: a pass per requirement, the first few warnings), so when Hypothesis has
 shrunk a failure and runs the minimal example a last time, the case's record holds exactly that example's
-exchanges (evidence, curl lines) and the failure it raised. The failure's message is then completed with the minimal example, Hypothesis's reproduction
-blob (profile `ci`) and the command that replays it (the case's `rerun`, `conformance.selection.rerun_command`).
+exchanges (evidence, curl lines) and the failure it raised. The failure's message is then completed with the
+minimal example, Hypothesis's reproduction blob (profile `ci`) and the command that replays it (the case's `rerun`,
+`conformance.selection.rerun_command`).
 
 Profiles (`conformance run --profile NAME`, `[generation] profile`), examples per property:
 

@@ -116,7 +116,7 @@ class Assembly:
         self.records: dict[str, CaseRecord] = {}
         self.processes: list[ProcessSummary] = []
         self.failed: set[str] = set()  # node ids of every failed report, conformance case or not
-        self.selections: list[list[int]] = []  # each worker's [collected, selected] conformance cases
+        self.collected: list[int] = []  # each worker's count of the conformance cases it collected
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
@@ -143,7 +143,7 @@ class Assembly:
         if output.get(WORKER_OUTPUT_KEY) is not None:
             self.processes.append(ProcessSummary.from_dict(output[WORKER_OUTPUT_KEY]))
         if output.get(selection.WORKER_OUTPUT_KEY) is not None:
-            self.selections.append(output[selection.WORKER_OUTPUT_KEY])
+            self.collected.append(output[selection.WORKER_OUTPUT_KEY])
 
 
 def _target(config: pytest.Config) -> Target | None:
@@ -561,13 +561,13 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     chosen = config.stash[SELECTION_KEY]
     if not _controller(config):
         config.workeroutput[WORKER_OUTPUT_KEY] = run.summary().to_dict()
-        config.workeroutput[selection.WORKER_OUTPUT_KEY] = [chosen.collected, sum(chosen.by_protocol.values())]
+        config.workeroutput[selection.WORKER_OUTPUT_KEY] = chosen.collected
         return
     assembly = config.stash[ASSEMBLY_KEY]
     processes = [run.summary(), *assembly.processes]
     untargeted = any(process.untargeted for process in processes)
     if not assembly.records and not untargeted:
-        collected = max([chosen.collected, *(counts[0] for counts in assembly.selections)])
+        collected = max([chosen.collected, *assembly.collected])
         if collected and session.exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED:
             _nothing_selected(session, selection.nothing_selected(config, collected, chosen.last_failed))
         return  # no conformance case in this session: the plugin stays out of it

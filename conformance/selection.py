@@ -51,13 +51,13 @@ class SelectionError(ValueError):
 
 @dataclass
 class Selection:
-    """What one process's collection found and kept (the controller's, or a worker's: it reaches the controller in
+    """What one process's collection found and kept (a worker's `collected` reaches the controller in
     `workeroutput` under `WORKER_OUTPUT_KEY`)."""
 
     last_failed: frozenset[tuple[str, str]] = frozenset()  # (protocol, case) to keep, with --last-failed
     names: frozenset[str] = frozenset()  # the name of every case collected, before any selection (for -k)
     collected: int = 0                   # conformance cases collected (of the protocols the target names)
-    by_protocol: dict[str, int] = field(default_factory=dict)  # what every selection (-k, -m, profile...) left
+    by_protocol: dict[str, int] = field(default_factory=dict)  # what every selection (-k, -m, ...) left of them
 
 
 @dataclass(frozen=True)
@@ -71,10 +71,11 @@ class RunProfile:
 PROFILES = {
     "smoke": RunProfile("smoke", None, True, "the hand-written MUST cases on a sample of the resources "
                                              "(must and not generated, --conformance-sample)"),
-    "dev": RunProfile("dev", "dev", False, "every case; generated cases quick (10 examples per property, failures "
-                                           "saved under reports/hypothesis and tried first)"),
-    "ci": RunProfile("ci", "ci", False, "every case; generated cases derandomised, 50 examples per property"),
-    "certify": RunProfile("certify", "certify", False, "every case; generated cases 500 examples per property"),
+    "dev": RunProfile("dev", "dev", False, "every case, the generated ones quick (10 examples per property, "
+                                           "failures saved under reports/hypothesis and tried first)"),
+    "ci": RunProfile("ci", "ci", False, "every case, the generated ones derandomised (50 examples per property)"),
+    "certify": RunProfile("certify", "certify", False, "every case, the generated ones with 500 examples per "
+                                                       "property"),
 }
 
 
@@ -94,7 +95,7 @@ def markers(protocol: str, requirements: Iterable[Requirement], nodeid: str) -> 
 
 
 def in_smoke(item: pytest.Item) -> bool:
-    return item.get_closest_marker("must") is not None and item.get_closest_marker("generated") is None
+    return item.get_closest_marker(LEVELS["MUST"]) is not None and item.get_closest_marker("generated") is None
 
 
 def last_failed(path: str) -> frozenset[tuple[str, str]]:

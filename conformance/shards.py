@@ -3,8 +3,8 @@
 `--conformance-shard K/N` (`conformance run --shard K/N`) keeps a stable 1/N of the selected cases: cases are
 grouped by area (their module: CRUD, roles, deliveries, ...; `AREAS` names each area, for `-m` too), so a
 shard's cases share their set-up, and the groups are dealt largest first to the shard with the fewest cases so far
-(ties: the lower shard), a deal every shard computes alike from the same selection. The N shards together run every selected
-case exactly once.
+(ties: the lower shard), a deal every shard computes alike from the same selection. The N shards together run
+every selected case exactly once.
 
 `conformance merge A.json B.json ... -o run.json` reads each shard's results file (its cases' records, the
 passed ones as digests without evidence, and its processes' summaries) and assesses them again as one run: the

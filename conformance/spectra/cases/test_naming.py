@@ -17,9 +17,8 @@ from conformance.spectra.cases.support import arrived, judge_form, judge_payload
 from conformance.spectra.client import CONVENTIONS, FORMATS, METHODS
 
 requirement = pytest.mark.requirement
-
-
-MATRIX = list(itertools.product(CONVENTIONS, FORMATS, METHODS))# no naming_convention / format / method at all: the defaults must hold
+MATRIX = list(itertools.product(CONVENTIONS, FORMATS, METHODS))
+# no naming_convention / format / method at all: the defaults must hold
 DEFAULTS = [(None, fmt, None) for fmt in (None, "JSON")]
 
 
