@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import heapq
+import itertools
 import re
 import shlex
 import ssl
@@ -226,6 +228,58 @@ class TargetStopped(httpx.TransportError):
 STOP_AFTER = 5  # consecutive requests without an answer after which a target counts as stopped
 
 
+class Watchdog:
+    """One thread for every deadline of a transport: `arm(seconds, action)` returns an alarm whose `cancel()`
+    disarms it; at its deadline the action runs on the watchdog's thread. (A timer thread per request cost more
+    than a request to a local server.)"""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._alarms: list[tuple[float, int, Alarm]] = []  # a heap by deadline
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, action: Callable[[], None]) -> Alarm:
+        alarm = Alarm(action)
+        deadline = time.monotonic() + seconds
+        with self._condition:
+            heapq.heappush(self._alarms, (deadline, next(self._order), alarm))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="conformance-watchdog", daemon=True)
+                self._thread.start()
+            elif self._alarms[0][2] is alarm:  # the earliest now: the watchdog sleeps until a later one
+                self._condition.notify()
+        return alarm
+
+    def _watch(self) -> None:
+        with self._condition:
+            while True:
+                while self._alarms and self._alarms[0][2].cancelled:
+                    heapq.heappop(self._alarms)
+                if not self._alarms:
+                    self._condition.wait()
+                    continue
+                left = self._alarms[0][0] - time.monotonic()
+                if left > 0:
+                    self._condition.wait(left)
+                    continue
+                alarm = heapq.heappop(self._alarms)[2]
+                self._condition.release()  # the action may take a while (closing connections)
+                try:
+                    alarm.action()
+                finally:
+                    self._condition.acquire()
+
+
+class Alarm:
+    def __init__(self, action: Callable[[], None]) -> None:
+        self.action = action
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
 class Breaker:
     """Counts requests in a row that got no answer (refused, reset, timed out, broken); at `stop_after` it opens
     for good and `stopped` says why, so a dead target costs a few timeouts, not every remaining one. An answer of
@@ -261,6 +315,7 @@ class RecordingTransport(httpx.BaseTransport):
         self.breaker = breaker if breaker is not None else Breaker()
         self.sent = 0  # requests issued (for the run's figures)
         self._lock = threading.Lock()
+        self._watchdog = Watchdog()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         details = request.extensions.get(_EXTENSION, {})
@@ -332,9 +387,7 @@ class RecordingTransport(httpx.BaseTransport):
         the deadline the transport's connections are closed, which ends the read that waits (the transport opens
         new ones for later requests)."""
         expired = threading.Event()
-        watchdog = threading.Timer(self.timeout, self._abort, (expired,))
-        watchdog.daemon = True
-        watchdog.start()
+        alarm = self._watchdog.arm(self.timeout, lambda: self._abort(expired))
         try:
             response = self.inner.handle_request(request)
             try:
@@ -346,7 +399,7 @@ class RecordingTransport(httpx.BaseTransport):
                 raise httpx.ReadTimeout(f"no whole answer within {self.timeout:g} s", request=request) from None
             raise
         finally:
-            watchdog.cancel()
+            alarm.cancel()
 
     def _abort(self, expired: threading.Event) -> None:
         expired.set()

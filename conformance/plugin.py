@@ -375,6 +375,7 @@ class CaseReceiver:
         self.record = record
         self.silence = silence
         self.mailboxes: list = []
+        self.sides: list[CaseReceiver] = []
 
     def mailbox(self, label: str):
         box = self.receiver.mailbox(label)
@@ -382,10 +383,32 @@ class CaseReceiver:
         self.record.mailboxes.append(box.url)
         return CaseMailbox(box, self.silence, self.record)
 
+    def beside(self) -> CaseReceiver:
+        """A receiver of the case's own beside the run's (`Receiver.beside`: it holds a port and refuses senders
+        until `resume()`; `pause()` refuses again), stopped when the case ends; its mailboxes are the case's."""
+        side = CaseReceiver(self.receiver.beside(), self.record, self.silence)
+        self.sides.append(side)
+        return side
+
+    def resume(self) -> None:
+        self.receiver.resume()
+
+    def pause(self) -> None:
+        self.receiver.pause()
+
     def close(self) -> None:
+        """Close the mailboxes; the record keeps the inbound requests of those it still names (a generated case
+        keeps only its last example's)."""
+        kept = set(self.record.mailboxes)
         for box in self.mailboxes:
             box.close()
-            self.record.inbound.extend(box.evidence())
+            if box.url in kept:
+                self.record.inbound.extend(box.evidence())
+            else:  # an earlier example's: its evidence is dropped, that requests arrived is not
+                self.record.earlier_inbound += len(box.deliveries)
+        for side in self.sides:
+            side.close()
+            side.receiver.stop()
 
 
 @pytest.fixture

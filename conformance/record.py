@@ -63,6 +63,7 @@ class CaseRecord(Recorder):
         self.stream = ResultStream()
         self.mailboxes: list[str] = []     # URLs of the case's mailboxes: it waited for deliveries
         self.inbound: list[Inbound] = []
+        self.earlier_inbound = 0           # requests that reached mailboxes of a generated case's earlier examples
         self.leftovers: list[str] = []     # what its cleanup could not remove
         self.shortened: list[str] = []     # mailboxes whose waits were cut short: the server had delivered nothing
         self.outcome = ""                  # pytest's: passed, failed, skipped
@@ -98,6 +99,7 @@ class CaseRecord(Recorder):
             "events": [asdict(e) for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
             "leftovers": list(self.leftovers), "shortened": list(self.shortened), "unreadable": self.unreadable,
+            "earlier_inbound": self.earlier_inbound,
             "outcome": self.outcome,
             "started": self.started,
             "duration": self.duration,
@@ -123,6 +125,7 @@ class CaseRecord(Recorder):
         record.leftovers = list(data.get("leftovers", ()))
         record.shortened = list(data.get("shortened", ()))
         record.unreadable = int(data.get("unreadable", 0))
+        record.earlier_inbound = int(data.get("earlier_inbound", 0))
         record.outcome = data.get("outcome", "")
         record.started = data.get("started", 0.0)
         record.duration = data.get("duration", 0.0)

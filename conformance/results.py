@@ -242,7 +242,7 @@ def unreachable_protocols(records: Sequence[CaseRecord], processes: Sequence[Pro
 def delivered(protocol: str, records: Sequence[CaseRecord], processes: Sequence[ProcessSummary]) -> bool:
     """Whether any request reached a mailbox of `protocol`'s cases, in time or late (after its case ended)."""
     mine = [record for record in records if record.protocol == protocol and record.uses_receiver]
-    if any(record.inbound for record in mine):
+    if any(record.inbound or record.earlier_inbound for record in mine):
         return True
     late = [path for process in processes for path in process.late_paths]
     paths = [urlsplit(url).path for record in mine for url in record.mailboxes]

@@ -439,3 +439,17 @@ def test_an_s3_signature_echoed_in_an_answer_is_redacted_in_the_evidence(recorde
     c = client(echo)
     c.request("GET", "x", headers={"Authorization": f"AWS AKIAEXAMPLE:{signature}"})
     assert signature not in recorder.last().response_body and REDACTED in recorder.last().response_body
+
+
+def test_the_watchdog_runs_each_alarm_at_its_deadline_and_never_a_cancelled_one():
+    from conformance.http import Watchdog
+
+    watchdog = Watchdog()
+    rang: list[str] = []
+    done = threading.Event()
+    late = watchdog.arm(0.3, lambda: (rang.append("late"), done.set()))
+    cancelled = watchdog.arm(0.05, lambda: rang.append("cancelled"))
+    early = watchdog.arm(0.1, lambda: rang.append("early"))  # earlier than `late`: wakes the watchdog sooner
+    cancelled.cancel()
+    assert done.wait(5)
+    assert rang == ["early", "late"] and not early.cancelled and not late.cancelled

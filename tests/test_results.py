@@ -206,6 +206,7 @@ class Record:
         self.requirements = tuple(dict.fromkeys(e.requirement for e in events))
         self.mailboxes = [f"http://127.0.0.1:9/cb/t/{case}"] if uses_receiver else []
         self.inbound = ["a delivery"] * inbound
+        self.earlier_inbound = 0
         self.exchanges: list = []
         self.shortened: list[str] = []
 
