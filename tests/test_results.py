@@ -208,6 +208,7 @@ class Record:
         self.inbound = ["a delivery"] * inbound
         self.exchanges: list = []
         self.shortened: list[str] = []
+        self.outcome = "failed" if any(e.outcome == "fail" for e in events) else "passed"
 
 
 class Process:
