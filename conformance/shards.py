@@ -119,5 +119,5 @@ def _same(paths: Sequence[str], metas: list[dict[str, Any]], key: str, value: Ca
     first = value(metas[0])
     for path, meta in zip(paths[1:], metas[1:]):
         if value(meta) != first:
-            raise ShardError(f"{path}: its {key} differs from {paths[0]}'s: the shards are not parts of one run "
+            raise ShardError(f"{path}: {key} not the same as in {paths[0]}: the shards are not parts of one run "
                              "(the same suite, catalogue, target file, generation profile and seed, waivers)")
