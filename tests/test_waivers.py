@@ -174,22 +174,19 @@ def test_a_waiver_of_a_case_outside_the_selection_is_known(run_suite, waivers_fi
     assert result.ret == 0 and data["meta"]["waivers"][0]["state"] == "unused"
 
 
-def test_the_target_file_names_the_waivers_relative_to_itself(run_suite, pytester, waivers_file, monkeypatch):
+def test_the_target_file_names_the_waivers(run_suite, pytester, waivers_file, monkeypatch):
     from conformance import reference
+    from test_plugin import _target_file
 
     name = waivers_file(waiver("VC-LIST-TEXT"), name="conf/known.toml")
     with reference.start(faults=("list-text-lf",)) as server:
         for variable, value in server.env.items():
             monkeypatch.setenv(variable, value)
-        data = server.target_data()["vidicore"]
-        users = "".join(f"[vidicore.users.{role}]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in user.items())
-                        for role, user in data["users"].items())
-        (pytester.path / "conf" / "target.toml").write_text(
-            f'waivers = "known.toml"\n[vidicore]\nbase_url = "{data["base_url"]}"\n{users}')
-        result, results = run_suite("--conformance-target", "conf/target.toml", *TWO_CASES)
+        target = _target_file(pytester, server, extra=f'waivers = "{name}"')
+        result, results = run_suite("--conformance-target", target, *TWO_CASES)
         assert result.ret == 0 and statuses(results, "WAIVED") == {"VC-LIST-TEXT"}
         assert results["meta"]["waivers"][0]["source"] == str(pytester.path / name)
-        both, _ = run_suite("--conformance-target", "conf/target.toml", *TWO_CASES, "--conformance-waivers", name)
+        both, _ = run_suite("--conformance-target", target, *TWO_CASES, "--conformance-waivers", name)
     assert both.ret == pytest.ExitCode.USAGE_ERROR
     assert "already names a waivers file" in both.stderr.str()
 
