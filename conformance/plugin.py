@@ -214,13 +214,19 @@ def pytest_configure(config: pytest.Config) -> None:
                 os.remove(written)  # what is there after the run is this run's, or nothing (never an old verdict)
         config.stash[ASSEMBLY_KEY] = assembly = Assembly()
         config.pluginmanager.register(assembly, "conformance-assembly")
-    profile, seed = generation_settings_of(config)
-    target_file = config.getoption("conformance_target")
-    run = reports.RunMeta(faults, time.time(), target_file, reports.file_sha256(target_file),
-                          {"profile": profile.name, "seed": seed})
     reports.register(config, controller=controller, target_source=target.source if target else None,
                      results_path=config.getoption("conformance_results"),
-                     junit_path=config.getoption("conformance_junitxml"), run=run)
+                     junit_path=config.getoption("conformance_junitxml"),
+                     run=_run_meta(config, faults) if controller else None)
+
+
+def _run_meta(config: pytest.Config, faults: tuple[str, ...]) -> reports.RunMeta:
+    """What the controller knows of the run before it starts, for its metadata: the target file (and its SHA-256,
+    taken now: the file as it was read), the generation profile and seed."""
+    profile, seed = generation_settings_of(config)
+    target_file = config.getoption("conformance_target")
+    return reports.RunMeta(faults, time.time(), target_file, reports.file_sha256(target_file),
+                           {"profile": profile.name, "seed": seed})
 
 
 def _waivers(config: pytest.Config, target: Target | None) -> list[Waiver]:

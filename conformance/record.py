@@ -42,7 +42,7 @@ class Inbound:
     size: int = 0        # bytes of the body kept at receipt
 
     def render(self) -> str:
-        lines = [f"> {self.method} {self.target}    [arrived {_clock(self.arrived)}]"]
+        lines = [f"> {self.method} {self.target}    [arrived {utc(self.arrived)}]"]
         lines += [f"> {k}: {v}" for k, v in self.headers.items()]
         if self.body:
             lines += ["", self.body]
@@ -164,6 +164,7 @@ def server_identity(processes: list[ProcessSummary]) -> dict[str, dict[str, list
     return merged
 
 
-def _clock(wall: float) -> str:
+def utc(wall: float) -> str:
+    """An epoch time as ISO 8601 UTC to the millisecond: 2026-05-01T12:00:00.123Z."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{int(wall % 1 * 1000):03d}Z"
 

@@ -24,14 +24,13 @@ import os
 import platform
 import sys
 import time
-from datetime import datetime, timezone
 from importlib import metadata
 from typing import Any
 
 import pytest
 
 from conformance import catalogue, junit
-from conformance.record import REPORT_ATTRIBUTE, CaseRecord, ProcessSummary, server_identity
+from conformance.record import REPORT_ATTRIBUTE, CaseRecord, ProcessSummary, server_identity, utc
 from conformance.results import Assessment, write_json
 
 DISTRIBUTION = "notification-conformance"
@@ -153,11 +152,6 @@ def suite_version() -> str | None:
         return metadata.version(DISTRIBUTION)
     except metadata.PackageNotFoundError:
         return None
-
-
-def utc(wall: float) -> str:
-    """An epoch time as ISO 8601 UTC: 2026-05-01T12:00:00.123Z."""
-    return datetime.fromtimestamp(wall, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def file_sha256(path: str | None) -> str | None:
@@ -304,11 +298,11 @@ class AllureEvidence:
 
 
 def register(config: pytest.Config, *, controller: bool, target_source: str | None, results_path: str | None,
-             junit_path: str | None = None, run: RunMeta) -> None:
-    """Register the report consumers this process needs (`run`: the run's metadata, made first)."""
+             junit_path: str | None = None, run: RunMeta | None = None) -> None:
+    """Register the report consumers this process needs (`run`: the run's metadata, the controller's)."""
     manager = config.pluginmanager
     manager.register(AllureEvidence(), "conformance-allure")
-    if not controller:
+    if not controller or run is None:
         return
     manager.register(run, "conformance-meta")
     manager.register(TerminalSummary(target_source), "conformance-terminal")

@@ -21,8 +21,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from conformance import catalogue, protocols
-from conformance.record import CaseRecord, ProcessSummary
-from conformance.reports import assessed_meta, utc
+from conformance.record import CaseRecord, ProcessSummary, utc
+from conformance.reports import assessed_meta
 from conformance.results import Assessment, assess
 from conformance.waivers import Waiver
 
