@@ -13,7 +13,7 @@ from datetime import date, timedelta
 import pytest
 
 from conformance import shards
-from conformance.waivers import Waiver, WaiverError, load, unknown
+from conformance.waivers import Waiver, WaiverError, load, today, unknown
 from conftest import statuses
 from test_cli import conformance
 
@@ -201,7 +201,7 @@ def test_conformance_run_waivers_and_their_errors(tmp_path):
     expired = conformance("run", "-k", "VC-LIST-TEXT and item", "--waivers", "w.toml", cwd=tmp_path, timeout=60)
     assert expired.returncode == 2 and "Traceback" not in expired.stdout + expired.stderr
     assert expired.stderr.strip().splitlines() == [
-        f'ERROR: w.toml: waiver #1 (id "VC-LIST-TEXT"): expired on 2020-01-31 (today is {date.today().isoformat()}'
+        f'ERROR: w.toml: waiver #1 (id "VC-LIST-TEXT"): expired on 2020-01-31 (today is {today().isoformat()}'
         ", UTC); renew it with a later date or remove it"]
 
 
