@@ -1,7 +1,7 @@
 """`conformance` command line: run the suite, serve the reference server, list requirements and faults.
 
     conformance run [PROTOCOL ...] [--base-url URL | --target FILE] [-k EXPR] [-n N|auto] [--junitxml F]
-                    [--alluredir D] [-- further pytest options]
+                    [--alluredir D] [--waivers F [--strict-waivers]] [-- further pytest options]
     conformance merge SHARD.json ... [-o RUN.json]
     conformance serve [--port N] [--fault NAME ...] [PROTOCOL ...]
     conformance requirements [PROTOCOL]
@@ -41,7 +41,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--target", metavar="FILE", help="target file (TOML): servers, users, entities")
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="only cases matching EXPR (pytest -k; "
                      "requirement ids match too, e.g. -k VC-LIST)")
-    run.add_argument("--junitxml", metavar="FILE", help="write a JUnit XML report")
+    run.add_argument("--junitxml", metavar="FILE", help="write a JUnit XML report: one testcase per case, its "
+                     "requirements and levels as properties, a waived failure skipped with the waiver's reason")
+    run.add_argument("--waivers", metavar="FILE", help="waivers file (TOML: [[waiver]] id, reason, expires, link): "
+                     "a failure it covers is WAIVED and does not fail the run (default: the target file's "
+                     "waivers = \"FILE\", else none)")
+    run.add_argument("--strict-waivers", action="store_true",
+                     help="a waiver whose requirement or case passed (stale) fails the run (exit 1)")
     run.add_argument("--alluredir", metavar="DIR", help="write Allure results (with HTTP evidence)")
     run.add_argument("--results", metavar="FILE", default=os.path.join("reports", "results.json"),
                      help="per-requirement results as JSON (default: %(default)s)")
@@ -105,7 +111,11 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     if args.keyword:
         argv += ["-k", args.keyword]
     if args.junitxml:
-        argv += ["--junitxml", args.junitxml]
+        argv += ["--conformance-junitxml", args.junitxml]
+    if args.waivers:
+        argv += ["--conformance-waivers", args.waivers]
+    if args.strict_waivers:
+        argv.append("--conformance-strict-waivers")
     if args.alluredir:
         argv += ["--alluredir", args.alluredir]
     if args.results:

@@ -84,6 +84,7 @@ class Exchange:
     error: str | None = None
     curl: str = ""
     label: str = ""
+    at: float = 0.0  # when it was sent (time.time()): a check's event after it judged it, or a later request
 
     def render(self) -> str:
         lines = [f"> {self.method} {self.url}" + (f"    [{self.label}]" if self.label else "")]
@@ -226,6 +227,8 @@ class TargetStopped(httpx.TransportError):
 
 
 STOP_AFTER = 5  # consecutive requests without an answer after which a target counts as stopped
+IDENTITY_HEADERS = ("Server", "X-Powered-By", "Via")  # what a server says it is (the run's metadata keeps them)
+IDENTITY_VALUES, IDENTITY_LENGTH = 10, 200  # distinct values kept per header, characters kept per value
 
 
 class Watchdog:
@@ -314,6 +317,7 @@ class RecordingTransport(httpx.BaseTransport):
         self.timeout = timeout
         self.breaker = breaker if breaker is not None else Breaker()
         self.sent = 0  # requests issued (for the run's figures)
+        self._identity: dict[str, list[str]] = {}  # IDENTITY_HEADERS seen in answers -> distinct values, redacted
         self._lock = threading.Lock()
         self._watchdog = Watchdog()
 
@@ -328,7 +332,8 @@ class RecordingTransport(httpx.BaseTransport):
         shown_headers = {k: v for k, v in request.headers.items() if k.lower() not in _UNSHOWN}
         exchange = Exchange(method=request.method, url=self.redactor.text(str(request.url)),
                             request_headers=self.redactor.headers(shown_headers),
-                            request_body=_evidence_body(body, self.redactor.text), label=details.get("label", ""))
+                            request_body=_evidence_body(body, self.redactor.text), label=details.get("label", ""),
+                            at=time.time())
         exchange.curl = self._curl(request, body, details.get("credentials"))
         recorder = CURRENT.get()
         if recorder is not None:
@@ -360,6 +365,7 @@ class RecordingTransport(httpx.BaseTransport):
         finally:
             exchange.elapsed = time.perf_counter() - started
         self.breaker.answered()
+        self._identify(response.headers)
         exchange.status = response.status_code
         exchange.response_headers = self.redactor.headers(dict(response.headers))
         headers = response.headers
@@ -380,6 +386,22 @@ class RecordingTransport(httpx.BaseTransport):
 
     def close(self) -> None:
         self.inner.close()
+
+    def _identify(self, headers: httpx.Headers) -> None:
+        """Keep the distinct values of the identity headers (redacted, capped: a server that answers with a new
+        Server value each time cannot grow the run's metadata)."""
+        for name in IDENTITY_HEADERS:
+            for value in headers.get_list(name):
+                shown = self.redactor.text(" ".join(value.split()))[:IDENTITY_LENGTH]
+                with self._lock:
+                    seen = self._identity.setdefault(name, [])
+                    if shown not in seen and len(seen) < IDENTITY_VALUES:
+                        seen.append(shown)
+
+    def identified(self) -> dict[str, list[str]]:
+        """A copy of the identity headers seen so far: header -> distinct values."""
+        with self._lock:
+            return {name: list(values) for name, values in self._identity.items()}
 
     def _exchange(self, request: httpx.Request, started: float) -> tuple[httpx.Response, bytes]:
         """The answer and its (capped) body, within one deadline for the whole exchange: status line and headers
@@ -466,6 +488,11 @@ class HttpClient:
     def stopped(self) -> str | None:
         """Why the target counts as stopped (the circuit breaker opened), or None."""
         return self.transport.breaker.stopped
+
+    @property
+    def identity(self) -> dict[str, list[str]]:
+        """The identity headers (`Server`, `X-Powered-By`, `Via`) its answers carried: header -> distinct values."""
+        return self.transport.identified()
 
     def close(self) -> None:
         self._client.close()

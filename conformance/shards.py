@@ -7,20 +7,27 @@ shard), a deal every shard computes alike from the same selection. The N shards 
 case exactly once.
 
 `conformance merge A.json B.json ... -o run.json` reads each shard's results file (its cases' records, the
-passed ones as digests without evidence, and its processes' summaries) and assesses them again as one run: the
-statuses, the environment rule and the verdict are those a single run of every case would have had.
+passed ones as digests without evidence, its processes' summaries, its waivers) and assesses them again as one
+run: the statuses, the environment rule, the waivers and the verdict are those a single run of every case would
+have had. The merged metadata is the run's (`conformance.reports.assessed_meta`); shards whose suite version,
+catalogue, target file, generation settings or waivers differ are not parts of one run, and are refused.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from conformance import catalogue, protocols
-from conformance.record import CaseRecord, ProcessSummary
+from conformance.record import CaseRecord, ProcessSummary, utc
+from conformance.reports import assessed_meta
 from conformance.results import Assessment, assess
+from conformance.waivers import Waiver
+
+# what every shard of one run has alike in its metadata (the merge refuses shards that differ)
+SAME_IN_EVERY_SHARD = ("suite_version", "catalogue_sha256", "target_sha256", "generation", "strict_waivers")
 
 
 class ShardError(ValueError):
@@ -77,25 +84,40 @@ def merge(paths: Sequence[str]) -> tuple[Assessment, dict[str, Any]]:
                 raise ShardError(f"{path}: case {record.case} is also in an earlier file (the same shard twice?)")
             records[record.case] = record
         processes.extend(summaries)
+    for key in SAME_IN_EVERY_SHARD:
+        _same(paths, metas, key, lambda meta: meta.get(key))
+    _same(paths, metas, "waivers", lambda meta: [_waiver(use) for use in meta.get("waivers", ())])
+    digests = {meta.get("catalogue_sha256") for meta in metas} - {None}
+    if digests and digests != {catalogue.digest()}:
+        raise ShardError(f"{paths[0]}: made with another requirement catalogue (sha256 {digests.pop()}) than this "
+                         f"suite's ({catalogue.digest()}); merge with the suite version that ran the shards "
+                         f"({metas[0].get('suite_version')})")
     catalogues = {protocol: catalogue.load(protocol) for protocol in protocols.NAMES}
     interrupted = [str(meta.get("interrupted")) for meta in metas if meta.get("interrupted")]
-    assessment = assess(catalogues, list(records.values()), processes, "; ".join(interrupted) or None)
+    given = [Waiver.from_dict(use) for use in metas[0].get("waivers", ())]
+    assessment = assess(catalogues, list(records.values()), processes, "; ".join(interrupted) or None, given,
+                        bool(metas[0].get("strict_waivers")))
+    started = min(meta.get("started", time.time()) for meta in metas)
+    finished = max(meta.get("finished", time.time()) for meta in metas)
     meta = {
-        "started": min(meta.get("started", time.time()) for meta in metas),
-        "finished": max(meta.get("finished", time.time()) for meta in metas),
+        "started": started, "finished": finished, "started_at": utc(started), "finished_at": utc(finished),
         "merged": list(paths), "shards": [meta.get("shard") for meta in metas],
         "python": metas[0].get("python"), "faults": sorted({f for meta in metas for f in meta.get("faults", ())}),
-        "targets": _targets(metas), "environment_error": assessment.environment_error,
-        "exit_code": assessment.exit_code, "cases": len(assessment.records),
-        "leftovers": [item for meta in metas for item in meta.get("leftovers", ())],
+        **{key: metas[0].get(key) for key in ("target_file", "target_sha256", "generation")},
+        **assessed_meta(assessment),
     }
     return assessment, meta
 
 
-def _targets(metas: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    targets: dict[str, dict[str, Any]] = {}
-    for meta in metas:
-        for protocol, target in meta.get("targets", {}).items():
-            known = targets.setdefault(protocol, {**target, "requests": 0})
-            known["requests"] += target.get("requests", 0)
-    return targets
+def _waiver(use: dict[str, Any]) -> tuple:
+    """What makes a waiver the same one in two shards (not what it did there)."""
+    return use["id"], use["reason"], use["expires"], use.get("link")
+
+
+def _same(paths: Sequence[str], metas: list[dict[str, Any]], key: str, value: Callable[[dict], Any]) -> None:
+    """The shards are parts of one run: `key` is the same in every shard's metadata (absent in older files)."""
+    first = value(metas[0])
+    for path, meta in zip(paths[1:], metas[1:]):
+        if value(meta) != first:
+            raise ShardError(f"{path}: {key} not the same as in {paths[0]}: the shards are not parts of one run "
+                             "(the same suite, catalogue, target file, generation profile and seed, waivers)")

@@ -14,9 +14,9 @@ DATA = {"conformance", "conformance.descriptor", "conformance.catalogue", "confo
         "conformance.protocols", *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}  # a package's __init__: data
 CORE = {"conformance.results", "conformance.record", "conformance.check", "conformance.http", "conformance.generation",
         "conformance.validation", "conformance.judging", "conformance.target", "conformance.receiver",
-        "conformance.exclusive"}
+        "conformance.exclusive", "conformance.waivers"}
 RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformance.reports", "conformance.cli",
-       "conformance.timelimit", "conformance.shards",
+       "conformance.timelimit", "conformance.shards", "conformance.junit",
        "conformance.__main__"}
 REFERENCE_MAY_READ = {"conformance.protocols", "conformance.descriptor",
                       *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}
