@@ -7,6 +7,8 @@ inert (no server started, no summary printed) unless conformance cases run. Opti
     --<protocol>-url URL        a server of one protocol, users from CONFORMANCE_<PROTOCOL>_* variables
     --reference-fault NAME      turn a named fault on in the embedded reference server (repeatable)
     --conformance-results FILE  write the per-requirement results as JSON
+    --conformance-html FILE     write the single-file HTML report
+    --conformance-baseline FILE compare the run with an earlier results file (in the HTML report)
     --conformance-sample        each concern on a representative sample of the resources (quick)
 
 The run's shape. Each case gets a `CaseRecord` (`conformance.record`) for its whole run — setup, call and
@@ -29,7 +31,7 @@ import time
 
 import pytest
 
-from conformance import catalogue, exclusive, generation, hooks, protocols, reports, shards, timelimit
+from conformance import catalogue, diff, exclusive, generation, hooks, protocols, reports, shards, timelimit
 from conformance.check import Check, ConformanceFailure
 from conformance.exclusive import ServerLock
 from conformance.http import recording
@@ -63,6 +65,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--reference-fault", action="append", default=[], metavar="NAME",
                     help="turn a named fault on in the embedded reference server (repeatable)")
     group.addoption("--conformance-results", metavar="FILE", help="write per-requirement results as JSON")
+    group.addoption("--conformance-html", metavar="FILE", help="write the single-file HTML report (opens offline)")
+    group.addoption("--conformance-baseline", metavar="FILE", help="an earlier run's results file: the HTML report "
+                    "compares this run with it (regressed, fixed, changed requirements)")
     group.addoption("--conformance-sample", action="store_true",
                     help="run each concern on a representative sample of a protocol's resources instead of all of "
                          "them (a quick check; the project's fault-detection matrix uses it)")
@@ -171,15 +176,32 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN_KEY] = ProcessRun(config, target, faults, names)
     config.pluginmanager.register(TimeLimit(), "conformance-timelimit")
     controller = _controller(config)
+    baseline = None
     if controller:
         _check_parallel_delivery(config, target)
-        results = config.getoption("conformance_results")
-        if results and os.path.isfile(results):
-            os.remove(results)  # what is there after the run is this run's, or nothing (never an old verdict)
+        baseline = _baseline(config)
+        for written in (config.getoption("conformance_results"), config.getoption("conformance_html")):
+            if written and os.path.isfile(written):
+                os.remove(written)  # what is there after the run is this run's, or nothing (never an old verdict)
         config.stash[ASSEMBLY_KEY] = assembly = Assembly()
         config.pluginmanager.register(assembly, "conformance-assembly")
     reports.register(config, controller=controller, target_source=target.source if target else None,
-                     results_path=config.getoption("conformance_results"), faults=faults, started=time.time())
+                     results_path=config.getoption("conformance_results"), faults=faults, started=time.time(),
+                     html_path=config.getoption("conformance_html"), baseline=baseline)
+
+
+def _baseline(config: pytest.Config) -> dict | None:
+    """The earlier results file `--conformance-baseline` names, read before any case runs: a bad one ends the run
+    at once with one line."""
+    path = config.getoption("conformance_baseline")
+    if not path:
+        return None
+    if not config.getoption("conformance_html"):
+        raise pytest.UsageError("--conformance-baseline is compared in the HTML report: give --conformance-html FILE")
+    try:
+        return diff.load(path)
+    except diff.DiffError as exc:
+        raise pytest.UsageError(f"--conformance-baseline: {exc}") from None
 
 
 def _check_parallel_delivery(config: pytest.Config, target: Target | None) -> None:

@@ -4,12 +4,14 @@ Modelled on pytest's own `junitxml` plugin: a consumer implements the hooks it n
 
 - `TerminalSummary`: the per-requirement table, the readings, the receiver's figures, the verdict (controller).
 - `JsonResults`: `--conformance-results FILE`, every later report can be rebuilt from it (controller).
+- `HtmlReport`: `--conformance-html FILE`, the single-file page of `conformance.html`, with the same run metadata
+  (and `--conformance-baseline OLD.json`: its comparison with an earlier run) (controller).
 - `JUnitProperties`: the requirement ids of each case as JUnit properties (controller, before `junitxml` reads
   them off the teardown report).
 - `AllureEvidence`: each case's exchanges and inbound deliveries attached to its Allure result, with labels for
   protocol and requirement (in the process that ran the case: Allure writes its results there).
 
-The first two read the `Assessment` (`pytest_conformance_assessed`), the last two one `CaseRecord` at a time.
+The first three read the `Assessment` (`pytest_conformance_assessed`), the last two one `CaseRecord` at a time.
 A new report format is one more consumer here, registered in `register()`; none of them judges anything.
 """
 
@@ -23,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from conformance import catalogue
+from conformance import catalogue, html
 from conformance.record import REPORT_ATTRIBUTE, CaseRecord
 from conformance.results import Assessment, write_json
 
@@ -136,8 +138,32 @@ class JsonResults(_Assessed):
                 "cases": len(assessment.records), "shard": config.getoption("conformance_shard", None),
                 "interrupted": assessment.interrupted,
                 "leftovers": [f"{item} ({record.case})" for record in assessment.records for item in record.leftovers]}
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        self.write(assessment, meta)
+
+    def write(self, assessment: Assessment, meta: dict[str, Any]) -> None:
         write_results(self.path, assessment, meta)
+
+
+class HtmlReport(JsonResults):
+    """The HTML page of the run, with the run metadata the results file gets (gathered by the same code);
+    `baseline`: an earlier results file's document, compared with this run on the page."""
+
+    def __init__(self, path: str, faults: tuple[str, ...], started: float,
+                 baseline: dict[str, Any] | None = None) -> None:
+        super().__init__(path, faults, started)
+        self.baseline = baseline
+
+    def write(self, assessment: Assessment, meta: dict[str, Any]) -> None:
+        write_html(self.path, assessment, meta, self.baseline)
+
+
+def write_html(path: str, assessment: Assessment, meta: dict[str, Any],
+               baseline: dict[str, Any] | None = None) -> None:
+    """The HTML page of an assessed run (at the end of a run, or rebuilt from a results file)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    page = html.render(assessment, meta, baseline)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(page)
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -190,7 +216,8 @@ class AllureEvidence:
 
 
 def register(config: pytest.Config, *, controller: bool, target_source: str | None, results_path: str | None,
-             faults: tuple[str, ...], started: float) -> None:
+             faults: tuple[str, ...], started: float, html_path: str | None = None,
+             baseline: dict[str, Any] | None = None) -> None:
     """Register the report consumers this process needs."""
     manager = config.pluginmanager
     manager.register(AllureEvidence(), "conformance-allure")
@@ -200,3 +227,5 @@ def register(config: pytest.Config, *, controller: bool, target_source: str | No
     manager.register(JUnitProperties(), "conformance-junit")
     if results_path:
         manager.register(JsonResults(results_path, faults, started), "conformance-json")
+    if html_path:
+        manager.register(HtmlReport(html_path, faults, started, baseline), "conformance-html")

@@ -54,32 +54,54 @@ def deal(nodeids: Sequence[str], shards: int) -> dict[str, int]:
     return dealt
 
 
+def read(path: str) -> tuple[dict[str, Any], list[CaseRecord], list[ProcessSummary]]:
+    """One results file: its metadata, its cases' records (the passed ones without evidence) and its processes'
+    summaries."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        parts = [*data.get("cases", ()), *data["digests"]]
+        summaries = [ProcessSummary.from_dict(p) for p in data["processes"]]
+        return dict(data["meta"]), [CaseRecord.from_dict(part) for part in parts], summaries
+    except FileNotFoundError:
+        raise ShardError(f"{path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise ShardError(f"{path}: not JSON ({exc})") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise ShardError(f"{path}: not a results file of this suite (with digests and processes): "
+                         f"{' '.join(str(exc).split())[:200]}") from None
+
+
+def rebuild(path: str) -> tuple[Assessment, dict[str, Any]]:
+    """The run one results file holds, assessed again (as `merge` does), with the file's own metadata: what
+    `conformance report` builds reports from."""
+    meta, records, processes = read(path)
+    assessment = _assess(records, processes, [meta])
+    meta.update(environment_error=assessment.environment_error, exit_code=assessment.exit_code)
+    return assessment, meta
+
+
+def _assess(records: Sequence[CaseRecord], processes: Sequence[ProcessSummary],
+            metas: Sequence[dict[str, Any]]) -> Assessment:
+    catalogues = {protocol: catalogue.load(protocol) for protocol in protocols.NAMES}
+    interrupted = [str(meta.get("interrupted")) for meta in metas if meta.get("interrupted")]
+    return assess(catalogues, list(records), list(processes), "; ".join(interrupted) or None)
+
+
 def merge(paths: Sequence[str]) -> tuple[Assessment, dict[str, Any]]:
     """The run the shards' results files are parts of, assessed again; and its merged metadata."""
     records: dict[str, CaseRecord] = {}
     processes: list[ProcessSummary] = []
     metas = []
     for path in paths:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
-            metas.append(data["meta"])
-            parts = [*data.get("cases", ()), *data["digests"]]
-            summaries = [ProcessSummary.from_dict(p) for p in data["processes"]]
-            shard_records = [CaseRecord.from_dict(part) for part in parts]
-        except FileNotFoundError:
-            raise ShardError(f"{path}: file not found") from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ShardError(f"{path}: not a results file of this suite (with digests and processes): "
-                             f"{' '.join(str(exc).split())[:200]}") from None
+        meta, shard_records, summaries = read(path)
+        metas.append(meta)
         for record in shard_records:
             if record.case in records:
                 raise ShardError(f"{path}: case {record.case} is also in an earlier file (the same shard twice?)")
             records[record.case] = record
         processes.extend(summaries)
-    catalogues = {protocol: catalogue.load(protocol) for protocol in protocols.NAMES}
-    interrupted = [str(meta.get("interrupted")) for meta in metas if meta.get("interrupted")]
-    assessment = assess(catalogues, list(records.values()), processes, "; ".join(interrupted) or None)
+    assessment = _assess(list(records.values()), processes, metas)
     meta = {
         "started": min(meta.get("started", time.time()) for meta in metas),
         "finished": max(meta.get("finished", time.time()) for meta in metas),
