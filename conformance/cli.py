@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--results", metavar="FILE", default=os.path.join("reports", "results.json"),
                      help="per-requirement results as JSON (default: %(default)s)")
     run.add_argument("--html", metavar="FILE", default=os.path.join("reports", "report.html"),
-                     help="the single-file HTML report, opens offline (default: %(default)s)")
+                     help="the single-file HTML report, opens offline (default: %(default)s; '' for none)")
     run.add_argument("--baseline", metavar="OLD.json", help="an earlier run's results file: the HTML report "
                      "compares this run with it")
     run.add_argument("--fault", action="append", default=[], metavar="NAME",
