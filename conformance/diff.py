@@ -111,13 +111,13 @@ def compare(old: dict[str, Any], new: dict[str, Any], *, labels: tuple[str, str]
     validate(new, labels[1])
     before = {entry["id"]: entry for entry in old["requirements"]}
     after = {entry["id"]: entry for entry in new["requirements"]}
-    ran = {label: {_text(entry, "protocol") for entry in document["requirements"]}
-           for label, document in zip(labels, (old, new))}
+    ran_before = {_text(entry, "protocol") for entry in old["requirements"]}
+    ran_after = {_text(entry, "protocol") for entry in new["requirements"]}
     comparison = Comparison(labels[0], labels[1], _verdict(old), _verdict(new), _started(old), _started(new))
     for entry in [*new["requirements"], *(e for e in old["requirements"] if e["id"] not in after)]:
         protocol = _text(entry, "protocol")
-        if not all(protocol in protocols for protocols in ran.values()):
-            comparison.one_sided[protocol] = labels[0] if protocol in ran[labels[0]] else labels[1]
+        if (protocol in ran_before) != (protocol in ran_after):
+            comparison.one_sided[protocol] = labels[0] if protocol in ran_before else labels[1]
             continue
         was, now = before.get(entry["id"]), after.get(entry["id"])
         change = Change(entry["id"], _text(entry, "level"), protocol, _text(entry, "text"),

@@ -53,6 +53,8 @@ def test_a_protocol_run_on_one_side_only_is_neither_added_nor_removed():
     comparison = diff.compare(document(("VC-A", "PASS"), ("SP-A", "PASS")), document(("VC-A", "FAIL")),
                               labels=("old.json", "new.json"))
     assert comparison.one_sided == {"spectra": "old.json"}
+    assert diff.compare(document(("SP-A", "PASS")), document(("SP-A", "PASS"), ("VC-A", "PASS")),
+                        labels=("same.json", "same.json")).one_sided == {"vidicore": "same.json"}
     assert not comparison.removed and [c.id for c in comparison.regressed] == ["VC-A"]
     assert "spectra compared in old.json only" in diff.summary(comparison)
 
@@ -72,7 +74,8 @@ def test_markdown_is_a_table_per_kind_with_cells_made_safe():
 
 
 def test_text_and_json_say_the_same():
-    comparison = diff.compare(document(("VC-A", "PASS"), ("VC-B", "WARN")), document(("VC-A", "FAIL"), ("VC-B", "PASS")))
+    comparison = diff.compare(document(("VC-A", "PASS"), ("VC-B", "WARN")),
+                              document(("VC-A", "FAIL"), ("VC-B", "PASS")))
     text = diff.text(comparison)
     assert "Regressed (newly failing):" in text and "VC-A" in text.split("Fixed")[0]
     data = json.loads(diff.as_json(comparison))

@@ -223,6 +223,26 @@ def test_the_run_writes_the_page_and_report_rebuilds_the_same_from_the_results_f
     assert "lines are not separated by CRLF" in part(live, 'id="findings"', 'id="run"')
 
 
+@pytest.mark.parametrize("workers", [(), ("-n", "2")], ids=["serial", "xdist"])
+def test_the_plugin_writes_the_page_and_compares_with_a_baseline(run_suite, pytester, workers):
+    """`--conformance-html` and `--conformance-baseline`: the controller's consumer, under pytest-xdist too."""
+    clean, _ = run_suite("-k", "VC-LIST-TEXT and item", *workers)
+    assert clean.ret == 0
+    baseline = (pytester.path / "results.json").rename(pytester.path / "baseline.json")
+    result, _ = run_suite("-k", "VC-LIST-TEXT and item", "--reference-fault", "list-text-lf", *workers,
+                          "--conformance-html", "page.html", "--conformance-baseline", str(baseline))
+    assert result.ret == 1
+    page = (pytester.path / "page.html").read_text()
+    assert '<h1>NOT CONFORMANT</h1>' in page and "lines are not separated by CRLF" in page
+    assert "<h3>Regressed (newly failing)</h3>" in page and '<span class="was">was PASS</span>' in page
+
+
+def test_a_baseline_without_a_page_is_a_usage_error(run_suite):
+    result, data = run_suite("-k", "VC-LIST-TEXT", "--conformance-baseline", "old.json")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR and data is None
+    assert "--conformance-baseline is compared in the HTML report: give --conformance-html FILE" in result.stderr.str()
+
+
 def test_report_junitxml_waits_for_the_junit_writer(tmp_path):
     run = conformance("run", "-k", "VC-LIST-TEXT and item-entity", "--results", "r.json", "--html", "", cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-2000:] + run.stderr
