@@ -117,6 +117,8 @@ def _where(assessment: Assessment, protocol: str) -> str:
 
 
 class JsonResults(_Assessed):
+    what = "results"
+
     def __init__(self, path: str, faults: tuple[str, ...], started: float) -> None:
         super().__init__()
         self.path = path
@@ -140,6 +142,11 @@ class JsonResults(_Assessed):
                 "leftovers": [f"{item} ({record.case})" for record in assessment.records for item in record.leftovers]}
         self.write(assessment, meta)
 
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.assessment is not None:
+            terminalreporter.write_line(f"{self.what} written to {self.path}")
+
     def write(self, assessment: Assessment, meta: dict[str, Any]) -> None:
         write_results(self.path, assessment, meta)
 
@@ -147,6 +154,8 @@ class JsonResults(_Assessed):
 class HtmlReport(JsonResults):
     """The HTML page of the run, with the run metadata the results file gets (gathered by the same code);
     `baseline`: an earlier results file's document, compared with this run on the page."""
+
+    what = "HTML report"
 
     def __init__(self, path: str, faults: tuple[str, ...], started: float,
                  baseline: dict[str, Any] | None = None) -> None:
@@ -164,11 +173,6 @@ def write_html(path: str, assessment: Assessment, meta: dict[str, Any],
     page = html.render(assessment, meta, baseline)
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(page)
-
-    @pytest.hookimpl(trylast=True)
-    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if self.assessment is not None:
-            terminalreporter.write_line(f"results written to {self.path}")
 
 
 def write_results(path: str, assessment: Assessment, meta: dict[str, Any]) -> None:

@@ -232,6 +232,7 @@ def test_the_plugin_writes_the_page_and_compares_with_a_baseline(run_suite, pyte
     result, _ = run_suite("-k", "VC-LIST-TEXT and item", "--reference-fault", "list-text-lf", *workers,
                           "--conformance-html", "page.html", "--conformance-baseline", str(baseline))
     assert result.ret == 1
+    result.stdout.fnmatch_lines(["results written to *results.json", "HTML report written to page.html"])
     page = (pytester.path / "page.html").read_text()
     assert '<h1>NOT CONFORMANT</h1>' in page and "lines are not separated by CRLF" in page
     assert "<h3>Regressed (newly failing)</h3>" in page and '<span class="was">was PASS</span>' in page
