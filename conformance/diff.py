@@ -159,7 +159,12 @@ def _started(document: dict[str, Any]) -> float | None:
 
 def when(started: float | None) -> str:
     """A run's start as shown in the comparison (UTC, to the minute)."""
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started)) if started is not None else "unknown"
+    if started is None:
+        return "unknown"
+    try:
+        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
+    except (OverflowError, OSError, ValueError):  # a results file edited by hand: shown as it is
+        return str(started)
 
 
 # --- renderers ------------------------------------------------------------------------------------------------

@@ -151,7 +151,10 @@ def _hash(source: str) -> str:
 
 
 def _clock(wall: float) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(wall))
+    try:
+        return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(wall))
+    except (OverflowError, OSError, ValueError):  # a results file edited by hand: shown as it is
+        return str(wall)
 
 
 def _status(status: str) -> str:

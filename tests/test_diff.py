@@ -67,6 +67,7 @@ def test_markdown_is_a_table_per_kind_with_cells_made_safe():
     text = diff.markdown(diff.compare(old, new, labels=("old.json", "new.json")))
     assert "| verdict | VERDICT: CONFORMANT — a \\| b | VERDICT: NOT CONFORMANT |" in text
     assert "| started | 1970-01-01 00:00 UTC | unknown |" in text
+    assert diff.when(float("inf")) == "inf"  # a results file edited by hand
     assert "**1 regressed**, 1 fixed, 0 changed, 1 unchanged, 0 added, 0 removed." in text
     assert "### Regressed (newly failing)" in text and "### Fixed (newly passing)" in text
     assert "| VC-A | MUST | PASS | FAIL | pipes \\| and newlines |" in text

@@ -132,6 +132,8 @@ def test_the_policy_forbids_every_fetch_and_runs_only_the_page_s_own_style_and_s
 
 def test_metadata_shows_every_key_and_needs_none():
     assert "NOT CONFORMANT" in html.render(failing(), {})  # no metadata at all: still a page
+    odd = html.render(failing(), {"started": 1e300, "finished": "soon", "targets": ["odd"], "exit_code": True})
+    assert "<dt>started</dt><dd>1e+300</dd>" in odd and "<dt>exit code</dt><dd>yes</dd>" in odd
     meta = {"started": 86400.0, "suite_version": "1.4.0", "server_headers": {"vidicore": ["Werkzeug/3.1"]},
             "waivers": [{"id": "VC-X", "reason": "known", "expires": "2027-01-01"}], "exit_code": 1,
             "deep": {"a": {"b": {"c": {"d": {"e": {"f": {"g": 1}}}}}}}, "shard": None, "faults": ["list-text-lf"]}
