@@ -70,6 +70,7 @@ background:#eaeef2;color:#1f2328}
 .status[data-status="NOT RUN"]{background:#f6f8fa;color:#6e7781}
 table{border-collapse:collapse;width:100%}th,td{border-bottom:1px solid var(--line);padding:.3rem .5rem;
 text-align:left;vertical-align:top}thead th{position:sticky;top:2.3rem;background:var(--bg);z-index:1}
+td:first-child{white-space:nowrap}
 tr[data-status=FAIL] td:first-child{box-shadow:inset 3px 0 var(--bad)}
 tr[data-status=WARN] td:first-child{box-shadow:inset 3px 0 var(--warn)}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem 1.4rem;align-items:center;margin:.6rem 0;padding:.5rem .7rem;
