@@ -10,6 +10,8 @@ inert (no server started, no summary printed) unless conformance cases run. Opti
     --conformance-junitxml FILE write the project's own JUnit XML (conformance.junit)
     --conformance-waivers FILE  waivers (conformance.waivers): known deviations that do not fail the run
     --conformance-strict-waivers  a waiver whose requirement or case passed fails the run
+    --conformance-html FILE     write the single-file HTML report
+    --conformance-baseline FILE compare the run with an earlier results file (in the HTML report)
     --conformance-sample        each concern on a representative sample of the resources (quick)
 
 The run's shape. Each case gets a `CaseRecord` (`conformance.record`) for its whole run — setup, call and
@@ -33,7 +35,8 @@ import time
 
 import pytest
 
-from conformance import catalogue, exclusive, generation, hooks, protocols, reports, shards, timelimit, waivers
+from conformance import (catalogue, diff, exclusive, generation, hooks, protocols, reports, shards, timelimit,
+                         waivers)
 from conformance.check import Check, ConformanceFailure
 from conformance.exclusive import ServerLock
 from conformance.http import recording
@@ -77,6 +80,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                          "and does not fail the run (default: the target file's waivers = \"FILE\", else none)")
     group.addoption("--conformance-strict-waivers", action="store_true",
                     help="a waiver whose requirement or case passed (stale) fails the run (exit 1)")
+    group.addoption("--conformance-html", metavar="FILE", help="write the single-file HTML report (opens offline)")
+    group.addoption("--conformance-baseline", metavar="FILE", help="an earlier run's results file: the HTML report "
+                    "compares this run with it (regressed, fixed, changed requirements)")
     group.addoption("--conformance-sample", action="store_true",
                     help="run each concern on a representative sample of a protocol's resources instead of all of "
                          "them (a quick check; the project's fault-detection matrix uses it)")
@@ -207,9 +213,12 @@ def pytest_configure(config: pytest.Config) -> None:
         [Waiver.from_dict(data) for data in worker.get(WAIVERS_INPUT, ())]
     if given:
         config.pluginmanager.register(WaiverIds(given, config.stash[RUN_KEY]), "conformance-waiver-ids")
+    baseline = None
     if controller:
         _check_parallel_delivery(config, target)
-        for written in (config.getoption("conformance_results"), config.getoption("conformance_junitxml")):
+        baseline = _baseline(config)
+        for written in (config.getoption("conformance_results"), config.getoption("conformance_junitxml"),
+                        config.getoption("conformance_html")):
             if written and os.path.isfile(written):
                 os.remove(written)  # what is there after the run is this run's, or nothing (never an old verdict)
         config.stash[ASSEMBLY_KEY] = assembly = Assembly()
@@ -217,7 +226,8 @@ def pytest_configure(config: pytest.Config) -> None:
     reports.register(config, controller=controller, target_source=target.source if target else None,
                      results_path=config.getoption("conformance_results"),
                      junit_path=config.getoption("conformance_junitxml"),
-                     run=_run_meta(config, faults) if controller else None)
+                     run=_run_meta(config, faults) if controller else None,
+                     html_path=config.getoption("conformance_html"), baseline=baseline)
 
 
 def _run_meta(config: pytest.Config, faults: tuple[str, ...]) -> reports.RunMeta:
@@ -241,6 +251,20 @@ def _waivers(config: pytest.Config, target: Target | None) -> list[Waiver]:
         return waivers.load(given or named) if given or named else []
     except WaiverError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _baseline(config: pytest.Config) -> dict | None:
+    """The earlier results file `--conformance-baseline` names, read before any case runs: a bad one ends the run
+    at once with one line."""
+    path = config.getoption("conformance_baseline")
+    if not path:
+        return None
+    if not config.getoption("conformance_html"):
+        raise pytest.UsageError("--conformance-baseline is compared in the HTML report: give --conformance-html FILE")
+    try:
+        return diff.load(path)
+    except diff.DiffError as exc:
+        raise pytest.UsageError(f"--conformance-baseline: {exc}") from None
 
 
 def _check_parallel_delivery(config: pytest.Config, target: Target | None) -> None:

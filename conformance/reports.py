@@ -8,12 +8,14 @@ Modelled on pytest's own `junitxml` plugin: a consumer implements the hooks it n
   (controller).
 - `JsonResults`: `--conformance-results FILE`, every later report can be rebuilt from it (controller).
 - `JUnitXml`: `--conformance-junitxml FILE`, the project's own JUnit XML (`conformance.junit`) (controller).
+- `HtmlReport`: `--conformance-html FILE`, the single-file page of `conformance.html`, with the same run metadata
+  (and `--conformance-baseline OLD.json`: its comparison with an earlier run) (controller).
 - `JUnitProperties`: the requirement ids of each case as properties of pytest's own `--junitxml` testcases
   (controller, before `junitxml` reads them off the teardown report).
 - `AllureEvidence`: each case's exchanges and inbound deliveries attached to its Allure result, with labels for
   protocol and requirement (in the process that ran the case: Allure writes its results there).
 
-The first four read the `Assessment` (`pytest_conformance_assessed`), the last two one `CaseRecord` at a time.
+The first five read the `Assessment` (`pytest_conformance_assessed`), the last two one `CaseRecord` at a time.
 A new report format is one more consumer here, registered in `register()`; none of them judges anything.
 """
 
@@ -29,7 +31,7 @@ from typing import Any
 
 import pytest
 
-from conformance import catalogue, junit
+from conformance import catalogue, html, junit
 from conformance.record import REPORT_ATTRIBUTE, CaseRecord, ProcessSummary, server_identity, utc
 from conformance.results import Assessment, write_json
 
@@ -253,6 +255,29 @@ class JUnitXml(_FileReport):
         junit.write(self.path, assessment, self.run.meta)
 
 
+class HtmlReport(_FileReport):
+    """`--conformance-html FILE`: the HTML page of the run; `baseline`: an earlier results file's document,
+    compared with this run on the page."""
+
+    label = "HTML report"
+
+    def __init__(self, path: str, run: RunMeta, baseline: dict[str, Any] | None = None) -> None:
+        super().__init__(path, run)
+        self.baseline = baseline
+
+    def write(self, assessment: Assessment) -> None:
+        write_html(self.path, assessment, self.run.meta, self.baseline)
+
+
+def write_html(path: str, assessment: Assessment, meta: dict[str, Any],
+               baseline: dict[str, Any] | None = None) -> None:
+    """The HTML page of an assessed run (at the end of a run, or rebuilt from a results file)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    page = html.render(assessment, meta, baseline)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(page)
+
+
 def write_results(path: str, assessment: Assessment, meta: dict[str, Any]) -> None:
     """results.json: requirements, verdict, events, the evidence of every case that did not pass, and enough of
     the rest (`digests` of the passed cases, each process's summary) to assess the run again (`conformance
@@ -298,8 +323,10 @@ class AllureEvidence:
 
 
 def register(config: pytest.Config, *, controller: bool, target_source: str | None, results_path: str | None,
-             junit_path: str | None = None, run: RunMeta | None = None) -> None:
-    """Register the report consumers this process needs (`run`: the run's metadata, the controller's)."""
+             junit_path: str | None = None, run: RunMeta | None = None, html_path: str | None = None,
+             baseline: dict[str, Any] | None = None) -> None:
+    """Register the report consumers this process needs (`run`: the run's metadata, the controller's;
+    `baseline`: an earlier results file the HTML page compares with)."""
     manager = config.pluginmanager
     manager.register(AllureEvidence(), "conformance-allure")
     if not controller or run is None:
@@ -311,3 +338,5 @@ def register(config: pytest.Config, *, controller: bool, target_source: str | No
         manager.register(JsonResults(results_path, run), "conformance-json")
     if junit_path:
         manager.register(JUnitXml(junit_path, run), "conformance-junitxml")
+    if html_path:
+        manager.register(HtmlReport(html_path, run, baseline), "conformance-html")

@@ -61,24 +61,57 @@ def deal(nodeids: Sequence[str], shards: int) -> dict[str, int]:
     return dealt
 
 
+def read(path: str) -> tuple[dict[str, Any], list[CaseRecord], list[ProcessSummary]]:
+    """One results file: its metadata, its cases' records (the passed ones without evidence) and its processes'
+    summaries."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+        parts = [*data.get("cases", ()), *data["digests"]]
+        summaries = [ProcessSummary.from_dict(p) for p in data["processes"]]
+        return dict(data["meta"]), [CaseRecord.from_dict(part) for part in parts], summaries
+    except FileNotFoundError:
+        raise ShardError(f"{path}: file not found") from None
+    except json.JSONDecodeError as exc:
+        raise ShardError(f"{path}: not JSON ({exc})") from None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+        raise ShardError(f"{path}: not a results file of this suite (with digests and processes): "
+                         f"{' '.join(str(exc).split())[:200]}") from None
+
+
+def rebuild(path: str) -> tuple[Assessment, dict[str, Any]]:
+    """The run one results file holds, assessed again (as `merge` does, its waivers applied again), with the
+    file's own metadata: what `conformance report` builds reports from."""
+    meta, records, processes = read(path)
+    assessment = _assess(records, processes, [meta], path)
+    meta.update(environment_error=assessment.environment_error, exit_code=assessment.exit_code)
+    return assessment, meta
+
+
+def _assess(records: Sequence[CaseRecord], processes: Sequence[ProcessSummary], metas: Sequence[dict[str, Any]],
+            path: str) -> Assessment:
+    """The records assessed as one run, with the waivers and settings the (first) file's metadata names; refused
+    when a file was made with another requirement catalogue than this suite's."""
+    digests = {meta.get("catalogue_sha256") for meta in metas} - {None}
+    if digests and digests != {catalogue.digest()}:
+        raise ShardError(f"{path}: made with another requirement catalogue (sha256 {digests.pop()}) than this "
+                         f"suite's ({catalogue.digest()}); use the suite version that made it "
+                         f"({metas[0].get('suite_version')})")
+    catalogues = {protocol: catalogue.load(protocol) for protocol in protocols.NAMES}
+    interrupted = [str(meta.get("interrupted")) for meta in metas if meta.get("interrupted")]
+    given = [Waiver.from_dict(use) for use in metas[0].get("waivers", ())]
+    return assess(catalogues, list(records), list(processes), "; ".join(interrupted) or None, given,
+                  bool(metas[0].get("strict_waivers")))
+
+
 def merge(paths: Sequence[str]) -> tuple[Assessment, dict[str, Any]]:
     """The run the shards' results files are parts of, assessed again; and its merged metadata."""
     records: dict[str, CaseRecord] = {}
     processes: list[ProcessSummary] = []
     metas = []
     for path in paths:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
-            metas.append(data["meta"])
-            parts = [*data.get("cases", ()), *data["digests"]]
-            summaries = [ProcessSummary.from_dict(p) for p in data["processes"]]
-            shard_records = [CaseRecord.from_dict(part) for part in parts]
-        except FileNotFoundError:
-            raise ShardError(f"{path}: file not found") from None
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise ShardError(f"{path}: not a results file of this suite (with digests and processes): "
-                             f"{' '.join(str(exc).split())[:200]}") from None
+        meta, shard_records, summaries = read(path)
+        metas.append(meta)
         for record in shard_records:
             if record.case in records:
                 raise ShardError(f"{path}: case {record.case} is also in an earlier file (the same shard twice?)")
@@ -87,16 +120,7 @@ def merge(paths: Sequence[str]) -> tuple[Assessment, dict[str, Any]]:
     for key in SAME_IN_EVERY_SHARD:
         _same(paths, metas, key, lambda meta: meta.get(key))
     _same(paths, metas, "waivers", lambda meta: [_waiver(use) for use in meta.get("waivers", ())])
-    digests = {meta.get("catalogue_sha256") for meta in metas} - {None}
-    if digests and digests != {catalogue.digest()}:
-        raise ShardError(f"{paths[0]}: made with another requirement catalogue (sha256 {digests.pop()}) than this "
-                         f"suite's ({catalogue.digest()}); merge with the suite version that ran the shards "
-                         f"({metas[0].get('suite_version')})")
-    catalogues = {protocol: catalogue.load(protocol) for protocol in protocols.NAMES}
-    interrupted = [str(meta.get("interrupted")) for meta in metas if meta.get("interrupted")]
-    given = [Waiver.from_dict(use) for use in metas[0].get("waivers", ())]
-    assessment = assess(catalogues, list(records.values()), processes, "; ".join(interrupted) or None, given,
-                        bool(metas[0].get("strict_waivers")))
+    assessment = _assess(list(records.values()), processes, metas, paths[0])
     started = min(meta.get("started", time.time()) for meta in metas)
     finished = max(meta.get("finished", time.time()) for meta in metas)
     meta = {

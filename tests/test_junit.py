@@ -177,3 +177,16 @@ def test_conformance_run_junitxml_is_the_suites_own_writer(tmp_path, schema):
     root = ET.parse(tmp_path / "out" / "junit.xml").getroot()
     assert root.get("name") == "conformance" and len(cases_in(root)) == 2
     assert "JUnit XML written to out/junit.xml" in done.stdout
+
+
+def test_conformance_report_rebuilds_the_runs_junit_from_its_results_file(tmp_path, schema):
+    run = conformance("run", "-k", "VC-LIST-TEXT and item-entity", "--fault", "list-text-lf", "--results", "r.json",
+                      "--junitxml", "live.xml", "--html", "", cwd=tmp_path)
+    assert run.returncode == 1, run.stdout[-2000:] + run.stderr
+    done = conformance("report", "r.json", "--junitxml", "rebuilt.xml", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    live, rebuilt = (ET.parse(tmp_path / name).getroot() for name in ("live.xml", "rebuilt.xml"))
+    schema.validate(tmp_path / "rebuilt.xml")
+    assert cases_in(rebuilt).keys() == cases_in(live).keys()
+    for name in ("tests", "failures", "skipped", "errors"):
+        assert [suite.get(name) for suite in rebuilt] == [suite.get(name) for suite in live]

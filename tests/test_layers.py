@@ -16,7 +16,7 @@ CORE = {"conformance.results", "conformance.record", "conformance.check", "confo
         "conformance.validation", "conformance.judging", "conformance.target", "conformance.receiver",
         "conformance.exclusive", "conformance.waivers"}
 RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformance.reports", "conformance.cli",
-       "conformance.timelimit", "conformance.shards", "conformance.junit",
+       "conformance.timelimit", "conformance.shards", "conformance.junit", "conformance.html", "conformance.diff",
        "conformance.__main__"}
 REFERENCE_MAY_READ = {"conformance.protocols", "conformance.descriptor",
                       *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}

@@ -58,12 +58,14 @@ def test_merged_shards_report_what_the_whole_run_reports(tmp_path):
 
 @pytest.mark.parametrize("files, message", [
     (("missing.json",), "missing.json: file not found"),
-    (("garbage.json",), "garbage.json: not a results file of this suite"),
+    (("garbage.json",), "garbage.json: not JSON"),
+    (("notours.json",), "notours.json: not a results file of this suite"),
     (("s.json", "s.json"), "s.json: case"),
     (("other.json",), "other.json: made with another requirement catalogue (sha256 0000"),
 ])
 def test_merge_errors_are_one_line_and_exit_2(tmp_path, files, message):
     (tmp_path / "garbage.json").write_text("{not json")
+    (tmp_path / "notours.json").write_text('{"requirements": []}')
     if "s.json" in files or "other.json" in files:
         done = conformance("run", "-k", "VC-LIST-TEXT and item-entity", "--results", "s.json", cwd=tmp_path)
         assert done.returncode == 0, done.stdout[-2000:]
