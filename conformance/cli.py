@@ -1,8 +1,11 @@
 """`conformance` command line: run the suite, serve the reference server, list requirements and faults.
 
     conformance run [PROTOCOL ...] [--base-url URL | --target FILE] [-k EXPR] [-m EXPR] [--profile NAME]
-                    [--last-failed] [-n N|auto] [--junitxml F] [--alluredir D] [-- further pytest options]
+                    [--last-failed] [-n N|auto] [--junitxml F] [--alluredir D] [--waivers F [--strict-waivers]]
+                    [-- further pytest options]
     conformance merge SHARD.json ... [-o RUN.json]
+    conformance report RESULTS.json [--html F] [--junitxml F] [--baseline OLD.json]
+    conformance diff OLD.json NEW.json [--format md|text|json]
     conformance serve [--port N] [--fault NAME ...] [PROTOCOL ...]
     conformance requirements [PROTOCOL]
     conformance faults
@@ -10,8 +13,10 @@
 `run` is a thin layer over pytest (the same cases run as `pytest --pyargs conformance.vidicore`). Its exit code is
 the verdict's: 0 CONFORMANT (every MUST checked passed); 1 NOT CONFORMANT (a MUST failed) or INCOMPLETE (a MUST
 could not be checked); 2 usage or configuration error, target unreachable, ENVIRONMENT ERROR (no delivery could
-reach the receiver), NOTHING CHECKED, INTERRUPTED, or a selection that left no case. Output cut short by a reader that
-went away (`conformance requirements | head`) ends quietly with 141, as for a process SIGPIPE ended (130: Ctrl-C).
+reach the receiver), NOTHING CHECKED, INTERRUPTED, or a selection that left no case. `report` exits 0 once its reports
+are written; `diff` exits 1 when a requirement regressed, else 0; both 2 on bad input. Output cut short by a reader
+that went away (`conformance requirements | head`) ends quietly with 141, as for a process SIGPIPE ended (130:
+Ctrl-C).
 """
 
 from __future__ import annotations
@@ -71,10 +76,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--last-failed", action="store_true",
                      help="run only the cases that failed or were blocked in the last run, as its --results file "
                           "holds them (this run then rewrites that file; default: off)")
-    run.add_argument("--junitxml", metavar="FILE", help="write a JUnit XML report (default: none)")
+    run.add_argument("--junitxml", metavar="FILE", help="write a JUnit XML report: one testcase per case, its "
+                     "requirements and levels as properties, a waived failure skipped with the waiver's reason "
+                     "(default: none)")
+    run.add_argument("--waivers", metavar="FILE", help="waivers file (TOML: [[waiver]] id, reason, expires, link): "
+                     "a failure it covers is WAIVED and does not fail the run (default: the target file's "
+                     "waivers = \"FILE\", else none)")
+    run.add_argument("--strict-waivers", action="store_true",
+                     help="a waiver whose requirement or case passed (stale) fails the run (exit 1; default: off)")
     run.add_argument("--alluredir", metavar="DIR", help="write Allure results with HTTP evidence (default: none)")
     run.add_argument("--results", metavar="FILE", default=os.path.join("reports", "results.json"),
                      help="per-requirement results as JSON (default: %(default)s)")
+    run.add_argument("--html", metavar="FILE", default=os.path.join("reports", "report.html"),
+                     help="the single-file HTML report, opens offline (default: %(default)s; '' for none)")
+    run.add_argument("--baseline", metavar="OLD.json", help="an earlier run's results file: the HTML report "
+                     "compares this run with it (default: none)")
     run.add_argument("--fault", action="append", default=[], metavar="NAME",
                      help="turn a named fault on in the embedded reference server (repeatable; default: none)")
     run.add_argument("-v", "--verbose", action="store_true", help="one line per case (default: a progress line "
@@ -92,6 +108,22 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("results", nargs="+", metavar="SHARD.json", help="each shard's results file (--results)")
     merge.add_argument("-o", "--output", metavar="FILE", default=os.path.join("reports", "results.json"),
                        help="the whole run's results file (default: %(default)s)")
+
+    report = commands.add_parser("report", help="write reports again from a results file alone",
+                                 epilog="exit codes: 0 reports written; 2 a file that cannot be read or written")
+    report.add_argument("results", metavar="RESULTS.json", help="a results file (--results of a run, or a merge)")
+    report.add_argument("--html", metavar="FILE", help="write the single-file HTML report (default: none)")
+    report.add_argument("--junitxml", metavar="FILE", help="write a JUnit XML report (default: none)")
+    report.add_argument("--baseline", metavar="OLD.json", help="an earlier run's results file to compare with "
+                        "(in the HTML report; default: none)")
+
+    compare = commands.add_parser("diff", help="compare two runs' results files requirement by requirement",
+                                  epilog="exit codes: 0 nothing regressed; 1 a requirement regressed (its status "
+                                         "got worse); 2 a file that cannot be read")
+    compare.add_argument("old", metavar="OLD.json", help="the earlier run's results file")
+    compare.add_argument("new", metavar="NEW.json", help="the later run's results file")
+    compare.add_argument("--format", choices=("md", "text", "json"), default="text",
+                         help="md (a QA report or a pull-request comment), text or json (default: %(default)s)")
 
     serve = commands.add_parser("serve", help="run the reference server until interrupted")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
@@ -141,11 +173,19 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
     if args.last_failed:
         argv.append("--conformance-last-failed")
     if args.junitxml:
-        argv += ["--junitxml", args.junitxml]
+        argv += ["--conformance-junitxml", args.junitxml]
+    if args.waivers:
+        argv += ["--conformance-waivers", args.waivers]
+    if args.strict_waivers:
+        argv.append("--conformance-strict-waivers")
     if args.alluredir:
         argv += ["--alluredir", args.alluredir]
     if args.results:
         argv += ["--conformance-results", args.results]
+    if args.html:
+        argv += ["--conformance-html", args.html]
+    if args.baseline:
+        argv += ["--conformance-baseline", args.baseline]
     if args.exitfirst:
         argv.append("-x")
     if args.workers:
@@ -205,6 +245,50 @@ def _merge(args: argparse.Namespace) -> int:
     return assessment.exit_code
 
 
+def _report(args: argparse.Namespace) -> int:
+    from conformance import diff, junit, shards
+    from conformance.reports import write_html
+
+    def error(message: str) -> int:
+        print(f"conformance report: error: {message}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+
+    if not args.html and not args.junitxml:
+        return error("nothing to write: give --html FILE and/or --junitxml FILE")
+    if args.baseline and not args.html:
+        return error("--baseline is compared in the HTML report: give --html FILE too")
+    try:
+        baseline = diff.load(args.baseline) if args.baseline else None
+        assessment, meta = shards.rebuild(args.results)
+    except (diff.DiffError, shards.ShardError) as exc:
+        return error(str(exc))
+    written = []
+    try:
+        if args.html:
+            write_html(args.html, assessment, meta, baseline)
+            written.append(args.html)
+        if args.junitxml:
+            junit.write(args.junitxml, assessment, meta)
+            written.append(args.junitxml)
+    except OSError as exc:
+        return error(f"{exc.filename or ''}: cannot be written: {exc.strerror or exc}")
+    print(f"{len(assessment.records)} cases from {args.results}; written to {', '.join(written)}")
+    print(assessment.verdict.line)
+    return EXIT_OK
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from conformance import diff
+
+    try:
+        comparison = diff.compare(diff.load(args.old), diff.load(args.new), labels=(args.old, args.new))
+    except diff.DiffError as exc:
+        print(f"conformance diff: error: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    print(diff.RENDERERS[args.format](comparison))
+    return comparison.exit_code
+
+
 def _serve(args: argparse.Namespace) -> int:
     from conformance import reference
 
@@ -241,8 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         passthrough, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]
     args = _parser().parse_args(argv)
     args.pytest_args = passthrough
-    handler = {"run": _run, "merge": _merge, "serve": _serve, "requirements": _requirements,
-               "faults": _faults}[args.command]
+    handler = {"run": _run, "merge": _merge, "report": _report, "diff": _diff, "serve": _serve,
+               "requirements": _requirements, "faults": _faults}[args.command]
     try:
         code = handler(args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush

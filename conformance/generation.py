@@ -24,6 +24,8 @@ Profiles (`conformance run --profile NAME`, `[generation] profile`), examples pe
 | ci | 50 (stateful: 50 runs of 15 steps) | derandomised (the same examples every run) | none; prints the reproduction blob |
 | certify | 500, 10 x ci (stateful: 250 runs of 30 steps, 10 x ci's steps) | random (or `--seed N`) | `reports/hypothesis/` |
 
+A stateful model may scale its steps per run (Spectra's: 1.5 x, its bookkeeping bugs need deliveries in a row).
+
 `deadline=None` everywhere: the HTTP timeouts bound each request, and a property's time is the server's.
 """
 
@@ -77,7 +79,7 @@ class Generation:
     database_dir: str = DATABASE_DIR
     examples: int = 0
     current: str = ""              # the running example, in a line
-    _marks: tuple[int, int] = (0, 0)
+    _marks: tuple[int, int, int] = (0, 0, 0)  # events, exchanges, mailboxes before the property
     _passed: dict[str, Any] = dataclasses.field(default_factory=dict)
     _warned: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
 
@@ -115,15 +117,16 @@ class Generation:
             return lambda: self.run(test)
         return decorate
 
-    def machine(self, machine: type) -> None:
+    def machine(self, machine: type, *, runs: float = 1.0, steps: float = 1.0) -> None:
         """Run a `hypothesis.stateful.RuleBasedStateMachine` as the case's property: each run of the machine is one
         example (its `__init__` must call `self.begin()` through `Generation.begin_example`), its steps' failures
-        are shrunk to the shortest sequence, and the record ends holding that sequence's exchanges."""
+        are shrunk to the shortest sequence, and the record ends holding that sequence's exchanges. `runs` and
+        `steps` scale the profile's runs and steps per run (a model whose bugs need longer sequences)."""
         from hypothesis.stateful import run_state_machine_as_test
 
         def test() -> None:
-            config = self.settings(stateful_step_count=self.profile.stateful_steps,
-                                   max_examples=self.profile.stateful_runs)
+            config = self.settings(stateful_step_count=round(self.profile.stateful_steps * steps),
+                                   max_examples=round(self.profile.stateful_runs * runs))
             run_state_machine_as_test(machine, settings=config)
         if not self.profile.derandomize and self.seed is not None:
             test = hypothesis_seed(self.seed)(test)
@@ -143,7 +146,7 @@ class Generation:
 
     def run(self, test: Callable[[], None]) -> None:
         stream, recorder = self.check.stream, self.check.recorder
-        self._marks = (len(stream.events), len(recorder.exchanges))
+        self._marks = (len(stream.events), len(recorder.exchanges), len(getattr(recorder, "mailboxes", ())))
         try:
             test()
         except ConformanceFailure as failure:
@@ -164,7 +167,7 @@ class Generation:
         """Drop the previous example's exchanges and events, but keep (once) what they showed: one pass per
         requirement (a requirement checked in any example was checked) and the first warnings per requirement."""
         events = self.check.stream.events
-        first_events, first_exchanges = self._marks
+        first_events, first_exchanges, _ = self._marks
         for event in events[first_events:]:
             if event.outcome == "pass" and event.requirement not in self._passed:
                 self._passed[event.requirement] = event
@@ -172,6 +175,9 @@ class Generation:
                 self._warned[event.requirement].append(event)
         del events[first_events:]
         del self.check.recorder.exchanges[first_exchanges:]
+        mailboxes = getattr(self.check.recorder, "mailboxes", None)  # a case record's: the last example's kept
+        if mailboxes is not None:
+            del mailboxes[self._marks[2]:]
         self.examples += 1
         self.current = ""
 

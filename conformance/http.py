@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import heapq
+import itertools
 import re
 import shlex
 import ssl
@@ -82,6 +84,7 @@ class Exchange:
     error: str | None = None
     curl: str = ""
     label: str = ""
+    at: float = 0.0  # when it was sent (time.time()): a check's event after it judged it, or a later request
 
     def render(self) -> str:
         lines = [f"> {self.method} {self.url}" + (f"    [{self.label}]" if self.label else "")]
@@ -224,6 +227,60 @@ class TargetStopped(httpx.TransportError):
 
 
 STOP_AFTER = 5  # consecutive requests without an answer after which a target counts as stopped
+IDENTITY_HEADERS = ("Server", "X-Powered-By", "Via")  # what a server says it is (the run's metadata keeps them)
+IDENTITY_VALUES, IDENTITY_LENGTH = 10, 200  # distinct values kept per header, characters kept per value
+
+
+class Watchdog:
+    """One thread for every deadline of a transport: `arm(seconds, action)` returns an alarm whose `cancel()`
+    disarms it; at its deadline the action runs on the watchdog's thread. (A timer thread per request cost more
+    than a request to a local server.)"""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._alarms: list[tuple[float, int, Alarm]] = []  # a heap by deadline
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def arm(self, seconds: float, action: Callable[[], None]) -> Alarm:
+        alarm = Alarm(action)
+        deadline = time.monotonic() + seconds
+        with self._condition:
+            heapq.heappush(self._alarms, (deadline, next(self._order), alarm))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._watch, name="conformance-watchdog", daemon=True)
+                self._thread.start()
+            elif self._alarms[0][2] is alarm:  # the earliest now: the watchdog sleeps until a later one
+                self._condition.notify()
+        return alarm
+
+    def _watch(self) -> None:
+        with self._condition:
+            while True:
+                while self._alarms and self._alarms[0][2].cancelled:
+                    heapq.heappop(self._alarms)
+                if not self._alarms:
+                    self._condition.wait()
+                    continue
+                left = self._alarms[0][0] - time.monotonic()
+                if left > 0:
+                    self._condition.wait(left)
+                    continue
+                alarm = heapq.heappop(self._alarms)[2]
+                self._condition.release()  # the action may take a while (closing connections)
+                try:
+                    alarm.action()
+                finally:
+                    self._condition.acquire()
+
+
+class Alarm:
+    def __init__(self, action: Callable[[], None]) -> None:
+        self.action = action
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
 
 
 class Breaker:
@@ -260,7 +317,9 @@ class RecordingTransport(httpx.BaseTransport):
         self.timeout = timeout
         self.breaker = breaker if breaker is not None else Breaker()
         self.sent = 0  # requests issued (for the run's figures)
+        self._identity: dict[str, list[str]] = {}  # IDENTITY_HEADERS seen in answers -> distinct values, redacted
         self._lock = threading.Lock()
+        self._watchdog = Watchdog()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         details = request.extensions.get(_EXTENSION, {})
@@ -273,7 +332,8 @@ class RecordingTransport(httpx.BaseTransport):
         shown_headers = {k: v for k, v in request.headers.items() if k.lower() not in _UNSHOWN}
         exchange = Exchange(method=request.method, url=self.redactor.text(str(request.url)),
                             request_headers=self.redactor.headers(shown_headers),
-                            request_body=_evidence_body(body, self.redactor.text), label=details.get("label", ""))
+                            request_body=_evidence_body(body, self.redactor.text), label=details.get("label", ""),
+                            at=time.time())
         exchange.curl = self._curl(request, body, details.get("credentials"))
         recorder = CURRENT.get()
         if recorder is not None:
@@ -305,6 +365,7 @@ class RecordingTransport(httpx.BaseTransport):
         finally:
             exchange.elapsed = time.perf_counter() - started
         self.breaker.answered()
+        self._identify(response.headers)
         exchange.status = response.status_code
         exchange.response_headers = self.redactor.headers(dict(response.headers))
         headers = response.headers
@@ -326,15 +387,29 @@ class RecordingTransport(httpx.BaseTransport):
     def close(self) -> None:
         self.inner.close()
 
+    def _identify(self, headers: httpx.Headers) -> None:
+        """Keep the distinct values of the identity headers (redacted, capped: a server that answers with a new
+        Server value each time cannot grow the run's metadata)."""
+        for name in IDENTITY_HEADERS:
+            for value in headers.get_list(name):
+                shown = self.redactor.text(" ".join(value.split()))[:IDENTITY_LENGTH]
+                with self._lock:
+                    seen = self._identity.setdefault(name, [])
+                    if shown not in seen and len(seen) < IDENTITY_VALUES:
+                        seen.append(shown)
+
+    def identified(self) -> dict[str, list[str]]:
+        """A copy of the identity headers seen so far: header -> distinct values."""
+        with self._lock:
+            return {name: list(values) for name, values in self._identity.items()}
+
     def _exchange(self, request: httpx.Request, started: float) -> tuple[httpx.Response, bytes]:
         """The answer and its (capped) body, within one deadline for the whole exchange: status line and headers
         too (a server that trickles them, or sends 1xx answers forever, keeps each read within its timeout). At
         the deadline the transport's connections are closed, which ends the read that waits (the transport opens
         new ones for later requests)."""
         expired = threading.Event()
-        watchdog = threading.Timer(self.timeout, self._abort, (expired,))
-        watchdog.daemon = True
-        watchdog.start()
+        alarm = self._watchdog.arm(self.timeout, lambda: self._abort(expired))
         try:
             response = self.inner.handle_request(request)
             try:
@@ -346,7 +421,7 @@ class RecordingTransport(httpx.BaseTransport):
                 raise httpx.ReadTimeout(f"no whole answer within {self.timeout:g} s", request=request) from None
             raise
         finally:
-            watchdog.cancel()
+            alarm.cancel()
 
     def _abort(self, expired: threading.Event) -> None:
         expired.set()
@@ -413,6 +488,11 @@ class HttpClient:
     def stopped(self) -> str | None:
         """Why the target counts as stopped (the circuit breaker opened), or None."""
         return self.transport.breaker.stopped
+
+    @property
+    def identity(self) -> dict[str, list[str]]:
+        """The identity headers (`Server`, `X-Powered-By`, `Via`) its answers carried: header -> distinct values."""
+        return self.transport.identified()
 
     def close(self) -> None:
         self._client.close()

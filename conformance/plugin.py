@@ -7,6 +7,11 @@ inert (no server started, no summary printed) unless conformance cases run. Opti
     --<protocol>-url URL        a server of one protocol, users from CONFORMANCE_<PROTOCOL>_* variables
     --reference-fault NAME      turn a named fault on in the embedded reference server (repeatable)
     --conformance-results FILE  write the per-requirement results as JSON
+    --conformance-junitxml FILE write the project's own JUnit XML (conformance.junit)
+    --conformance-waivers FILE  waivers (conformance.waivers): known deviations that do not fail the run
+    --conformance-strict-waivers  a waiver whose requirement or case passed fails the run
+    --conformance-html FILE     write the single-file HTML report
+    --conformance-baseline FILE compare the run with an earlier results file (in the HTML report)
     --conformance-sample        each concern on a representative sample of the resources (quick)
     --conformance-profile NAME  smoke | dev | ci | certify: which cases, and how hard generated cases search
     --conformance-last-failed   only the cases that failed or were blocked in the --conformance-results file
@@ -36,8 +41,8 @@ import time
 
 import pytest
 
-from conformance import (catalogue, exclusive, generation, hooks, progress, protocols, reports, selection, shards,
-                         timelimit)
+from conformance import (catalogue, diff, exclusive, generation, hooks, progress, protocols, reports, selection,
+                         shards, timelimit, waivers)
 from conformance.check import Check, ConformanceFailure
 from conformance.exclusive import ServerLock
 from conformance.http import recording
@@ -48,6 +53,7 @@ from conformance.run import CASE_RECEIVER_KEY, RECORD_KEY, ProcessRun, Silence, 
 from conformance.selection import Selection
 from conformance.timelimit import TimeLimit
 from conformance.target import DeliverySettings, Target, TargetError, load_target, target_for_url
+from conformance.waivers import Waiver, WaiverError
 
 __all__ = ["Assembly", "CaseReceiver", "ProcessRun", "report_leftovers"]
 
@@ -55,7 +61,9 @@ RUN_KEY = pytest.StashKey[ProcessRun]()
 ASSEMBLY_KEY = pytest.StashKey["Assembly"]()
 LOCKS_KEY = pytest.StashKey[str]()
 SELECTION_KEY = selection.KEY
-TOKEN_INPUT, LOCKS_INPUT, LAST_FAILED_INPUT = "conformance_token", "conformance_locks", "conformance_last_failed"
+WAIVERS_KEY = pytest.StashKey[list[Waiver]]()
+TOKEN_INPUT, LOCKS_INPUT, WAIVERS_INPUT = "conformance_token", "conformance_locks", "conformance_waivers"
+LAST_FAILED_INPUT = "conformance_last_failed"
 EXIT_NOTHING_SELECTED = 2
 EMBEDDED_SILENCE = Silence(after=0)  # the embedded server delivers at once: its waits are never cut
 
@@ -74,6 +82,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--reference-fault", action="append", default=[], metavar="NAME",
                     help="turn a named fault on in the embedded reference server (repeatable)")
     group.addoption("--conformance-results", metavar="FILE", help="write per-requirement results as JSON")
+    group.addoption("--conformance-junitxml", metavar="FILE",
+                    help="write JUnit XML from the assessment: one testcase per case, a waived failure skipped with "
+                         "its reason (pytest's own --junitxml also works: the cases' requirements are properties)")
+    group.addoption("--conformance-waivers", metavar="FILE",
+                    help="waivers file (TOML, [[waiver]] id, reason, expires, link): a failure it covers is WAIVED "
+                         "and does not fail the run (default: the target file's waivers = \"FILE\", else none)")
+    group.addoption("--conformance-strict-waivers", action="store_true",
+                    help="a waiver whose requirement or case passed (stale) fails the run (exit 1)")
+    group.addoption("--conformance-html", metavar="FILE", help="write the single-file HTML report (opens offline)")
+    group.addoption("--conformance-baseline", metavar="FILE", help="an earlier run's results file: the HTML report "
+                    "compares this run with it (regressed, fixed, changed requirements)")
     group.addoption("--conformance-sample", action="store_true",
                     help="run each concern on a representative sample of a protocol's resources instead of all of "
                          "them (a quick check; the project's fault-detection matrix uses it)")
@@ -106,6 +125,24 @@ def _shard(value: str) -> str:
 
 
 # --- the run --------------------------------------------------------------------------------------------------
+
+
+class WaiverIds:
+    """Every waiver names a requirement of the catalogue or a case of the collection, taken before any selection
+    (-k, -m, --conformance-shard): a waiver of a case this shard leaves out is still known. An unknown id is a
+    configuration error: no case runs, and the controller reports it in one line (`pytest_sessionfinish`), under
+    pytest-xdist too (a worker that raised a usage error here would crash). A plugin object, registered in every
+    process that has waivers."""
+
+    def __init__(self, given: list[Waiver], run: ProcessRun) -> None:
+        self.given, self.run = given, run
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        problem = waivers.unknown(self.given, catalogue.load_all(), [item.nodeid for item in items])
+        if problem:
+            self.run.problem = problem
+            items[:] = []
 
 
 class Assembly:
@@ -193,18 +230,66 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[RUN_KEY] = ProcessRun(config, target, faults, names)
     config.pluginmanager.register(TimeLimit(), "conformance-timelimit")
     controller = _controller(config)
+    given = config.stash[WAIVERS_KEY] = _waivers(config, target) if controller else \
+        [Waiver.from_dict(data) for data in worker.get(WAIVERS_INPUT, ())]
+    if given:
+        config.pluginmanager.register(WaiverIds(given, config.stash[RUN_KEY]), "conformance-waiver-ids")
+    baseline = None
     if controller:
         _check_parallel_delivery(config, target)
-        results = config.getoption("conformance_results")
-        # what is there after the run is this run's, or nothing (never an old verdict); but the failures a
+        baseline = _baseline(config)
+        # what is there after the run is this run's, or nothing (never an old verdict); but the results a
         # --last-failed run reruns stay until it writes its own (a rerun that selects nothing loses nothing)
-        if results and os.path.isfile(results) and not config.stash[SELECTION_KEY].last_failed:
-            os.remove(results)
+        rerun = config.getoption("conformance_results") if config.stash[SELECTION_KEY].last_failed else None
+        for written in (config.getoption("conformance_results"), config.getoption("conformance_junitxml"),
+                        config.getoption("conformance_html")):
+            if written and written != rerun and os.path.isfile(written):
+                os.remove(written)
         config.stash[ASSEMBLY_KEY] = assembly = Assembly()
         config.pluginmanager.register(assembly, "conformance-assembly")
     reports.register(config, controller=controller, target_source=target.source if target else None,
-                     results_path=config.getoption("conformance_results"), faults=faults, started=time.time())
+                     results_path=config.getoption("conformance_results"),
+                     junit_path=config.getoption("conformance_junitxml"),
+                     run=_run_meta(config, faults) if controller else None,
+                     html_path=config.getoption("conformance_html"), baseline=baseline)
     progress.register(config, config.getoption("conformance_progress"))
+
+
+def _run_meta(config: pytest.Config, faults: tuple[str, ...]) -> reports.RunMeta:
+    """What the controller knows of the run before it starts, for its metadata: the target file (and its SHA-256,
+    taken now: the file as it was read), the generation profile and seed."""
+    profile, seed = generation_settings_of(config)
+    target_file = config.getoption("conformance_target")
+    return reports.RunMeta(faults, time.time(), target_file, reports.file_sha256(target_file),
+                           {"profile": profile.name, "seed": seed})
+
+
+def _waivers(config: pytest.Config, target: Target | None) -> list[Waiver]:
+    """The run's waivers: --conformance-waivers, or the target file's `waivers`; read and checked (an expired
+    entry is a usage error: one line naming the file, the entry and its id)."""
+    given = config.getoption("conformance_waivers")
+    named = target.waivers if target is not None else None
+    if given and named:
+        raise pytest.UsageError(f"--conformance-waivers {given}: the target file {target.source} already names a "
+                                f"waivers file ({named}); give one or the other")
+    try:
+        return waivers.load(given or named) if given or named else []
+    except WaiverError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def _baseline(config: pytest.Config) -> dict | None:
+    """The earlier results file `--conformance-baseline` names, read before any case runs: a bad one ends the run
+    at once with one line."""
+    path = config.getoption("conformance_baseline")
+    if not path:
+        return None
+    if not config.getoption("conformance_html"):
+        raise pytest.UsageError("--conformance-baseline is compared in the HTML report: give --conformance-html FILE")
+    try:
+        return diff.load(path)
+    except diff.DiffError as exc:
+        raise pytest.UsageError(f"--conformance-baseline: {exc}") from None
 
 
 def _last_failed(config: pytest.Config, worker: dict | None) -> frozenset[tuple[str, str]]:
@@ -268,6 +353,7 @@ def pytest_configure_node(node) -> None:
         locks = config.stash[LOCKS_KEY] = tempfile.mkdtemp(prefix="conformance-locks-")
         config.add_cleanup(lambda: shutil.rmtree(locks, ignore_errors=True))
     node.workerinput[LOCKS_INPUT] = config.stash[LOCKS_KEY]
+    node.workerinput[WAIVERS_INPUT] = [waiver.as_dict() for waiver in config.stash[WAIVERS_KEY]]
     node.workerinput[LAST_FAILED_INPUT] = [list(case) for case in config.stash[SELECTION_KEY].last_failed]
 
 
@@ -379,10 +465,11 @@ def check(request: pytest.FixtureRequest) -> Check:
 
 @pytest.fixture
 def generation_settings(request: pytest.FixtureRequest) -> tuple[generation.Profile, int | None]:
-    return _generation_settings(request.config)
+    """The run's generation profile and seed (`generation_settings_of`)."""
+    return generation_settings_of(request.config)
 
 
-def _generation_settings(config: pytest.Config) -> tuple[generation.Profile, int | None]:
+def generation_settings_of(config: pytest.Config) -> tuple[generation.Profile, int | None]:
     """The run's generation profile and seed: the command line's run profile, else the target file's [generation],
     else ci and no seed (ci is derandomised; dev and certify then draw at random and keep failures in the example
     database)."""
@@ -449,6 +536,7 @@ class CaseReceiver:
         self.record = record
         self.silence = silence
         self.mailboxes: list = []
+        self.sides: list[CaseReceiver] = []
 
     def mailbox(self, label: str):
         box = self.receiver.mailbox(label)
@@ -456,10 +544,32 @@ class CaseReceiver:
         self.record.mailboxes.append(box.url)
         return CaseMailbox(box, self.silence, self.record)
 
+    def beside(self) -> CaseReceiver:
+        """A receiver of the case's own beside the run's (`Receiver.beside`: it holds a port and refuses senders
+        until `resume()`; `pause()` refuses again), stopped when the case ends; its mailboxes are the case's."""
+        side = CaseReceiver(self.receiver.beside(), self.record, self.silence)
+        self.sides.append(side)
+        return side
+
+    def resume(self) -> None:
+        self.receiver.resume()
+
+    def pause(self) -> None:
+        self.receiver.pause()
+
     def close(self) -> None:
+        """Close the mailboxes; the record keeps the inbound requests of those it still names (a generated case
+        keeps only its last example's)."""
+        kept = set(self.record.mailboxes)
         for box in self.mailboxes:
             box.close()
-            self.record.inbound.extend(box.evidence())
+            if box.url in kept:
+                self.record.inbound.extend(box.evidence())
+            else:  # an earlier example's: its evidence is dropped, that requests arrived is not
+                self.record.earlier_inbound += len(box.deliveries)
+        for side in self.sides:
+            side.close()
+            side.receiver.stop()
 
 
 @pytest.fixture
@@ -504,7 +614,7 @@ def _rerun(item: pytest.Item, protocol: str) -> str:
     target = config.getoption("conformance_target", None) if run.named(protocol) and not url else None
     profile, seed = None, None
     if item.get_closest_marker(generation.MARKER) is not None:
-        chosen, seed = _generation_settings(config)
+        chosen, seed = generation_settings_of(config)
         profile = chosen.name
     return selection.rerun_command(protocol, item.name, config.stash[SELECTION_KEY].names, target=target,
                                    base_url=url, faults=run.faults, profile=profile, seed=seed)
@@ -565,6 +675,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     assembly = config.stash[ASSEMBLY_KEY]
     processes = [run.summary(), *assembly.processes]
+    problem = next((process.problem for process in processes if process.problem), None)
+    if problem:  # found at collection (in this process or a worker): no case ran; a usage error, one line
+        sys.stderr.write(f"ERROR: {problem}\n")
+        session.exitstatus = pytest.ExitCode.USAGE_ERROR
+        return
     untargeted = any(process.untargeted for process in processes)
     if not assembly.records and not untargeted:
         collected = max([chosen.collected, *assembly.collected])
@@ -577,7 +692,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if session.exitstatus == pytest.ExitCode.INTERRUPTED:
         interrupted = f"the run ended after {len(assembly.records)} case(s), before every selected case ran"
     catalogues = {protocol: catalogue.load(protocol) for protocol in protocols.NAMES}
-    assessment = assess(catalogues, list(assembly.records.values()), processes, interrupted)
+    assessment = assess(catalogues, list(assembly.records.values()), processes, interrupted,
+                        config.stash[WAIVERS_KEY], config.getoption("conformance_strict_waivers"))
     if assembly.other_tests_failed():  # a user's own tests run beside the cases and failing: the session fails
         assessment.exit_code = max(assessment.exit_code, pytest.ExitCode.TESTS_FAILED)
     session.exitstatus = assessment.exit_code

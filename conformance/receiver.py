@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import socket
 import threading
 import time
 from collections import deque
@@ -244,6 +245,8 @@ class Receiver:
         self._latencies: list[float] = []
         self._stored = 0
         self._total = 0
+        self._held: socket.socket | None = None  # the port held while paused (see `beside`)
+        self._sides: list[Receiver] = []         # receivers made `beside` this one: their figures count here
 
     def start(self) -> None:
         """Listen (OSError when the address is taken or not ours)."""
@@ -261,6 +264,48 @@ class Receiver:
                 box._condition.notify_all()
         if self._server.is_running():
             self._server.stop()
+        if self._held is not None:
+            self._held.close()
+            self._held = None
+
+    # --- a second receiver that can stop listening -------------------------------------------------------
+
+    def beside(self) -> Receiver:
+        """Another receiver on this one's host, at a port of its own, reachable at this one's public host. It
+        starts paused: it holds its port (bound, not listening, so no one else takes it) and a sender is refused
+        there, getting no answer at all; `resume()` listens, `pause()` refuses again, keeping the port and the
+        mailboxes. `stop()` it when done."""
+        held = _hold_port(self.host)
+        port = held.getsockname()[1]
+        public = urlsplit(self.public_base)
+        host = public.hostname or self.host
+        side = Receiver(self.host, port, public_url=f"{public.scheme}://{HTTPServer.format_host(host)}:{port}",
+                        multiplier=self.multiplier, redact=self.redact, max_body_bytes=self.max_body_bytes,
+                        max_stored_bytes=self.max_stored_bytes, token=f"{self.token}-{port}", settled=self.settled)
+        side._held = held
+        with self._lock:
+            self._sides.append(side)
+        return side
+
+    @property
+    def listening(self) -> bool:
+        return self._server.is_running()
+
+    def resume(self) -> None:
+        """Listen on the held port (a no-op while listening)."""
+        if self.listening:
+            return
+        if self._held is not None:
+            self._held.close()  # the port is free for a moment, then the server binds it again
+            self._held = None
+        self.start()
+
+    def pause(self) -> None:
+        """Stop listening but keep the port (a sender is refused: connection refused) and every mailbox."""
+        if self.listening:
+            self._server.stop()
+        if self._held is None:
+            self._held = _hold_port(self.host, self.port)
 
     def __enter__(self) -> Receiver:
         self.start()
@@ -284,20 +329,20 @@ class Receiver:
 
     @property
     def total(self) -> int:
-        """Every inbound request, owned or stray."""
+        """Every inbound request, owned or stray (those of the receivers made `beside` this one too)."""
         with self._lock:
-            return self._total
+            return self._total + sum(side.total for side in self._sides)
 
     @property
     def strays(self) -> list[Stray]:
         with self._lock:
-            return list(self._strays)
+            return list(self._strays) + [stray for side in self._sides for stray in side.strays]
 
     @property
     def latencies(self) -> list[float]:
         """Seconds from each arrival to the waiting case running again."""
         with self._lock:
-            return list(self._latencies)
+            return list(self._latencies) + [latency for side in self._sides for latency in side.latencies]
 
     def mailbox(self, label: str) -> Mailbox:
         """A new callback path of its own, `/cb/<run-token>/<n>-<label>`, with its public `url`."""
@@ -349,6 +394,14 @@ class Receiver:
             size += len(chunk)
         body = b"".join(chunks)
         return body[:self.max_body_bytes], size > self.max_body_bytes
+
+
+def _hold_port(host: str, port: int = 0) -> socket.socket:
+    """A socket bound to (host, port) and not listening: the port is ours, and a connection to it is refused."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # the server's closed connections may linger
+    sock.bind((host, port))
+    return sock
 
 
 def _evidence_text(body: bytes, redact: Callable[[str], str]) -> str:

@@ -8,8 +8,9 @@ requests of the case's mailboxes. When the case ends, the plugin puts `record.to
 boundary intact, and `CaseRecord.from_dict` rebuilds it.
 
 `ProcessSummary` is the same for what belongs to a process rather than a case: its receiver's figures (every
-inbound request, strays, wake-up latencies) and its endpoints (base URL, requests sent). A worker hands it over
-in `workeroutput`; a serial run makes its own.
+inbound request, strays, wake-up latencies), its endpoints (base URL, requests sent) and the identity headers
+their answers carried (`Server`, `X-Powered-By`, `Via`). A worker hands it over in `workeroutput`; a serial run
+makes its own.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class Inbound:
     size: int = 0        # bytes of the body kept at receipt
 
     def render(self) -> str:
-        lines = [f"> {self.method} {self.target}    [arrived {_clock(self.arrived)}]"]
+        lines = [f"> {self.method} {self.target}    [arrived {utc(self.arrived)}]"]
         lines += [f"> {k}: {v}" for k, v in self.headers.items()]
         if self.body:
             lines += ["", self.body]
@@ -65,6 +66,7 @@ class CaseRecord(Recorder):
         self.stream = ResultStream()
         self.mailboxes: list[str] = []     # URLs of the case's mailboxes: it waited for deliveries
         self.inbound: list[Inbound] = []
+        self.earlier_inbound = 0           # requests that reached mailboxes of a generated case's earlier examples
         self.leftovers: list[str] = []     # what its cleanup could not remove
         self.shortened: list[str] = []     # mailboxes whose waits were cut short: the server had delivered nothing
         self.outcome = ""                  # pytest's: passed, failed, skipped
@@ -101,6 +103,7 @@ class CaseRecord(Recorder):
             "events": [asdict(e) for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
             "leftovers": list(self.leftovers), "shortened": list(self.shortened), "unreadable": self.unreadable,
+            "earlier_inbound": self.earlier_inbound,
             "outcome": self.outcome,
             "started": self.started,
             "duration": self.duration,
@@ -126,6 +129,7 @@ class CaseRecord(Recorder):
         record.leftovers = list(data.get("leftovers", ()))
         record.shortened = list(data.get("shortened", ()))
         record.unreadable = int(data.get("unreadable", 0))
+        record.earlier_inbound = int(data.get("earlier_inbound", 0))
         record.outcome = data.get("outcome", "")
         record.started = data.get("started", 0.0)
         record.duration = data.get("duration", 0.0)
@@ -144,6 +148,8 @@ class ProcessSummary:
     untargeted: list[str] = field(default_factory=list)    # protocols whose cases it dropped: not in the target
     late_paths: list[str] = field(default_factory=list)    # paths of deliveries that came after their case ended
     stopped: dict[str, str] = field(default_factory=dict)  # protocol -> why its target counts as stopped
+    identity: dict[str, dict[str, list[str]]] = field(default_factory=dict)  # protocol -> header -> values seen
+    problem: str | None = None  # a configuration error found where the cases were collected (one line)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,6 +159,18 @@ class ProcessSummary:
         return cls(**data)
 
 
-def _clock(wall: float) -> str:
+def server_identity(processes: list[ProcessSummary]) -> dict[str, dict[str, list[str]]]:
+    """protocol -> identity header (`Server`, ...) -> the distinct values its answers carried, over every process."""
+    merged: dict[str, dict[str, list[str]]] = {}
+    for process in processes:
+        for protocol, headers in process.identity.items():
+            for name, values in headers.items():
+                known = merged.setdefault(protocol, {}).setdefault(name, [])
+                known.extend(value for value in values if value not in known)
+    return merged
+
+
+def utc(wall: float) -> str:
+    """An epoch time as ISO 8601 UTC to the millisecond: 2026-05-01T12:00:00.123Z."""
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(wall)) + f".{int(wall % 1 * 1000):03d}Z"
 

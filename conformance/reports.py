@@ -2,30 +2,40 @@
 
 Modelled on pytest's own `junitxml` plugin: a consumer implements the hooks it needs and nothing else.
 
-- `TerminalSummary`: the per-requirement table, the readings, the receiver's figures, the verdict (controller).
+- `RunMeta`: the run's metadata (suite version, catalogue digest, targets and their identity headers, target file
+  digest, generation profile and seed, waivers, times), made first, for the file reports below (controller).
+- `TerminalSummary`: the per-requirement table, the readings, the waivers, the receiver's figures, the verdict
+  (controller).
 - `JsonResults`: `--conformance-results FILE`, every later report can be rebuilt from it (controller).
-- `JUnitProperties`: the requirement ids of each case as JUnit properties (controller, before `junitxml` reads
-  them off the teardown report).
+- `JUnitXml`: `--conformance-junitxml FILE`, the project's own JUnit XML (`conformance.junit`) (controller).
+- `HtmlReport`: `--conformance-html FILE`, the single-file page of `conformance.html`, with the same run metadata
+  (and `--conformance-baseline OLD.json`: its comparison with an earlier run) (controller).
+- `JUnitProperties`: the requirement ids of each case as properties of pytest's own `--junitxml` testcases
+  (controller, before `junitxml` reads them off the teardown report).
 - `AllureEvidence`: each case's exchanges and inbound deliveries attached to its Allure result, with labels for
   protocol and requirement (in the process that ran the case: Allure writes its results there).
 
-The first two read the `Assessment` (`pytest_conformance_assessed`), the last two one `CaseRecord` at a time.
+The first five read the `Assessment` (`pytest_conformance_assessed`), the last two one `CaseRecord` at a time.
 A new report format is one more consumer here, registered in `register()`; none of them judges anything.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import platform
 import sys
 import time
+from importlib import metadata
 from typing import Any
 
 import pytest
 
-from conformance import catalogue
-from conformance.record import REPORT_ATTRIBUTE, CaseRecord
+from conformance import catalogue, html, junit
+from conformance.record import REPORT_ATTRIBUTE, CaseRecord, ProcessSummary, server_identity, utc
 from conformance.results import Assessment, write_json
+
+DISTRIBUTION = "notification-conformance"
 
 
 class _Assessed:
@@ -62,6 +72,9 @@ class TerminalSummary(_Assessed):
                 write(f"{result.status:<8}{req.level:<7}{req.id:<28}{req.text}")
                 for message in result.messages:
                     write(f"{'':15}└ {message}")
+                for waiver in result.waivers:
+                    write(f"{'':15}└ waived by {waiver.where} until {waiver.expires.isoformat()}: {waiver.reason}"
+                          + (f" ({waiver.link})" if waiver.link else ""))
             unchecked = [r.requirement.id for r in results if r.status == "NOT CHECKED"]
             if unchecked:
                 write(f"NOT CHECKED ({len(unchecked)}, their cases stopped at an earlier failure): "
@@ -75,6 +88,7 @@ class TerminalSummary(_Assessed):
                 write("Readings this verdict rests on (the suite's documented choice where the sources are silent):")
                 for result in readings:
                     write(f"  {result.requirement.id} [{result.status}]: {result.requirement.reading}")
+        _write_waivers(write, assessment)
         for process in assessment.processes:
             if process.receiver_url is None:
                 continue
@@ -101,6 +115,26 @@ class TerminalSummary(_Assessed):
             reporter.write_line(self.assessment.verdict.line)
 
 
+def _write_waivers(write: Any, assessment: Assessment) -> None:
+    """What each waiver did: applied (to what), stale (what it names passed: remove it), unused."""
+    uses = assessment.waivers
+    if not uses:
+        return
+    states = {state: sum(use.state == state for use in uses) for state in ("applied", "stale", "unused")}
+    write("")
+    write("Waivers: " + ", ".join(f"{count} {state}" for state, count in states.items()))
+    for use in uses:
+        waiver = use.waiver
+        if use.state == "applied":
+            what = f"waives {', '.join(use.requirements)} in {len(use.cases)} case(s)"
+        elif use.state == "stale":
+            what = ("STALE: what it names passed; remove it"
+                    + ("" if assessment.strict_waivers else " (--strict-waivers fails the run on a stale waiver)"))
+        else:
+            what = "unused: nothing it names failed in this run (not run, N-A, BLOCKED or NOT CHECKED)"
+        write(f"  {waiver.id} ({waiver.where}, until {waiver.expires.isoformat()}): {what}")
+
+
 def _where(assessment: Assessment, protocol: str) -> str:
     """"<base URL> (<origin>), N HTTP requests" of a protocol, over every process that tested it."""
     seen = [process.endpoints[protocol] for process in assessment.processes if protocol in process.endpoints]
@@ -114,35 +148,135 @@ def _where(assessment: Assessment, protocol: str) -> str:
     return f"{origin}, one per worker ({len(urls)}), {sent} HTTP requests"  # the embedded server of each worker
 
 
-class JsonResults(_Assessed):
-    def __init__(self, path: str, faults: tuple[str, ...], started: float) -> None:
+def suite_version() -> str | None:
+    """The installed suite's version (its distribution's metadata), or None when it is not installed."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def file_sha256(path: str | None) -> str | None:
+    """SHA-256 (hex) of a file's bytes, or None for no file."""
+    if not path:
+        return None
+    with open(path, "rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def targets(processes: list[ProcessSummary]) -> dict[str, dict[str, Any]]:
+    """protocol -> base_url, origin, requests (summed over every process that tested it)."""
+    found: dict[str, dict[str, Any]] = {}
+    for process in processes:
+        for protocol, endpoint in process.endpoints.items():
+            known = found.setdefault(protocol, {"base_url": endpoint["base_url"], "origin": endpoint["origin"],
+                                                "requests": 0})
+            known["requests"] += endpoint["sent"]
+    return found
+
+
+def assessed_meta(assessment: Assessment) -> dict[str, Any]:
+    """The run's metadata that follows from its assessment alone: alike for a live run and a merge of shards."""
+    return {
+        "suite_version": suite_version(), "catalogue_sha256": catalogue.digest(),
+        "protocols": list(assessment.by_protocol), "targets": targets(assessment.processes),
+        "server_identity": server_identity(assessment.processes),
+        "waivers": [use.as_dict() for use in assessment.waivers], "strict_waivers": assessment.strict_waivers,
+        "environment_error": assessment.environment_error, "exit_code": assessment.exit_code,
+        "cases": len(assessment.records), "interrupted": assessment.interrupted,
+        "leftovers": [f"{item} ({record.case})" for record in assessment.records for item in record.leftovers],
+    }
+
+
+class RunMeta(_Assessed):
+    """The run's metadata (results.json's "meta", the JUnit suites' properties), made once, first, when the run is
+    assessed. `target_file`: the file --conformance-target named (its SHA-256 taken when it was read);
+    `generation`: the generated cases' profile and seed."""
+
+    def __init__(self, faults: tuple[str, ...], started: float, target_file: str | None = None,
+                 target_sha256: str | None = None, generation: dict[str, Any] | None = None) -> None:
+        super().__init__()
+        self.faults, self.started = faults, started
+        self.target_file, self.target_sha256 = target_file, target_sha256
+        self.generation = generation
+        self.meta: dict[str, Any] = {}
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_conformance_assessed(self, assessment: Assessment, config: pytest.Config) -> None:
+        super().pytest_conformance_assessed(assessment, config)
+        finished = time.time()
+        self.meta = {"started": self.started, "finished": finished, "started_at": utc(self.started),
+                     "finished_at": utc(finished), "python": platform.python_version(), "argv": sys.argv[1:],
+                     "faults": list(self.faults), "target_file": self.target_file,
+                     "target_sha256": self.target_sha256, "generation": self.generation,
+                     "profile": config.getoption("conformance_profile", None),  # the run profile, if one was given
+                     "shard": config.getoption("conformance_shard", None), **assessed_meta(assessment)}
+
+
+class _FileReport(_Assessed):
+    """A report written to one file from the assessment and the run's metadata (`RunMeta`)."""
+
+    label = ""
+
+    def __init__(self, path: str, run: RunMeta) -> None:
         super().__init__()
         self.path = path
-        self.faults = faults
-        self.started = started
+        self.run = run
+
+    def write(self, assessment: Assessment) -> None:
+        raise NotImplementedError
 
     @pytest.hookimpl
     def pytest_conformance_assessed(self, assessment: Assessment, config: pytest.Config) -> None:
         super().pytest_conformance_assessed(assessment, config)
-        targets: dict[str, dict[str, Any]] = {}
-        for process in assessment.processes:
-            for protocol, endpoint in process.endpoints.items():
-                known = targets.setdefault(protocol, {"base_url": endpoint["base_url"], "origin": endpoint["origin"],
-                                                      "requests": 0})
-                known["requests"] += endpoint["sent"]
-        meta = {"started": self.started, "finished": time.time(), "python": platform.python_version(),
-                "argv": sys.argv[1:], "faults": list(self.faults), "targets": targets,
-                "environment_error": assessment.environment_error, "exit_code": assessment.exit_code,
-                "cases": len(assessment.records), "shard": config.getoption("conformance_shard", None),
-                "interrupted": assessment.interrupted,
-                "leftovers": [f"{item} ({record.case})" for record in assessment.records for item in record.leftovers]}
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-        write_results(self.path, assessment, meta)
+        self.write(assessment)
 
     @pytest.hookimpl(trylast=True)
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.assessment is not None:
-            terminalreporter.write_line(f"results written to {self.path}")
+            terminalreporter.write_line(f"{self.label} written to {self.path}")
+
+
+class JsonResults(_FileReport):
+    """`--conformance-results FILE`: results.json (`write_results`)."""
+
+    label = "results"
+
+    def write(self, assessment: Assessment) -> None:
+        write_results(self.path, assessment, self.run.meta)
+
+
+class JUnitXml(_FileReport):
+    """`--conformance-junitxml FILE` (`conformance run --junitxml FILE`): the project's own JUnit XML
+    (`conformance.junit`): one testcase per case, its status the assessment's."""
+
+    label = "JUnit XML"
+
+    def write(self, assessment: Assessment) -> None:
+        junit.write(self.path, assessment, self.run.meta)
+
+
+class HtmlReport(_FileReport):
+    """`--conformance-html FILE`: the HTML page of the run; `baseline`: an earlier results file's document,
+    compared with this run on the page."""
+
+    label = "HTML report"
+
+    def __init__(self, path: str, run: RunMeta, baseline: dict[str, Any] | None = None) -> None:
+        super().__init__(path, run)
+        self.baseline = baseline
+
+    def write(self, assessment: Assessment) -> None:
+        write_html(self.path, assessment, self.run.meta, self.baseline)
+
+
+def write_html(path: str, assessment: Assessment, meta: dict[str, Any],
+               baseline: dict[str, Any] | None = None) -> None:
+    """The HTML page of an assessed run (at the end of a run, or rebuilt from a results file)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    page = html.render(assessment, meta, baseline)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(page)
 
 
 def write_results(path: str, assessment: Assessment, meta: dict[str, Any]) -> None:
@@ -190,13 +324,20 @@ class AllureEvidence:
 
 
 def register(config: pytest.Config, *, controller: bool, target_source: str | None, results_path: str | None,
-             faults: tuple[str, ...], started: float) -> None:
-    """Register the report consumers this process needs."""
+             junit_path: str | None = None, run: RunMeta | None = None, html_path: str | None = None,
+             baseline: dict[str, Any] | None = None) -> None:
+    """Register the report consumers this process needs (`run`: the run's metadata, the controller's;
+    `baseline`: an earlier results file the HTML page compares with)."""
     manager = config.pluginmanager
     manager.register(AllureEvidence(), "conformance-allure")
-    if not controller:
+    if not controller or run is None:
         return
+    manager.register(run, "conformance-meta")
     manager.register(TerminalSummary(target_source), "conformance-terminal")
     manager.register(JUnitProperties(), "conformance-junit")
     if results_path:
-        manager.register(JsonResults(results_path, faults, started), "conformance-json")
+        manager.register(JsonResults(results_path, run), "conformance-json")
+    if junit_path:
+        manager.register(JUnitXml(junit_path, run), "conformance-junitxml")
+    if html_path:
+        manager.register(HtmlReport(html_path, run, baseline), "conformance-html")

@@ -83,6 +83,7 @@ class ProcessRun:
     untargeted: set[str] = field(default_factory=set)  # protocols whose cases were dropped: not in the target
     reference: Any = None
     silence: Silence = field(default_factory=Silence)  # what this process learned of each server's deliveries
+    problem: str | None = None  # a configuration error found at collection (an unknown waiver id): no case runs
     _receiver: Any = None
 
     def named(self, protocol: str) -> bool:
@@ -171,6 +172,8 @@ class ProcessRun:
             summary.latencies = receiver.latencies
         summary.endpoints = {name: {"base_url": e.settings.base_url, "origin": e.origin, "sent": e.client.sent}
                              for name, e in self.endpoints.items()}
+        summary.identity = {name: e.client.identity for name, e in self.endpoints.items() if e.client.identity}
+        summary.problem = self.problem
         summary.stopped = self.stopped()
         return summary
 

@@ -91,7 +91,8 @@ def register_markers(config: pytest.Config) -> None:
 def markers(protocol: str, requirements: Iterable[Requirement], nodeid: str) -> list[str]:
     """The selection markers of a case: its protocol, its area(s), the levels of the requirements it declares."""
     levels = {requirement.level for requirement in requirements}
-    return [protocol, *shards.areas(nodeid), *(marker for level, marker in LEVELS.items() if level in levels)]
+    return [protocol, *shards.areas(protocol, nodeid),
+            *(marker for level, marker in LEVELS.items() if level in levels)]
 
 
 def in_smoke(item: pytest.Item) -> bool:

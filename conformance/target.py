@@ -17,6 +17,9 @@ Secrets never live in the file: each user names the environment variable that ho
     profile = "ci"               # dev | ci | certify (conformance.generation.PROFILES)
     seed = 1234                  # a fixed seed (default: none; ci is derandomised, dev and certify random)
 
+    waivers = "waivers.toml"     # optional, at the top (before any table): the run's waivers file
+                                 # (conformance.waivers), relative to the target file
+
 Without a file, `target_for_url(protocol, url)` builds a target for one protocol whose users come from the
 environment (`CONFORMANCE_<PROTOCOL>_...` variables, see each protocol's settings module).
 
@@ -80,16 +83,17 @@ class Target:
     target file's path, or "--base-url"). `target.vidicore` is the VidiCore settings, and so on for every
     protocol of `conformance.protocols`. Immutable."""
 
-    __slots__ = ("source", "delivery", "generation", "_sections")
+    __slots__ = ("source", "delivery", "generation", "waivers", "_sections")
 
     def __init__(self, source: str, delivery: DeliverySettings | None = None,
-                 generation: GenerationSettings | None = None, **sections: Any) -> None:
+                 generation: GenerationSettings | None = None, waivers: str | None = None, **sections: Any) -> None:
         unknown = sorted(set(sections) - set(protocols.NAMES))
         if unknown:
             raise TypeError(f"Target() got unknown protocol(s) {unknown}; known: {', '.join(protocols.NAMES)}")
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "delivery", delivery)
         object.__setattr__(self, "generation", generation)
+        object.__setattr__(self, "waivers", waivers)  # the waivers file's path (absolute), or None
         object.__setattr__(self, "_sections", {name: sections[name] for name in protocols.NAMES
                                                if sections.get(name) is not None})
 
@@ -116,7 +120,8 @@ class Target:
 
     def with_settings(self, protocol: str, settings: Any) -> Target:
         """A copy that also names `protocol` (for a `--<protocol>-url` given next to a file)."""
-        return Target(self.source, self.delivery, self.generation, **{**self._sections, protocol: settings})
+        return Target(self.source, self.delivery, self.generation, self.waivers,
+                      **{**self._sections, protocol: settings})
 
     def secrets(self) -> frozenset[str]:
         """Every password and secret key, for the HTTP layer to redact everywhere."""
@@ -175,6 +180,7 @@ def _build(data: Any, source: str, env: Mapping[str, str] | None, base_dir: str)
     readers = {protocol.name: protocol.settings_module().read_table for protocol in protocols.PROTOCOLS}
     readers["delivery"] = _read_delivery
     readers["generation"] = _read_generation
+    readers["waivers"] = _read_waivers
     try:
         if not isinstance(data, Mapping):
             raise Invalid("", f"expected a table at the top level, got {tables.shown(data)}")
@@ -184,7 +190,7 @@ def _build(data: Any, source: str, env: Mapping[str, str] | None, base_dir: str)
         sections = {name: read(data[name], context) for name, read in readers.items() if name in data}
         if not any(name in sections for name in protocols.NAMES):
             raise Invalid("", "nothing to test; expected one of these tables: "
-                              + ", ".join(f"[{name}]" for name in readers))
+                              + ", ".join(f"[{name}]" for name in readers if name != "waivers"))
     except Invalid as problem:
         raise _error(source, str(problem)) from None
     return Target(source, **sections)
@@ -222,3 +228,14 @@ def _read_generation(value: Any, context: tables.Context) -> GenerationSettings:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
         raise Invalid(where(path, "seed"), f"expected an integer 0 to 4294967295, got {tables.shown(seed)}")
     return GenerationSettings(profile=profile, seed=seed)
+
+
+def _read_waivers(value: Any, context: tables.Context) -> str:
+    """`waivers = "FILE"`: the path of the run's waivers file, relative to the target file; it must exist (its
+    entries are read and checked by `conformance.waivers` when the run starts)."""
+    if not isinstance(value, str) or not value.strip():
+        raise Invalid("waivers", f"expected the path of a waivers file (TOML), got {tables.shown(value)}")
+    full = os.path.abspath(os.path.join(context.base_dir, os.path.expanduser(value)))
+    if not os.path.isfile(full):
+        raise Invalid("waivers", f"file not found: {tables.shown(full)}")
+    return full

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -127,8 +128,9 @@ def test_every_option_of_every_command_shows_its_default_in_help():
 def test_a_selection_that_leaves_no_case_is_one_line(tmp_path):
     done = conformance("run", "-m", "bookkeeping and vidicore", cwd=tmp_path, timeout=60)
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
-    assert done.returncode == 2 and lines == ["conformance: no case selected: -m 'bookkeeping and vidicore' matched "
-                                              "none of the 825 case(s) collected"]
+    assert done.returncode == 2 and len(lines) == 1, lines
+    assert re.fullmatch(r"conformance: no case selected: -m 'bookkeeping and vidicore' matched none of the "
+                        r"\d{3} case\(s\) collected", lines[0])
 
 
 def test_the_rerun_command_of_a_failing_case_reruns_it_alone(tmp_path):

@@ -439,3 +439,38 @@ def test_an_s3_signature_echoed_in_an_answer_is_redacted_in_the_evidence(recorde
     c = client(echo)
     c.request("GET", "x", headers={"Authorization": f"AWS AKIAEXAMPLE:{signature}"})
     assert signature not in recorder.last().response_body and REDACTED in recorder.last().response_body
+
+
+def test_the_watchdog_runs_each_alarm_at_its_deadline_and_never_a_cancelled_one():
+    from conformance.http import Watchdog
+
+    watchdog = Watchdog()
+    rang: list[str] = []
+    done = threading.Event()
+    late = watchdog.arm(0.3, lambda: (rang.append("late"), done.set()))
+    cancelled = watchdog.arm(0.05, lambda: rang.append("cancelled"))
+    early = watchdog.arm(0.1, lambda: rang.append("early"))  # earlier than `late`: wakes the watchdog sooner
+    cancelled.cancel()
+    assert done.wait(5)
+    assert rang == ["early", "late"] and not early.cancelled and not late.cancelled
+
+
+def test_the_identity_headers_are_kept_distinct_redacted_and_capped():
+    """`Server`, `X-Powered-By`, `Via` of every answer (any status), each distinct value once; a secret echoed
+    there is redacted; a server answering with a new value each time keeps at most IDENTITY_VALUES of them."""
+    served = iter(range(100))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        n = next(served)
+        headers = [("Server", "VidiCore/5.7" if n < 3 else f"build-{n}"), ("Via", "1.1 proxy"),
+                   ("Via", f"1.1 edge ({PASSWORD})")]
+        return httpx.Response(404 if n % 2 else 200, headers=headers)
+
+    target = client(handler)
+    assert target.identity == {}
+    for _ in range(3):
+        target.request("GET", "item/notification")
+    assert target.identity == {"Server": ["VidiCore/5.7"], "Via": ["1.1 proxy", f"1.1 edge ({REDACTED})"]}
+    for _ in range(40):
+        target.request("GET", "item/notification")
+    assert len(target.identity["Server"]) == http.IDENTITY_VALUES and "X-Powered-By" not in target.identity

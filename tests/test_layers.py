@@ -14,9 +14,10 @@ DATA = {"conformance", "conformance.descriptor", "conformance.catalogue", "confo
         "conformance.protocols", *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}  # a package's __init__: data
 CORE = {"conformance.results", "conformance.record", "conformance.check", "conformance.http", "conformance.generation",
         "conformance.validation", "conformance.judging", "conformance.target", "conformance.receiver",
-        "conformance.exclusive"}
+        "conformance.exclusive", "conformance.waivers"}
 RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformance.reports", "conformance.cli",
-       "conformance.timelimit", "conformance.shards", "conformance.selection", "conformance.progress",
+       "conformance.timelimit", "conformance.shards", "conformance.junit", "conformance.html", "conformance.diff",
+       "conformance.selection", "conformance.progress",
        "conformance.__main__"}
 REFERENCE_MAY_READ = {"conformance.protocols", "conformance.descriptor",
                       *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}

@@ -313,3 +313,38 @@ def test_a_port_in_use_is_an_oserror_not_an_exit():
         second = Receiver(port=first.port)
         with pytest.raises(OSError, match="cannot listen"):
             second.start()
+
+
+def test_a_receiver_beside_refuses_until_it_resumes_and_keeps_its_port_and_mailboxes(receiver, client):
+    side = receiver.beside()
+    try:
+        box = side.mailbox("switch")
+        assert box.url.startswith(f"http://127.0.0.1:{side.port}/cb/") and side.port != receiver.port
+        assert not side.listening
+        with pytest.raises(httpx.ConnectError):  # held, not listening: refused at once
+            client.post(box.url, content=b"refused")
+        side.resume()
+        box.script(Answer(status=500))
+        assert [client.post(box.url, content=b"one").status_code, client.post(box.url, content=b"two").status_code] \
+            == [500, 200]
+        side.pause()
+        with pytest.raises(httpx.ConnectError):
+            client.post(box.url, content=b"refused again")
+        side.resume()
+        assert client.post(box.url, content=b"three").status_code == 200
+        assert [d.body for d in box.deliveries] == [b"one", b"two", b"three"]
+        before = receiver.total
+        assert side.total == 3 and before >= 3  # its figures count in the receiver it was made beside
+    finally:
+        side.stop()
+    with pytest.raises(httpx.ConnectError):
+        client.post(box.url, content=b"stopped")
+
+
+def test_a_receiver_beside_is_reached_at_the_public_host(client):
+    with Receiver(public_url="http://gateway.example:9000/hooks/") as receiver:
+        side = receiver.beside()
+        try:
+            assert side.public_base == f"http://gateway.example:{side.port}"  # same host, its own port, no prefix
+        finally:
+            side.stop()

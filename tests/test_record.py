@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from conformance.http import Exchange
-from conformance.record import CaseRecord, Inbound, ProcessSummary
+from conformance.record import CaseRecord, Inbound, ProcessSummary, server_identity
 from conformance.results import CheckEvent
 
 
@@ -62,3 +62,13 @@ def test_process_summary_round_trip():
     summary = ProcessSummary("http://127.0.0.1:9", 3, ["GET /x at ...: no mailbox owns this path"], [0.001],
                              {"vidicore": {"base_url": "http://h/API", "origin": "t.toml", "sent": 7}}, ["spectra"])
     assert ProcessSummary.from_dict(json.loads(json.dumps(summary.to_dict()))) == summary
+
+
+def test_the_identity_headers_of_every_process_are_merged_distinct_and_cross_the_boundary():
+    workers = [ProcessSummary(identity={"vidicore": {"Server": ["VidiCore/5.7"], "Via": ["1.1 proxy"]}}),
+               ProcessSummary(identity={"vidicore": {"Server": ["VidiCore/5.7", "nginx"]},
+                                        "spectra": {"X-Powered-By": ["BlackPearl"]}}),
+               ProcessSummary()]
+    assert [ProcessSummary.from_dict(json.loads(json.dumps(w.to_dict()))) for w in workers] == workers
+    assert server_identity(workers) == {"vidicore": {"Server": ["VidiCore/5.7", "nginx"], "Via": ["1.1 proxy"]},
+                                        "spectra": {"X-Powered-By": ["BlackPearl"]}}

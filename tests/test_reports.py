@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import platform
 import xml.etree.ElementTree as ET
+from datetime import datetime, timezone
+from importlib import metadata
 
 import pytest
 
+from conformance import catalogue
 from conftest import statuses
+from test_plugin import _target_file, server  # noqa: F401 - server is a fixture
 
 CONSUMER = '''
 import json, pytest
@@ -59,3 +65,25 @@ def test_junit_properties_and_json_evidence_come_from_the_records(run_suite, pyt
 def test_the_verdict_line_is_printed_last_once_assessed(run_suite):
     result, _ = run_suite("-k", "VC-LIST-TEXT and item")
     assert result.stdout.lines[-1].startswith("VERDICT: CONFORMANT")
+
+
+def test_results_json_meta_describes_the_run(run_suite, pytester, server):
+    """Suite version, catalogue digest, protocols, targets and the identity headers they sent, the target file and
+    its SHA-256, the generation profile and seed, the waivers, ISO 8601 UTC times beside the epoch ones."""
+    target = _target_file(pytester, server)
+    result, data = run_suite("--conformance-target", target, "-k", "VC-LIST-TEXT and item",
+                             "--conformance-profile", "dev", "--conformance-seed", "7")
+    assert result.ret == 0
+    meta = data["meta"]
+    assert meta["suite_version"] == metadata.version("notification-conformance")
+    assert meta["catalogue_sha256"] == catalogue.digest() and len(meta["catalogue_sha256"]) == 64
+    assert meta["protocols"] == ["vidicore"] and meta["targets"]["vidicore"]["origin"] == target
+    assert meta["server_identity"]["vidicore"]["Server"][0].startswith("Werkzeug/")
+    assert meta["target_file"] == target
+    assert meta["target_sha256"] == hashlib.sha256((pytester.path / target).read_bytes()).hexdigest()
+    assert meta["generation"] == {"profile": "dev", "seed": 7} and meta["waivers"] == []
+    assert meta["profile"] == "dev"  # the run profile (smoke, dev, ci, certify), which set the generation's
+    for name in ("started", "finished"):
+        at = datetime.fromisoformat(meta[f"{name}_at"].replace("Z", "+00:00"))
+        assert at.tzinfo == timezone.utc and abs(at.timestamp() - meta[name]) < 0.001
+    assert meta["python"] == platform.python_version()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 
 import pytest
 
@@ -16,6 +17,7 @@ from conformance.results import (
     verdict,
     write_json,
 )
+from conformance.waivers import Waiver
 
 
 def req(id: str, level: str = "MUST", reading: str | None = None) -> Requirement:
@@ -206,8 +208,10 @@ class Record:
         self.requirements = tuple(dict.fromkeys(e.requirement for e in events))
         self.mailboxes = [f"http://127.0.0.1:9/cb/t/{case}"] if uses_receiver else []
         self.inbound = ["a delivery"] * inbound
+        self.earlier_inbound = 0
         self.exchanges: list = []
         self.shortened: list[str] = []
+        self.outcome = "failed" if any(e.outcome == "fail" for e in events) else "passed"
 
 
 class Process:
@@ -354,3 +358,85 @@ def test_silence_cuts_waits_after_two_empty_full_waits_until_one_delivery_arrive
     silence.waited("vidicore", got_any=True, cut=True)
     assert silence.deadline("vidicore", 10) == (10, False)
     assert Silence(after=0).deadline("vidicore", 10) == (10, False)
+
+
+# --- waivers --------------------------------------------------------------------------------------------------
+
+
+def waived(id: str, entry: int = 1) -> Waiver:
+    return Waiver(id, f"reason {entry}", date(2999, 1, 1), None, "w.toml", entry)
+
+
+@pytest.mark.parametrize("level, outcomes, expected, was", [
+    ("MUST", ["pass", "fail"], "WAIVED", "FAIL"),
+    ("SHOULD", ["warn", "pass"], "WAIVED", "WARN"),
+    ("SHOULD", ["fail"], "WAIVED", "WARN"),
+    ("MUST", ["pass"], "PASS", None),      # a waiver never touches a pass, N-A or BLOCKED
+    ("MUST", ["n/a"], "N-A", None),
+    ("MUST", ["blocked"], "BLOCKED", None),
+])
+def test_a_requirement_waiver_makes_its_failures_and_warnings_waived(level, outcomes, expected, was):
+    [result] = summarize([req("A", level)], [ev("A", o, message="why") for o in outcomes], waivers=[waived("A")])
+    assert (result.status, result.waived_status) == (expected, was)
+    assert result.waivers == ([waived("A")] if was else [])
+    assert result.messages == (["case: why"] if was else result.messages)
+    assert result.as_dict()["waivers"] == [w.as_dict() for w in result.waivers]
+
+
+def test_a_case_waiver_covers_only_the_failures_of_the_cases_it_names():
+    events = [ev("A", "fail", "m.py::t[1]", "one"), ev("A", "fail", "m.py::t[2]", "two"), ev("B", "fail", "m.py::u")]
+    a, b = summarize([req("A"), req("B")], events, waivers=[waived("m.py::t[1]")])
+    assert (a.status, a.messages, a.waivers) == ("FAIL", ["m.py::t[2]: two"], [waived("m.py::t[1]")])
+    assert b.status == "FAIL"
+    [a] = summarize([req("A")], events, waivers=[waived("m.py::t")])  # without parameters: every one of them
+    assert a.status == "WAIVED" and a.messages == ["m.py::t[1]: one", "m.py::t[2]: two"]
+
+
+def test_assess_applies_waivers_and_says_what_each_did():
+    records = [Record("m.py::t[1]", "vidicore", [ev("A", "fail", "m.py::t[1]", "bad")]),
+               Record("m.py::u", "vidicore", [ev("B", "pass", "m.py::u")]),
+               Record("m.py::w", "vidicore", [ev("C", "blocked", "m.py::w", "setup failed")])]
+    given = [waived("A", 1), waived("B", 2), waived("m.py::u", 3), waived("C", 4), waived("D", 5)]
+    assessment = assess(catalogues(req("A"), req("B"), req("C"), req("D")), records, waivers=given)
+    assert [r.status for r in assessment.results] == ["WAIVED", "PASS", "BLOCKED", "NOT RUN"]
+    assert [(u.waiver.id, u.state, u.requirements, u.cases) for u in assessment.waivers] == [
+        ("A", "applied", ["A"], ["m.py::t[1]"]), ("B", "stale", [], []), ("m.py::u", "stale", [], []),
+        ("C", "unused", [], []), ("D", "unused", [], [])]
+    assert {case: r.status for case, r in assessment.cases.items()} == {"m.py::t[1]": "WAIVED", "m.py::u": "PASS",
+                                                                       "m.py::w": "BLOCKED"}
+    assert assessment.verdict.line.startswith("VERDICT: INCOMPLETE")  # C is a MUST that could not be checked
+    assert assessment.exit_code == 1
+
+
+def test_the_verdict_counts_waived_failures_and_stale_waivers_fail_only_when_strict():
+    results = [result("A", "PASS"), result("B", "WAIVED"), result("C", "WAIVED", "SHOULD")]
+    line = verdict(results).line
+    assert line == "VERDICT: CONFORMANT — every MUST checked passed; 2 failure(s) waived: B, C (2 WAIVED, 1 PASS)"
+    assert verdict(results).exit_code == 0
+    stale = verdict(results, stale=["D (w.toml #4)"])
+    assert stale.line.startswith("VERDICT: STALE WAIVERS — 1 waiver(s) cover what passed: D (w.toml #4); remove")
+    assert stale.exit_code == 1 and not stale.conformant
+    assert verdict([result("A", "FAIL"), result("B", "WAIVED")], stale=["D"]).kind == "NOT CONFORMANT"
+    assert verdict([result("B", "WAIVED")]).kind == "CONFORMANT"  # a waived failure was checked
+
+
+def test_a_stale_waiver_fails_the_assessed_run_only_when_strict():
+    records = [Record("m.py::u", "vidicore", [ev("A", "pass", "m.py::u")])]
+    relaxed = assess(catalogues(req("A")), records, waivers=[waived("A")])
+    strict = assess(catalogues(req("A")), records, waivers=[waived("A")], strict_waivers=True)
+    assert (relaxed.exit_code, strict.exit_code) == (0, 1) and strict.verdict.kind == "STALE WAIVERS"
+
+
+@pytest.mark.parametrize("events, expected", [
+    ([ev("A", "pass"), ev("A", "fail")], "FAIL"),
+    ([ev("S", "fail")], "WARN"),           # an uncaught error against a SHOULD: the case warned
+    ([ev("S", "warn"), ev("A", "blocked")], "BLOCKED"),
+    ([ev("A", "n/a")], "N-A"),
+    ([ev("A", "pass")], "PASS"),
+    ([], "PASS"),
+])
+def test_a_cases_status(events, expected):
+    from conformance.results import case_result
+
+    made = Record("case", "vidicore", events)
+    assert case_result(made, events, {"A": "MUST", "S": "SHOULD"}).status == expected

@@ -19,7 +19,7 @@ def test_every_case_module_is_in_an_area_and_every_area_holds_a_module():
     modules = {f"{info.name}.py" for protocol in protocols.PROTOCOLS
                for info in pkgutil.iter_modules(import_module(f"{protocol.package}.cases").__path__)
                if info.name.startswith("test_")}
-    in_areas = {module for _, held in shards.AREAS.values() for module in held}
+    in_areas = {module.rpartition("/")[2] for _, held in shards.AREAS.values() for module in held}
     assert modules - in_areas == set(), "a case module no area holds: add it to shards.AREAS"
     assert in_areas - modules == set(), "an area names a module that does not exist"
 
@@ -31,6 +31,19 @@ def test_a_case_is_marked_with_its_protocol_areas_and_levels():
     assert marks == ["spectra", "delivery", "naming", "must", "should"]
     assert selection.markers("vidicore", [requirements["VC-ID-BARE"]], "tests/test_mine.py::test_x") == \
         ["vidicore", "should"]
+    model = "cases/test_generated_model.py::test_generated_sequences_agree_with_a_model"  # Spectra's delivers
+    assert shards.areas("spectra", model) == ("delivery", "generated")
+    assert shards.areas("vidicore", model) == ("generated",)
+
+
+def test_every_case_id_is_unique_as_the_command_line_collects_them(pytester):
+    """`conformance run` collects every protocol's package from the working directory: the case ids are relative to
+    each package ("cases/test_x.py::test_y"), so two protocols' cases of one module name must differ in name, or
+    the run keeps one record for both (and a waiver or --last-failed names both)."""
+    items, _ = pytester.inline_genitems("-p", "no:cacheprovider", "--pyargs",
+                                        *(protocol.package for protocol in protocols.PROTOCOLS))
+    ids = [item.nodeid for item in items]
+    assert len(items) > 800 and sorted(i for i in set(ids) if ids.count(i) > 1) == []
 
 
 def test_every_rerun_command_selects_its_case_and_no_other(pytester):
@@ -43,7 +56,7 @@ def test_every_rerun_command_selects_its_case_and_no_other(pytester):
         protocol = next(name for name in protocols.NAMES if item.get_closest_marker(name))
         by_protocol.setdefault(protocol, []).append(item)
     names = items[0].config.stash[selection.KEY].names
-    assert len(names) == len(items) > 800
+    assert names == {item.name for item in items} and len(items) > 800
     for protocol, mine in by_protocol.items():
         matchers = [(item, KeywordMatcher.from_item(item)) for item in mine]
         for item in mine:

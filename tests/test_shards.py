@@ -51,18 +51,27 @@ def test_merged_shards_report_what_the_whole_run_reports(tmp_path):
     assert outcome(got) == outcome(expected)
     assert got["meta"]["cases"] == expected["meta"]["cases"]
     assert sorted(got["meta"]["shards"]) == ["1/3", "2/3", "3/3"]
+    for key in ("suite_version", "catalogue_sha256", "protocols", "server_identity", "generation", "target_sha256"):
+        assert got["meta"][key] == expected["meta"][key], key
+    assert got["meta"]["started_at"].endswith("Z") and got["meta"]["finished_at"] >= got["meta"]["started_at"]
 
 
 @pytest.mark.parametrize("files, message", [
     (("missing.json",), "missing.json: file not found"),
-    (("garbage.json",), "garbage.json: not a results file of this suite"),
+    (("garbage.json",), "garbage.json: not JSON"),
+    (("notours.json",), "notours.json: not a results file of this suite"),
     (("s.json", "s.json"), "s.json: case"),
+    (("other.json",), "other.json: made with another requirement catalogue (sha256 0000"),
 ])
 def test_merge_errors_are_one_line_and_exit_2(tmp_path, files, message):
     (tmp_path / "garbage.json").write_text("{not json")
-    if "s.json" in files:
+    (tmp_path / "notours.json").write_text('{"requirements": []}')
+    if "s.json" in files or "other.json" in files:
         done = conformance("run", "-k", "VC-LIST-TEXT and item-entity", "--results", "s.json", cwd=tmp_path)
         assert done.returncode == 0, done.stdout[-2000:]
+        other = json.loads((tmp_path / "s.json").read_text())
+        other["meta"]["catalogue_sha256"] = "0" * 64
+        (tmp_path / "other.json").write_text(json.dumps(other))
     merged = conformance("merge", *files, cwd=tmp_path)
     assert merged.returncode == 2 and message in merged.stderr and "Traceback" not in merged.stderr
     assert len(merged.stderr.strip().splitlines()) == 1

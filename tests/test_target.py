@@ -662,3 +662,24 @@ def test_spectra_url_from_env() -> None:
         spectra_target_for_url("http://bp", {})
     with pytest.raises(TargetError, match="CONFORMANCE_SPECTRA_USER_SECRET_KEY: not set"):
         spectra_target_for_url("http://bp", {**env, "CONFORMANCE_SPECTRA_USER_ACCESS_ID": "dXNlcg=="})
+
+
+def test_the_waivers_file_is_relative_to_the_target_file(tmp_path, monkeypatch):
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "known.toml").write_text("")
+    (tmp_path / "conf" / "target.toml").write_text('waivers = "known.toml"\n' + MINIMAL)
+    monkeypatch.chdir(tmp_path)
+    target = load_target("conf/target.toml", ENV)
+    assert target.waivers == str(tmp_path / "conf" / "known.toml")
+    assert target.with_settings("spectra", None).waivers == target.waivers  # --spectra-url beside the file
+
+
+@pytest.mark.parametrize("line, expected", [
+    ('waivers = "missing.toml"', 'waivers: file not found: "'),
+    ("waivers = 3", "waivers: expected the path of a waivers file (TOML), got 3"),
+    ('waivers = ""', 'waivers: expected the path of a waivers file (TOML), got ""'),
+])
+def test_a_bad_waivers_key_is_one_line(in_tmp: Path, line: str, expected: str) -> None:
+    with pytest.raises(TargetError) as caught:
+        load(line + "\n" + MINIMAL)
+    assert str(caught.value).startswith(f"target.toml: {expected}")

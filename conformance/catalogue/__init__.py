@@ -7,8 +7,10 @@ Cases name the ids they check; faults of the reference server name the ids they 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
 
@@ -68,3 +70,17 @@ def load_all() -> dict[str, Requirement]:
     for protocol in NAMES:
         merged.update(load(protocol).requirements)
     return merged
+
+
+@cache
+def digest() -> str:
+    """SHA-256 (hex) of the whole catalogue as loaded: every protocol's title and requirements (id, level, text,
+    source, reading), as canonical JSON. Two runs with the same digest judged against the same requirements; a
+    change of wording or level changes it, a change of the TOML files' layout does not."""
+    from conformance.protocols import NAMES
+
+    data = [{"protocol": protocol, "title": load(protocol).title,
+             "requirements": [asdict(requirement) for requirement in load(protocol).requirements.values()]}
+            for protocol in NAMES]
+    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

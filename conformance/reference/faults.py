@@ -301,6 +301,13 @@ _ALL = (
                         "refused 400 (it means unset)", empty_job_id_refused=True)),
     _generated(_spectra("sp-gen-paging-past-end-500", "SP-PAGING", "a page_offset past the last registration "
                         "answers 500", paging_past_end_crashes=True)),
+    # (sequences: only the stateful model's deliveries in a row reveal them)
+    _generated(_spectra("sp-gen-failure-keeps-code", "SP-BOOK-NO-ANSWER", "a delivery that got no answer leaves the "
+                        "LastHttpResponseCode of the answer before it (empty only on a fresh registration)",
+                        no_answer_clears_code=False)),
+    _generated(_spectra("sp-gen-failures-not-summed", "SP-BOOK-NO-ANSWER", "a delivery that got no answer sets "
+                        "NumberOfFailuresSinceLastSuccess to 1, not one more (two failures in a row show 1)",
+                        failures_accumulate=False)),
     _spectra("sp-book-error-no-code", "SP-BOOK-HTTP-ERROR",
              "a non-2xx answer is not recorded in LastHttpResponseCode", error_code_recorded=False),
     _spectra("sp-book-error-counted", "SP-BOOK-HTTP-ERROR-COUNT",

@@ -46,6 +46,11 @@ def end_points(draw, tag: str) -> str:
     return f"{scheme}://{host}{port}/" + "/".join([tag, *segments]) + query
 
 
+def canonical(params: dict[str, str]) -> dict[str, str]:
+    """`params` with every enumeration value in its canonical (upper-case) spelling."""
+    return {k: (v.upper() if k in ENUMERATIONS else v) for k, v in params.items()}
+
+
 def _spelling(value: str) -> st.SearchStrategy[str]:
     """The value as the page spells it, or in another letter case (per letter)."""
     other = st.lists(st.booleans(), min_size=len(value), max_size=len(value)).map(
@@ -67,7 +72,7 @@ class Registration:
 
     def canonical(self) -> Registration:
         """The same request with every enumeration in its canonical spelling."""
-        return Registration({k: (v.upper() if k in ENUMERATIONS else v) for k, v in self.params.items()}, self.tag)
+        return Registration(canonical(self.params), self.tag)
 
     def expected(self) -> dict[str, str]:
         out = {}
@@ -84,8 +89,17 @@ class Registration:
 @st.composite
 def registrations(draw, tag: str, job_id: str | None = None) -> Registration:
     """A valid request: the end point, each other parameter absent, empty, or in any spelling; `job_id` (when a
-    job is given) absent, empty or that job's UUID."""
-    params = {"notification_end_point": draw(end_points(tag))}
+    job is given) absent, empty or that job's UUID; the parameters in any order."""
+    params = {"notification_end_point": draw(end_points(tag)), **draw(options(job_id))}
+    order = draw(st.permutations(list(params)))
+    return Registration({name: params[name] for name in order}, tag)
+
+
+@st.composite
+def options(draw, job_id: str | None = None) -> dict[str, str]:
+    """Every parameter but the end point: each absent, empty, or in any spelling; `job_id` (when a job is given)
+    absent, empty or that job's UUID in either case."""
+    params: dict[str, str] = {}
     for param, values in ENUMERATIONS.items():
         choice = draw(st.sampled_from(("absent", "empty", "value")))
         if choice == "empty":
@@ -96,8 +110,7 @@ def registrations(draw, tag: str, job_id: str | None = None) -> Registration:
         choice = draw(st.sampled_from(("absent", "empty", "job", "job-upper")))
         if choice != "absent":
             params["job_id"] = {"empty": "", "job": job_id, "job-upper": job_id.upper()}[choice]
-    order = draw(st.permutations(list(params)))
-    return Registration({name: params[name] for name in order}, tag)
+    return params
 
 
 @dataclass(frozen=True)

@@ -1244,9 +1244,35 @@ def test_fault_sp_gen_paging_past_end_500(spectra_with: Callable[..., Spectra]) 
     assert sp.list(page_length="1", page_offset="2").status_code == 500
 
 
+def test_fault_sp_gen_failure_keeps_code(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with("sp-gen-failure-keeps-code")
+    endpoint = ScriptedEndpoint(202, "reset")
+    try:
+        after = _bookkeeping(sp, endpoint.url, lambda: endpoint.wait(1))
+        assert after["LastHttpResponseCode"] == "202"
+        sp.run_job(sp.bucket())
+        endpoint.wait(2)
+        sp.idle()
+        [after] = records(sp.list())
+        assert (after["NumberOfFailuresSinceLastSuccess"], after["LastHttpResponseCode"]) == ("1", "202")
+        assert after["LastFailure"]
+    finally:
+        endpoint.close()
+
+
+def test_fault_sp_gen_failures_not_summed(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with("sp-gen-failures-not-summed")
+    after = _bookkeeping(sp, refused_url(), lambda: None)
+    assert (after["NumberOfFailuresSinceLastSuccess"], after["LastHttpResponseCode"]) == ("1", "")
+    sp.run_job(sp.bucket())
+    sp.idle()
+    [after] = records(sp.list())
+    assert after["NumberOfFailuresSinceLastSuccess"] == "1" and after["LastFailure"]
+
+
 def test_every_spectra_fault_has_a_test_here() -> None:
     source = Path(__file__).read_text()
     untested = [name for name, fault in FAULTS.items()
                 if fault.protocol == "spectra" and f"test_fault_{name.replace('-', '_')}(" not in source]
     assert untested == []
-    assert len([fault for fault in FAULTS.values() if fault.protocol == "spectra"]) == 51
+    assert len([fault for fault in FAULTS.values() if fault.protocol == "spectra"]) == 53

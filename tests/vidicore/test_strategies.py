@@ -9,7 +9,7 @@ import json
 from hypothesis import HealthCheck, Phase, find, given, settings
 from hypothesis import strategies as st
 
-from conformance.validation import DocumentError, get_schema
+from conformance.validation import DocumentError
 from conformance.vidicore import documents as d
 from conformance.vidicore import strategies as s
 

@@ -480,9 +480,10 @@ class SpectraApp:
             if registration is None:
                 return
             if outcome.status is None:
-                registration.last_code = None
+                if behaviour.no_answer_clears_code:
+                    registration.last_code = None
                 if behaviour.no_answer_counted:
-                    registration.failures += 1
+                    registration.failures = registration.failures + 1 if behaviour.failures_accumulate else 1
                     registration.last_failure = outcome.failure
                 else:
                     registration.last_failure = ""

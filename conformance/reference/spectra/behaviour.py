@@ -70,6 +70,8 @@ class SpectraBehaviour:
     error_code_recorded: bool = True         # a non-2xx answer's status goes to LastHttpResponseCode
     error_answer_counted: bool = False       # a non-2xx answer counts as a failure
     no_answer_counted: bool = True           # a delivery without an answer counts as a failure
+    no_answer_clears_code: bool = True       # a delivery without an answer empties LastHttpResponseCode
+    failures_accumulate: bool = True         # False: a failure sets the counter to 1 instead of adding one
     success_resets_failures: bool = True     # a 2xx answer resets NumberOfFailuresSinceLastSuccess
     success_clears_last_failure: bool = True  # False: a 2xx answer leaves the LastFailure of an earlier failure
 

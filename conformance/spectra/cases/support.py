@@ -4,14 +4,17 @@ what arrives (NOTES §2.4), and waiting for bookkeeping a server writes after a 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TypeVar
 
 from conformance.check import Check
-from conformance.http import Response, safe_id
+from conformance.http import Response, safe_id, segment
 from conformance.judging import json_body, judged
 from conformance.receiver import Delivery, Mailbox
 from conformance.spectra import documents, naming
@@ -22,6 +25,7 @@ from conformance.validation import DocumentError
 T = TypeVar("T")
 ENUMERATIONS = ("format", "naming_convention", "notification_http_method")
 BOOKKEEPING = ("LastFailure", "LastHttpResponseCode", "LastNotification", "NumberOfFailuresSinceLastSuccess")
+WALKS = 4  # paging walks tried before a server others keep writing to is given up on (BLOCKED)
 
 
 def read_registration(check: Check, response: Response, requirement: str = "SP-XSD-REGISTRATION"
@@ -102,9 +106,9 @@ def ids_in_list(check: Check, response: Response, requirement: str) -> list[str]
     return [record.get("Id", "") for record in decoded.records]
 
 
-def listed_endpoints(sp: SpectraClient) -> dict[str, str] | None:
-    """Id -> NotificationEndPoint of every listed registration, read leniently (for "nothing created")."""
-    response = sp.list({"page_length": "100000"}, label="list registrations (nothing created?)")
+def listed_endpoints(sp: SpectraClient, user: str = "admin") -> dict[str, str] | None:
+    """Id -> NotificationEndPoint of every registration `user` lists, read leniently (for "nothing created")."""
+    response = sp.list({"page_length": "100000"}, user=user, label="list registrations (unpaged)")
     if response.status != 200:
         return None
     try:
@@ -134,6 +138,176 @@ def poll(fetch: Callable[[], T], done: Callable[[T], bool], within: float) -> T:
             return value
         pause.wait(min(interval, left))
         interval = min(interval * 2, 0.2)
+
+
+def user_id(check: Check, sp: SpectraClient, role: str) -> str:
+    """The Id of a target user as `GET /_rest_/user/{access id}` shows it (a precondition, not judged)."""
+    response = sp.request("GET", f"_rest_/user/{segment(sp.access_id(role))}", user=role, label=f"get user ({role})")
+    check.precondition(response.status == 200, f"GET /_rest_/user/{{access id}} of {role} answered {response.status}")
+    try:
+        found = (documents.flat(response.body).get("Id") or "").strip()
+    except DocumentError as exc:
+        check.precondition(False, f"the user document of {role} is unreadable: {exc}")
+    check.precondition(bool(found), f"the user document of {role} names no Id")
+    return found
+
+
+# --- bookkeeping (NOTES §2.4) --------------------------------------------------------------------------------
+
+
+def fields_of(sp: SpectraClient, registration_id: str, user: str = "admin") -> dict[str, str]:
+    """A registration's fields, read leniently ({} when it cannot be read: the caller judges what is missing)."""
+    response = sp.get(registration_id, user=user, label="get registration (bookkeeping)")
+    if response.status != 200:
+        return {}
+    try:
+        return documents.registration(response.body).fields
+    except DocumentError:  # judged by the caller through what is missing
+        return {}
+
+
+def wait_for_bookkeeping(sp: SpectraClient, registration_id: str, delivery, done: Callable[[dict[str, str]], bool],
+                         user: str = "admin") -> dict[str, str]:
+    """The registration's fields once `done` says its bookkeeping shows (or at the delivery deadline): a server
+    writes it after the attempt ends."""
+    return poll(lambda: fields_of(sp, registration_id, user), done, within=delivery.deadline)
+
+
+def not_before(fields: dict[str, str], started: datetime) -> bool:
+    moment = documents.parse_date(fields.get("LastNotification", ""))
+    return moment is not None and moment.timestamp() >= started.timestamp() - 1.0  # clocks may differ a little
+
+
+def success_problems(fields: dict[str, str], status: int, started: datetime) -> list[str]:
+    """What the fields break of NOTES §2.4's rule after a 2xx answer (whatever came before it)."""
+    problems = []
+    if fields.get("LastHttpResponseCode") != str(status):
+        problems.append(f"LastHttpResponseCode {fields.get('LastHttpResponseCode')!r}, the answer was {status}")
+    if not not_before(fields, started):
+        problems.append(f"LastNotification {fields.get('LastNotification')!r} is not a date after the job started")
+    if fields.get("NumberOfFailuresSinceLastSuccess") != "0" or fields.get("LastFailure"):
+        problems.append(f"NumberOfFailuresSinceLastSuccess {fields.get('NumberOfFailuresSinceLastSuccess')!r}, "
+                        f"LastFailure {fields.get('LastFailure')!r}; expected '0' and empty")
+    return problems
+
+
+
+# --- paging walks (NOTES §2.1) ------------------------------------------------------------------------------
+
+
+@dataclass
+class Page:
+    """One page of a paging walk, read leniently (the case judges the whole walk at once)."""
+
+    offset: int
+    status: int
+    ids: list[str]
+    total: str | None      # the Total-Result-Count header
+    truncated: str | None  # the Page-Truncated header
+    errors: list[str]      # schema errors, or why the body is not a list at all
+
+
+def _walk(sp: SpectraClient, length: int, bound: int, user: str) -> list[Page]:
+    """Page through every registration `length` at a time, page_offset = the records already received (at most
+    `bound` pages: a server that never ends a listing cannot loop the case)."""
+    pages: list[Page] = []
+    for number in range(bound):
+        offset = number * length
+        response = sp.list({"page_length": str(length), "page_offset": str(offset)}, user=user,
+                           label=f"list page {number + 1}")
+        try:
+            decoded = documents.registration_list(response.body)
+            ids, errors = [record.get("Id", "") for record in decoded.records], decoded.errors
+        except DocumentError as exc:
+            ids, errors = [], [f"not a list: {exc}"]
+        pages.append(Page(offset, response.status, ids, response.headers.get("Total-Result-Count"),
+                          response.headers.get("Page-Truncated"), errors))
+        if response.status != 200 or len(ids) < length:
+            break
+    return pages
+
+
+@dataclass
+class Walk:
+    """One paging walk over the registrations the unpaged list named before it, and what it found wrong."""
+
+    before: list[str]
+    length: int
+    pages: list[Page]
+    stable: bool  # nothing changed meanwhile: the unpaged list after it is the same, no page holds a stranger
+
+    @property
+    def seen(self) -> list[str]:
+        return [rid for page in self.pages for rid in page.ids]
+
+    def problems(self) -> dict[str, list[str]]:
+        """Requirement -> what this walk found wrong with it."""
+        total = len(self.before)
+        seen = self.seen
+        duplicates = sorted({rid for rid in seen if seen.count(rid) > 1})
+        never = sorted(set(self.before) - set(seen))
+        found = {
+            "SP-PAGING": [f"page_offset={page.offset} answered {page.status}" for page in self.pages
+                          if page.status != 200]
+                         + ([f"paging by {self.length} over {total} registrations: duplicates {duplicates}, never "
+                             f"visited {never}"] if duplicates or never else []),
+            "SP-XSD-REGISTRATION": [f"page_offset={page.offset}: {error}" for page in self.pages
+                                    for error in page.errors],
+            "SP-PAGING-HEADERS": [
+                f"page_offset={page.offset}: no {' and no '.join(missing)} header"
+                for page in self.pages
+                for missing in [[name for name, value in (("Total-Result-Count", page.total),
+                                                          ("Page-Truncated", page.truncated)) if value is None]]
+                if missing],
+            "SP-PAGING-HEADERS-TRUTH": [
+                f"page_offset={page.offset}: {name} {value!r}, expected {want}"
+                for page in self.pages
+                for name, value, want in (("Total-Result-Count", page.total, total),
+                                          ("Page-Truncated", page.truncated,
+                                           max(0, total - page.offset - len(page.ids))))
+                if value is not None and value.strip() != str(want)],
+        }
+        return {requirement: problems for requirement, problems in found.items() if problems}
+
+
+def paging_walk(check: Check, sp: SpectraClient, made: list[str], *, length: int | None = None,
+                user: str = "admin", max_pages: int = 3) -> Walk:
+    """One walk as `user`, `length` at a time (but in at most about `max_pages` pages: a shared server may hold
+    thousands; default: a third of the registrations, at least 2), between two unpaged lists that must name every
+    id of `made`."""
+    before = listed_endpoints(sp, user)
+    check.precondition(before is not None, "the unpaged list could not be read")
+    check.precondition(all(rid in before for rid in made), "an unpaged list lacks the new registrations "
+                                                           "(judged under SP-LIST)")
+    length = max(length or 2, math.ceil(len(before) / max_pages))
+    pages = _walk(sp, length, len(before) + 2, user)
+    after = listed_endpoints(sp, user)
+    strangers = any(rid not in before for page in pages for rid in page.ids)
+    return Walk(list(before), length, pages, after is not None and list(after) == list(before) and not strangers)
+
+
+def agreed_walk(check: Check, sp: SpectraClient, made: list[str], *, length: int | None = None,
+                user: str = "admin", max_pages: int = 3) -> Walk:
+    """The walk paging is judged on: one during which the registrations did not change (the unpaged list read
+    before and after is the same, no page holds a registration it did not name), and which found nothing wrong,
+    or found the same requirements wrong as an earlier stable walk (a registration made and removed between two
+    pages by someone else leaves the lists equal but shifts a page once, not twice). Up to WALKS walks, else
+    BLOCKED: on a shared server others create and delete registrations meanwhile."""
+    earlier: dict[str, list[str]] | None = None
+    for _ in range(WALKS):
+        walk = paging_walk(check, sp, made, length=length, user=user, max_pages=max_pages)
+        if not walk.stable:
+            continue
+        problems = walk.problems()
+        if not problems or (earlier is not None and set(problems) == set(earlier)):
+            return walk
+        earlier = problems
+    check.precondition(False, f"no two of {WALKS} paging walks agreed on a server whose registrations kept "
+                              "changing (others are writing to it): paging cannot be judged")
+    raise AssertionError("unreachable")  # precondition(False) raises
+
+
+# --- deliveries (NOTES §2.4) ---------------------------------------------------------------------------------
 
 
 def register(check, sp, mailbox: Mailbox, job: Job | None, *, convention=None, fmt=None, method=None,
@@ -196,6 +370,9 @@ def judge_form(check, got: Delivery, method: str, fmt: str) -> None:
     check("SP-DLV-CONTENT-TYPE", got.media_type == want and json_body(got.body) == (fmt == "JSON"),
           f"format {fmt}: Content-Type {got.media_type or 'absent'}, body "
           f"{'JSON' if json_body(got.body) else 'not JSON'}; expected {want}")
+
+
+# --- refused creates (NOTES §2.1) ----------------------------------------------------------------------------
 
 
 def nothing_created(check, sp: SpectraClient, endpoint: str, response) -> None:

@@ -10,52 +10,16 @@ case asks until it shows (bounded by the delivery deadline).
 
 from __future__ import annotations
 
-import socket
 from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 import pytest
 
-from conformance.receiver import Answer, Receiver
-from conformance.spectra import documents
-from conformance.spectra.cases.support import poll, setup_registration
-from conformance.validation import DocumentError
+from conformance.receiver import Answer
+from conformance.spectra.cases.support import setup_registration, success_problems, wait_for_bookkeeping
 
 requirement = pytest.mark.requirement
 # registered for all of the administrator's jobs: another case's job would fire them
 pytestmark = pytest.mark.exclusive
-
-
-def fields_of(sp, registration_id: str) -> dict[str, str]:
-    response = sp.get(registration_id, label="get registration (bookkeeping)")
-    if response.status != 200:
-        return {}
-    try:
-        return documents.registration(response.body).fields
-    except DocumentError:  # judged by the caller through what is missing
-        return {}
-
-
-def wait_for_bookkeeping(sp, registration_id: str, delivery, done) -> dict[str, str]:
-    return poll(lambda: fields_of(sp, registration_id), done, within=delivery.deadline)
-
-
-def not_before(fields: dict[str, str], started: datetime) -> bool:
-    moment = documents.parse_date(fields.get("LastNotification", ""))
-    return moment is not None and moment.timestamp() >= started.timestamp() - 1.0  # clocks may differ a little
-
-
-def success_problems(fields: dict[str, str], status: int, started: datetime) -> list[str]:
-    """What the fields break of NOTES §2.4's rule after a 2xx answer (whatever came before it)."""
-    problems = []
-    if fields.get("LastHttpResponseCode") != str(status):
-        problems.append(f"LastHttpResponseCode {fields.get('LastHttpResponseCode')!r}, the answer was {status}")
-    if not not_before(fields, started):
-        problems.append(f"LastNotification {fields.get('LastNotification')!r} is not a date after the job started")
-    if fields.get("NumberOfFailuresSinceLastSuccess") != "0" or fields.get("LastFailure"):
-        problems.append(f"NumberOfFailuresSinceLastSuccess {fields.get('NumberOfFailuresSinceLastSuccess')!r}, "
-                        f"LastFailure {fields.get('LastFailure')!r}; expected '0' and empty")
-    return problems
 
 
 @requirement("SP-BOOK-SUCCESS")
@@ -93,27 +57,12 @@ def test_after_a_500_answer(check, sp, jobs, receiver, delivery):
           f" and LastFailure {fields.get('LastFailure')!r}: the answer was counted as a failure")
 
 
-def _refusing_port(host: str) -> socket.socket:
-    """A port on the receiver's host where nothing listens (yet): bound, so no one else takes it."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind((host, 0))
-    return sock
-
-
 @requirement("SP-BOOK-NO-ANSWER", "SP-BOOK-RESET", "SP-BOOK-SUCCESS")
-def test_no_answer_then_a_2xx(check, sp, jobs, receiver, delivery, request):
-    run_receiver = receiver.receiver
-    reserved = _refusing_port(run_receiver.host)
-    port = reserved.getsockname()[1]
-    late = Receiver(run_receiver.host, port, multiplier=run_receiver.multiplier, redact=run_receiver.redact)
+def test_no_answer_then_a_2xx(check, sp, jobs, receiver, delivery):
+    late = receiver.beside()  # a port on the receiver's host where nothing listens yet
     mailbox = late.mailbox("book-reset")
     mailbox.script(Answer(status=201))
-    public = urlsplit(run_receiver.public_base)
-    url = f"{public.scheme}://{public.hostname if ':' not in (public.hostname or '') else f'[{public.hostname}]'}" \
-          f":{port}{mailbox.path}"
-    request.addfinalizer(reserved.close)
-    request.addfinalizer(late.stop)
-    rid = setup_registration(check, sp, {"notification_end_point": url})["Id"]
+    rid = setup_registration(check, sp, {"notification_end_point": mailbox.url})["Id"]
 
     jobs.complete(check, jobs.start(check))  # nothing listens: the delivery gets no answer
     fields = wait_for_bookkeeping(sp, rid, delivery, lambda f: f.get("NumberOfFailuresSinceLastSuccess", "0") != "0")
@@ -124,8 +73,7 @@ def test_no_answer_then_a_2xx(check, sp, jobs, receiver, delivery, request):
           f"{fields.get('LastFailure')!r}, LastHttpResponseCode {fields.get('LastHttpResponseCode')!r}; "
           "expected '1', a reason, empty")
 
-    reserved.close()
-    late.start()  # now the end point answers 201
+    late.resume()  # now the end point answers 201
     started = datetime.now(timezone.utc)
     jobs.complete(check, jobs.start(check))
     check.precondition(bool(mailbox.wait_for(1, within=delivery.deadline)),

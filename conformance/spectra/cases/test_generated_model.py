@@ -1,0 +1,334 @@
+"""A stateful model of Spectra S3 job-completed notification registrations (NOTES §2.1, §2.4): Hypothesis chains
+creates (as the administrator or the ordinary user, for all jobs or bound to a job of the creator's), gets, lists
+(unpaged, or paged as the creator), deletes, job starts, and deliveries (a job completed or cancelled while the
+end points answer 2xx, answer 500, or are not listening), and after every step the server must agree with an
+in-memory model of what this run made. A failing sequence is shrunk to the shortest one that still fails; its
+steps are the failure's example line and its exchanges the case's evidence.
+
+After every step:
+- a create echoes its parameters (canonical spelling; absent and empty ones as defaults), is fresh, and carries
+  its creator's UserId; an ordinary user's create for all jobs is refused 403 (a SHOULD: accepted, it is
+  modelled like any other);
+- a get equals what was created (the creator asks: a server may hide others' registrations [reading]); a deleted
+  id answers 404 with an Error document;
+- a list names each live registration of the listing user once and no deleted one; a paged list walks every
+  registration once, and a paging header that is there tells the truth on every page (judged on walks during
+  which nothing changed, `agreed_walk`);
+- a delivery reaches every firing registration (for every job of the job's owner, or bound to that job), none
+  bound to another job; the bookkeeping of each firing registration for all jobs is what the outcome makes it,
+  whatever came before (read just before the delivery): after 2xx the status, a date, 0 and no failure (and a
+  reset after failures); after 500 the status and a date (counted as a failure: a WARN [reading]); after no
+  answer one failure more, a reason, no status.
+
+Not judged here: whether a registration for all jobs fires for another user's job (the model reads its
+bookkeeping afresh before each delivery instead), and whether a registration bound to a job survives the job
+(BlackPearl removes it [reading]): after its job completed, either answer is accepted.
+
+Registrations for all of the administrator's jobs fire for any of its jobs: the case runs alone on the server
+(`exclusive`). Every end point is a mailbox on a receiver of the case's own beside the run's, which stops
+listening for the "not listening" outcome (a connection refused); every registration, job and bucket made is
+deleted at the end of each run of the model, a failing one included.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
+
+from conformance.check import ConformanceFailure
+from conformance.receiver import Answer
+from conformance.spectra import strategies as gen
+from conformance.spectra.cases.support import (agreed_walk, echo_problems, fields_of, fresh_problems, ids_in_list,
+                                               judge_error, not_before, read_registration, success_problems,
+                                               user_id, wait_for_bookkeeping)
+from conformance.spectra.triggers import Job
+
+requirement = pytest.mark.requirement
+COMPARED = ("Id", "UserId", "Format", "JobId", "NamingConvention", "NotificationEndPoint", "NotificationHttpMethod")
+# what the end points do during a delivery; no answer twice as likely (its bookkeeping bugs need failures in a row)
+OUTCOMES = (("none", None), ("2xx", 200), ("none", None), ("500", 500), ("2xx", 202))
+PENDING_JOBS = 3  # jobs started and not yet completed, per run of the model
+MAX_PAGES = 10    # a paged list walks at most about this many pages (a shared server may hold thousands)
+
+
+@dataclass
+class Registration:
+    """A registration as the model holds it."""
+
+    id: str
+    role: str            # its creator
+    params: dict[str, str]
+    fields: dict[str, str]  # as the create answered (the echoed ones are compared on get)
+    mailbox: object
+    job_id: str = ""     # "" = all of the creator's jobs
+    job_done: bool = False  # its job completed: the server may have removed it with the job [reading]
+
+    def describe(self) -> str:
+        bound = f"job {self.job_id[:8]}" if self.job_id else "all jobs"
+        return f"{self.id[:8]} ({self.role}, {bound})"
+
+
+@dataclass
+class World:
+    """What the run of the model made: live and deleted registrations, jobs not yet completed."""
+
+    live: dict[str, Registration] = field(default_factory=dict)
+    deleted: dict[str, str] = field(default_factory=dict)  # id -> creator
+    pending: list[Job] = field(default_factory=list)
+
+
+def _step(method):
+    """A rule's body, its failure raised as its requirement's own exception (shrinking keeps to one bug)."""
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except ConformanceFailure as failure:
+            raise self.generation.raising(failure) from None
+    return wrapper
+
+
+@pytest.mark.generated
+@pytest.mark.exclusive  # registrations for all of the administrator's jobs: another case's job would fire them
+@requirement("SP-CREATE-201", "SP-XSD-REGISTRATION", "SP-CREATE-ECHO", "SP-CREATE-DEFAULTS", "SP-CREATE-FRESH",
+             "SP-USER-ID", "SP-ORDINARY-ALL-JOBS", "SP-GET", "SP-LIST", "SP-PAGING", "SP-PAGING-HEADERS",
+             "SP-PAGING-HEADERS-TRUTH", "SP-DELETE", "SP-DELETED-GONE", "SP-XSD-ERROR", "SP-ERROR-CODE",
+             "SP-DLV-FIRES", "SP-DLV-JOB-FILTER", "SP-BOOK-SUCCESS", "SP-BOOK-HTTP-ERROR", "SP-BOOK-HTTP-ERROR-COUNT",
+             "SP-BOOK-NO-ANSWER", "SP-BOOK-RESET")
+def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, receiver, delivery, generation_for):
+    generation = generation_for("spectra")
+    roles = ["admin"] + (["user"] if sp.has_user("user") else [])
+    user_ids = {role: user_id(check, sp, role) for role in roles}
+    side = receiver.beside()  # the end points: listening or not, as a delivery step wants
+
+    class Model(RuleBasedStateMachine):
+        registrations = Bundle("registrations")
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.generation = generation
+            generation.begin_example()
+            self.world = World()
+
+        # --- jobs and registrations ---------------------------------------------------------------------
+
+        @precondition(lambda self: len(self.world.pending) < PENDING_JOBS)
+        @rule(role=st.sampled_from(roles))
+        @_step
+        def start_job(self, role):
+            job = jobs.start(check, user=role)
+            generation.step(f"start job {job.job_id[:8]} as {role}")
+            self.world.pending.append(job)
+
+        @initialize(target=registrations, data=st.data())
+        @_step
+        def first(self, data):
+            """Every run starts with a registration for all of the administrator's jobs: its bookkeeping is what
+            a sequence of deliveries changes."""
+            return self.create_as(data, "admin", None)
+
+        @rule(target=registrations, data=st.data())
+        @_step
+        def create(self, data):
+            role = data.draw(st.sampled_from(roles), label="creator")
+            own = [job for job in self.world.pending if job.user == role]
+            return self.create_as(data, role, data.draw(st.sampled_from([None, *own]), label="job") if own else None)
+
+        def create_as(self, data, role: str, job: Job | None):
+            """Create as `role` with drawn options (`job_id` absent, empty, or `job`'s when a job is given)."""
+            params = gen.canonical(data.draw(gen.options(job.job_id if job else None), label="options"))
+            box = side.mailbox(f"m{len(self.world.live) + len(self.world.deleted) + 1}")
+            params["notification_end_point"] = box.url
+            shown = " ".join(f"{k}={v!r}" for k, v in params.items() if k != "notification_end_point")
+            generation.step(f"create as {role} " + (shown or "(every parameter its default)"))
+            response = sp.create(params, user=role)
+            for_all_jobs = not params.get("job_id")
+            if role != "admin" and for_all_jobs:
+                check("SP-ORDINARY-ALL-JOBS", response.status == 403,
+                      f"an ordinary user's create for all jobs answered {response.status}")
+                if not 200 <= response.status < 300:
+                    return multiple()  # refused: nothing to hold
+            check("SP-CREATE-201", response.status == 201, f"a valid create answered {response.status}")
+            fields = read_registration(check, response)
+            problems = echo_problems(fields, params, defaults=False)
+            check("SP-CREATE-ECHO", not problems, "; ".join(problems))
+            problems = echo_problems(fields, params, defaults=True)
+            check("SP-CREATE-DEFAULTS", not problems, "; ".join(problems))
+            problems = fresh_problems(fields)
+            check("SP-CREATE-FRESH", not problems, "; ".join(problems))
+            got = fields.get("UserId", "")
+            check("SP-USER-ID", got.lower() == user_ids[role].lower(),
+                  f"a registration created by {role} carries UserId {got!r}; {role}'s Id is {user_ids[role]!r}")
+            made = Registration(fields["Id"], role, params, fields, box, params.get("job_id", "").lower())
+            self.world.live[made.id] = made
+            return made.id
+
+        @rule(rid=registrations)
+        @_step
+        def get(self, rid):
+            world = self.world
+            if rid in world.deleted:
+                generation.step(f"get deleted {rid[:8]}")
+                judge_error(check, sp.get(rid, user=world.deleted[rid]), 404, "SP-DELETED-GONE", "NotFound",
+                            "get-one of a deleted registration")
+                return
+            made = world.live[rid]
+            generation.step(f"get {made.describe()}")
+            response = sp.get(rid, user=made.role)
+            if made.job_done and response.status == 404:
+                del world.live[rid]  # gone with its job (BlackPearl does this)
+                return
+            check("SP-GET", response.status == 200, f"get-one of {made.describe()} answered {response.status}")
+            fields = read_registration(check, response)
+            differ = [f"{name}: created {made.fields.get(name)!r}, got {fields.get(name)!r}" for name in COMPARED
+                      if made.fields.get(name, "").lower() != fields.get(name, "").lower()]
+            check("SP-GET", not differ, "get-one differs from the created registration: " + "; ".join(differ))
+
+        @rule(rid=registrations, by_creator=st.booleans())
+        @_step
+        def delete(self, rid, by_creator):
+            world = self.world
+            if rid in world.deleted:
+                generation.step(f"delete deleted {rid[:8]} again")
+                judge_error(check, sp.delete(rid, user=world.deleted[rid]), 404, "SP-DELETED-GONE", "NotFound",
+                            "deleting a deleted registration again")
+                return
+            made = world.live.pop(rid)
+            actor = made.role if by_creator else "admin"
+            generation.step(f"delete {made.describe()} as {actor}")
+            response = sp.delete(rid, user=actor)
+            if made.job_done and response.status == 404:
+                return  # gone with its job already
+            check("SP-DELETE", response.status == 204 and not response.body,
+                  f"{actor}'s delete of {made.describe()} answered {response.status} with {len(response.body)} body "
+                  "bytes; expected 204, empty")
+            world.deleted[rid] = made.role
+
+        @rule(role=st.sampled_from(roles), length=st.one_of(st.none(), st.integers(1, 5)))
+        @_step
+        def listing(self, role, length):
+            """As `role`, unpaged (then paged by `length`): its live registrations once each, no deleted one."""
+            world = self.world
+            generation.step(f"list as {role}" + (f", paged by {length}" if length else ""))
+            listed = ids_in_list(check, sp.list(user=role), "SP-LIST")
+            mine = [made.id for made in world.live.values() if made.role == role and not made.job_done]
+            wrong = [f"{rid[:8]} {listed.count(rid)} times" for rid in mine if listed.count(rid) != 1]
+            check("SP-LIST", not wrong, f"the list as {role} names " + ", ".join(wrong) + " (expected once)")
+            gone = [rid[:8] for rid, creator in world.deleted.items() if creator == role and rid in listed]
+            check("SP-DELETED-GONE", not gone, f"the list still holds deleted {gone}")
+            if length is None:
+                return
+            walk = agreed_walk(check, sp, mine, length=length, user=role, max_pages=MAX_PAGES)
+            problems = walk.problems()
+            for requirement_id in sorted(("SP-PAGING-HEADERS", "SP-PAGING-HEADERS-TRUTH", "SP-XSD-REGISTRATION",
+                                          "SP-PAGING"), key=lambda r: r in problems):
+                check(requirement_id, requirement_id not in problems, "; ".join(problems.get(requirement_id, [])[:3]))
+            gone = [rid[:8] for rid, creator in world.deleted.items() if creator == role and rid in walk.seen]
+            check("SP-DELETED-GONE", not gone, f"a paged list still holds deleted {gone}")
+
+        # --- deliveries ------------------------------------------------------------------------------------
+
+        @rule(data=st.data(), outcome=st.sampled_from(OUTCOMES), cancel=st.booleans())
+        @_step
+        def deliver(self, data, outcome, cancel):
+            """A job started earlier, or a new one of a drawn user, completes or is cancelled."""
+            world = self.world
+            job = data.draw(st.sampled_from([*roles, *world.pending]), label="job")
+            if isinstance(job, str):
+                job = jobs.start(check, user=job)
+            else:
+                world.pending.remove(job)
+            kind, status = outcome
+            live = list(world.live.values())
+            job_id = job.job_id.lower()
+            firing = [r for r in live if r.job_id == job_id or (not r.job_id and r.role == job.user)]
+            elsewhere = [r for r in live if r.job_id and r.job_id != job_id and not r.job_done]
+            generation.step(f"{'cancel' if cancel else 'complete'} job {job.job_id[:8]} of {job.user}, the end "
+                            f"points {'not listening' if kind == 'none' else f'answering {status}'}: "
+                            f"{', '.join(r.describe() for r in firing) or 'none'} fire")
+            before = {r.id: fields_of(sp, r.id, r.role) for r in firing if not r.job_id}
+            for made in live:
+                made.mailbox.script(*([Answer(status=status)] * 5 if status else []))
+            if kind == "none":
+                side.pause()
+            else:
+                side.resume()
+            seen = {made.id: len(made.mailbox.deliveries) for made in live}
+            started = datetime.now(timezone.utc)
+            if cancel:
+                jobs.cancel(check, job)
+            else:
+                jobs.complete(check, job)
+            for made in firing:
+                if kind != "none":
+                    got = made.mailbox.wait_for(seen[made.id] + 1, within=delivery.deadline)
+                    check("SP-DLV-FIRES", len(got) > seen[made.id],
+                          f"registration {made.describe()} got no delivery after job {job.job_id} completed")
+                if made.job_id:
+                    made.job_done = True  # the server may remove it with its job [reading]
+                else:
+                    self.judge_bookkeeping(made, kind, status, before[made.id], started)
+            if kind != "none":
+                for made in elsewhere:  # bound to another job: nothing naming this job may arrive
+                    stray = [d for d in made.mailbox.deliveries[seen[made.id]:]
+                             if job.job_id.lower() in d.body.decode("utf-8", "replace").lower()]
+                    check("SP-DLV-JOB-FILTER", not stray, f"registration {made.describe()} received a delivery for "
+                                                          f"job {job.job_id}")
+
+        def judge_bookkeeping(self, made: Registration, kind: str, status: int | None, before: dict[str, str],
+                              started: datetime) -> None:
+            """The bookkeeping of a registration for all jobs after one delivery, given what it showed before."""
+            check.precondition(bool(before), f"{made.describe()} could not be read before the delivery")
+            failures_before = before.get("NumberOfFailuresSinceLastSuccess", "")
+            if kind == "2xx":
+                fields = self.after(made, lambda f: f.get("LastNotification") != before.get("LastNotification")
+                                    or not success_problems(f, status, started))
+                if failures_before != "0":
+                    check("SP-BOOK-RESET", fields.get("NumberOfFailuresSinceLastSuccess") == "0",
+                          f"after {failures_before} failures and a {status} answer NumberOfFailuresSinceLastSuccess "
+                          f"is {fields.get('NumberOfFailuresSinceLastSuccess')!r}")
+                problems = success_problems(fields, status, started)
+                check("SP-BOOK-SUCCESS", not problems, f"{made.describe()} after a {status} answer (before it: "
+                                                       f"{_book(before)}): " + "; ".join(problems))
+            elif kind == "500":
+                fields = self.after(made, lambda f: f.get("LastNotification") != before.get("LastNotification")
+                                    or f.get("LastHttpResponseCode") == "500")
+                check("SP-BOOK-HTTP-ERROR", fields.get("LastHttpResponseCode") == "500" and not_before(fields, started),
+                      f"{made.describe()} after a 500 answer (before it: {_book(before)}): {_book(fields)}; expected "
+                      "LastHttpResponseCode '500' and LastNotification a date after the job started")
+                check("SP-BOOK-HTTP-ERROR-COUNT",
+                      fields.get("NumberOfFailuresSinceLastSuccess") == "0" and not fields.get("LastFailure"),
+                      f"{made.describe()} after a 500 answer: {_book(fields)}: the answer was counted as a failure")
+            else:
+                want = str(int(failures_before) + 1) if failures_before.isdigit() else "a number"
+                fields = self.after(made, lambda f: f.get("NumberOfFailuresSinceLastSuccess") != failures_before)
+                check("SP-BOOK-NO-ANSWER", fields.get("NumberOfFailuresSinceLastSuccess") == want
+                      and bool(fields.get("LastFailure")) and not fields.get("LastHttpResponseCode"),
+                      f"{made.describe()} after a delivery that got no answer (before it: {_book(before)}): "
+                      f"{_book(fields)}; expected NumberOfFailuresSinceLastSuccess {want!r}, a LastFailure, no "
+                      "LastHttpResponseCode")
+
+        def after(self, made: Registration, written) -> dict[str, str]:
+            """The registration's fields once the delivery's bookkeeping is written: at once when the server can say
+            it has nothing left to send (the embedded one), else when `written` says so or at the deadline."""
+            settled = side.receiver.settled
+            if settled is not None and settled(delivery.deadline * side.receiver.multiplier):
+                return fields_of(sp, made.id, made.role)
+            return wait_for_bookkeeping(sp, made.id, delivery, written, user=made.role)
+
+        def teardown(self) -> None:
+            sp.cleanup()
+            jobs.cleanup()
+
+    generation.machine(Model, steps=1.5)  # its bugs hide in sequences of deliveries: longer runs
+
+
+def _book(fields: dict[str, str]) -> str:
+    """The bookkeeping fields in a line."""
+    return ", ".join(f"{name} {fields.get(name)!r}" for name in ("NumberOfFailuresSinceLastSuccess", "LastFailure",
+                                                                 "LastHttpResponseCode", "LastNotification"))
