@@ -79,6 +79,7 @@ class World:
 
     live: dict[str, Registration] = field(default_factory=dict)
     deleted: dict[str, str] = field(default_factory=dict)  # id -> creator
+    gone_with_job: set[str] = field(default_factory=set)  # bound registrations the server removed with their job
     pending: list[Job] = field(default_factory=list)
 
 
@@ -177,11 +178,14 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
                 judge_error(check, sp.get(rid, user=world.deleted[rid]), 404, "SP-DELETED-GONE", "NotFound",
                             "get-one of a deleted registration")
                 return
+            if rid in world.gone_with_job:
+                return  # not ours to judge any more [reading]
             made = world.live[rid]
             generation.step(f"get {made.describe()}")
             response = sp.get(rid, user=made.role)
             if made.job_done and response.status == 404:
                 del world.live[rid]  # gone with its job (BlackPearl does this)
+                world.gone_with_job.add(rid)
                 return
             check("SP-GET", response.status == 200, f"get-one of {made.describe()} answered {response.status}")
             fields = read_registration(check, response)
@@ -198,11 +202,14 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
                 judge_error(check, sp.delete(rid, user=world.deleted[rid]), 404, "SP-DELETED-GONE", "NotFound",
                             "deleting a deleted registration again")
                 return
+            if rid in world.gone_with_job:
+                return
             made = world.live.pop(rid)
             actor = made.role if by_creator else "admin"
             generation.step(f"delete {made.describe()} as {actor}")
             response = sp.delete(rid, user=actor)
             if made.job_done and response.status == 404:
+                world.gone_with_job.add(rid)
                 return  # gone with its job already
             check("SP-DELETE", response.status == 204 and not response.body,
                   f"{actor}'s delete of {made.describe()} answered {response.status} with {len(response.body)} body "
@@ -264,6 +271,7 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
                 jobs.cancel(check, job)
             else:
                 jobs.complete(check, job)
+            settled = self.settled()
             for made in firing:
                 if kind != "none":
                     got = made.mailbox.wait_for(seen[made.id] + 1, within=delivery.deadline)
@@ -272,7 +280,7 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
                 if made.job_id:
                     made.job_done = True  # the server may remove it with its job [reading]
                 else:
-                    self.judge_bookkeeping(made, kind, status, before[made.id], started)
+                    self.judge_bookkeeping(made, kind, status, before[made.id], started, settled)
             if kind != "none":
                 for made in elsewhere:  # bound to another job: nothing naming this job may arrive
                     stray = [d for d in made.mailbox.deliveries[seen[made.id]:]
@@ -281,12 +289,12 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
                                                           f"job {job.job_id}")
 
         def judge_bookkeeping(self, made: Registration, kind: str, status: int | None, before: dict[str, str],
-                              started: datetime) -> None:
+                              started: datetime, settled: bool) -> None:
             """The bookkeeping of a registration for all jobs after one delivery, given what it showed before."""
             check.precondition(bool(before), f"{made.describe()} could not be read before the delivery")
             failures_before = before.get("NumberOfFailuresSinceLastSuccess", "")
             if kind == "2xx":
-                fields = self.after(made, lambda f: f.get("LastNotification") != before.get("LastNotification")
+                fields = self.after(made, settled, lambda f: f.get("LastNotification") != before.get("LastNotification")
                                     or not success_problems(f, status, started))
                 if failures_before != "0":
                     check("SP-BOOK-RESET", fields.get("NumberOfFailuresSinceLastSuccess") == "0",
@@ -296,7 +304,7 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
                 check("SP-BOOK-SUCCESS", not problems, f"{made.describe()} after a {status} answer (before it: "
                                                        f"{_book(before)}): " + "; ".join(problems))
             elif kind == "500":
-                fields = self.after(made, lambda f: f.get("LastNotification") != before.get("LastNotification")
+                fields = self.after(made, settled, lambda f: f.get("LastNotification") != before.get("LastNotification")
                                     or f.get("LastHttpResponseCode") == "500")
                 check("SP-BOOK-HTTP-ERROR", fields.get("LastHttpResponseCode") == "500" and not_before(fields, started),
                       f"{made.describe()} after a 500 answer (before it: {_book(before)}): {_book(fields)}; expected "
@@ -306,18 +314,24 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
                       f"{made.describe()} after a 500 answer: {_book(fields)}: the answer was counted as a failure")
             else:
                 want = str(int(failures_before) + 1) if failures_before.isdigit() else "a number"
-                fields = self.after(made, lambda f: f.get("NumberOfFailuresSinceLastSuccess") != failures_before)
+                fields = self.after(made, settled,
+                                    lambda f: f.get("NumberOfFailuresSinceLastSuccess") != failures_before)
                 check("SP-BOOK-NO-ANSWER", fields.get("NumberOfFailuresSinceLastSuccess") == want
                       and bool(fields.get("LastFailure")) and not fields.get("LastHttpResponseCode"),
                       f"{made.describe()} after a delivery that got no answer (before it: {_book(before)}): "
                       f"{_book(fields)}; expected NumberOfFailuresSinceLastSuccess {want!r}, a LastFailure, no "
                       "LastHttpResponseCode")
 
-        def after(self, made: Registration, written) -> dict[str, str]:
-            """The registration's fields once the delivery's bookkeeping is written: at once when the server can say
-            it has nothing left to send (the embedded one), else when `written` says so or at the deadline."""
+        def settled(self) -> bool:
+            """Whether the server says it has sent everything and written its bookkeeping (the embedded one can
+            say so: then every step sees the same state, run after run); False when it cannot say."""
             settled = side.receiver.settled
-            if settled is not None and settled(delivery.deadline * side.receiver.multiplier):
+            return settled is not None and settled(delivery.deadline * side.receiver.multiplier)
+
+        def after(self, made: Registration, settled: bool, written) -> dict[str, str]:
+            """The registration's fields once the delivery's bookkeeping is written: at once when the server said
+            it is `settled`, else when `written` says so or at the deadline."""
+            if settled:
                 return fields_of(sp, made.id, made.role)
             return wait_for_bookkeeping(sp, made.id, delivery, written, user=made.role)
 
