@@ -32,7 +32,6 @@ deleted at the end of each run of the model, a failing one included.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -40,12 +39,12 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
-from conformance.check import ConformanceFailure
+from conformance.generation import rule_body
 from conformance.receiver import Answer
 from conformance.spectra import strategies as gen
-from conformance.spectra.cases.support import (agreed_walk, echo_problems, fields_of, fresh_problems, ids_in_list,
-                                               judge_error, not_before, read_registration, success_problems,
-                                               user_id, wait_for_bookkeeping)
+from conformance.spectra.cases.support import (agreed_walk, fields_of, ids_in_list, judge_created, judge_error,
+                                               not_before, read_registration, success_problems, user_id,
+                                               wait_for_bookkeeping)
 from conformance.spectra.triggers import Job
 
 requirement = pytest.mark.requirement
@@ -83,17 +82,6 @@ class World:
     pending: list[Job] = field(default_factory=list)
 
 
-def _step(method):
-    """A rule's body, its failure raised as its requirement's own exception (shrinking keeps to one bug)."""
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except ConformanceFailure as failure:
-            raise self.generation.raising(failure) from None
-    return wrapper
-
-
 @pytest.mark.generated
 @pytest.mark.exclusive  # registrations for all of the administrator's jobs: another case's job would fire them
 @requirement("SP-CREATE-201", "SP-XSD-REGISTRATION", "SP-CREATE-ECHO", "SP-CREATE-DEFAULTS", "SP-CREATE-FRESH",
@@ -120,21 +108,21 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
 
         @precondition(lambda self: len(self.world.pending) < PENDING_JOBS)
         @rule(role=st.sampled_from(roles))
-        @_step
+        @rule_body
         def start_job(self, role):
             job = jobs.start(check, user=role)
             generation.step(f"start job {job.job_id[:8]} as {role}")
             self.world.pending.append(job)
 
         @initialize(target=registrations, data=st.data())
-        @_step
+        @rule_body
         def first(self, data):
             """Every run starts with a registration for all of the administrator's jobs: its bookkeeping is what
             a sequence of deliveries changes."""
             return self.create_as(data, "admin", None)
 
         @rule(target=registrations, data=st.data())
-        @_step
+        @rule_body
         def create(self, data):
             role = data.draw(st.sampled_from(roles), label="creator")
             own = [job for job in self.world.pending if job.user == role]
@@ -156,12 +144,7 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
                     return multiple()  # refused: nothing to hold
             check("SP-CREATE-201", response.status == 201, f"a valid create answered {response.status}")
             fields = read_registration(check, response)
-            problems = echo_problems(fields, params, defaults=False)
-            check("SP-CREATE-ECHO", not problems, "; ".join(problems))
-            problems = echo_problems(fields, params, defaults=True)
-            check("SP-CREATE-DEFAULTS", not problems, "; ".join(problems))
-            problems = fresh_problems(fields)
-            check("SP-CREATE-FRESH", not problems, "; ".join(problems))
+            judge_created(check, fields, params)
             got = fields.get("UserId", "")
             check("SP-USER-ID", got.lower() == user_ids[role].lower(),
                   f"a registration created by {role} carries UserId {got!r}; {role}'s Id is {user_ids[role]!r}")
@@ -170,16 +153,11 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
             return made.id
 
         @rule(rid=registrations)
-        @_step
+        @rule_body
         def get(self, rid):
             world = self.world
-            if rid in world.deleted:
-                generation.step(f"get deleted {rid[:8]}")
-                judge_error(check, sp.get(rid, user=world.deleted[rid]), 404, "SP-DELETED-GONE", "NotFound",
-                            "get-one of a deleted registration")
+            if self.gone(rid, "get-one", sp.get):
                 return
-            if rid in world.gone_with_job:
-                return  # not ours to judge any more [reading]
             made = world.live[rid]
             generation.step(f"get {made.describe()}")
             response = sp.get(rid, user=made.role)
@@ -193,16 +171,20 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
                       if made.fields.get(name, "").lower() != fields.get(name, "").lower()]
             check("SP-GET", not differ, "get-one differs from the created registration: " + "; ".join(differ))
 
+        def gone(self, rid: str, what: str, operation) -> bool:
+            """Whether `rid` is gone: deleted by the run (then `operation` on it must answer 404) or removed by the
+            server with its job (no longer judged [reading])."""
+            if rid in self.world.deleted:
+                generation.step(f"{what} of deleted {rid[:8]}")
+                judge_error(check, operation(rid, user=self.world.deleted[rid]), 404, "SP-DELETED-GONE", "NotFound",
+                            f"{what} of a deleted registration")
+            return rid in self.world.deleted or rid in self.world.gone_with_job
+
         @rule(rid=registrations, by_creator=st.booleans())
-        @_step
+        @rule_body
         def delete(self, rid, by_creator):
             world = self.world
-            if rid in world.deleted:
-                generation.step(f"delete deleted {rid[:8]} again")
-                judge_error(check, sp.delete(rid, user=world.deleted[rid]), 404, "SP-DELETED-GONE", "NotFound",
-                            "deleting a deleted registration again")
-                return
-            if rid in world.gone_with_job:
+            if self.gone(rid, "delete", sp.delete):
                 return
             made = world.live.pop(rid)
             actor = made.role if by_creator else "admin"
@@ -217,7 +199,7 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
             world.deleted[rid] = made.role
 
         @rule(role=st.sampled_from(roles), length=st.one_of(st.none(), st.integers(1, 5)))
-        @_step
+        @rule_body
         def listing(self, role, length):
             """As `role`, unpaged (then paged by `length`): its live registrations once each, no deleted one."""
             world = self.world
@@ -241,7 +223,7 @@ def test_generated_sequences_agree_with_a_model(check, sp, jobs, receiver, deliv
         # --- deliveries ------------------------------------------------------------------------------------
 
         @rule(data=st.data(), outcome=st.sampled_from(OUTCOMES), cancel=st.booleans())
-        @_step
+        @rule_body
         def deliver(self, data, outcome, cancel):
             """A job started earlier, or a new one of a drawn user, completes or is cancelled."""
             world = self.world
