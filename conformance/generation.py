@@ -216,6 +216,18 @@ class Generation:
         return ConformanceFailure(failure.requirement, text)
 
 
+def rule_body(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A stateful model's rule: its failure raised as its requirement's own exception (`Generation.raising`), so
+    shrinking keeps to one bug. The model holds its `Generation` as `self.generation`."""
+    @functools.wraps(method)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except ConformanceFailure as failure:
+            raise self.generation.raising(failure) from None
+    return wrapper
+
+
 _FAILURE_TYPES: dict[str, type[ConformanceFailure]] = {}
 
 

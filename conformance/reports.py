@@ -280,14 +280,20 @@ def write_html(path: str, assessment: Assessment, meta: dict[str, Any],
 
 
 def write_results(path: str, assessment: Assessment, meta: dict[str, Any]) -> None:
-    """results.json: requirements, verdict, events, the evidence of every case that did not pass, and enough of
-    the rest (`digests` of the passed cases, each process's summary) to assess the run again (`conformance
-    merge`)."""
+    """results.json: requirements, verdict, events, the evidence of every case that did not pass (a case that
+    passed with a warning, or was not applicable, included), and enough of the rest (`digests` of the cases that
+    passed cleanly, each process's summary) to assess the run again (`conformance merge`, `conformance report`)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    unpassed = [record.to_dict() for record in assessment.records if record.outcome != "passed"]
-    write_json(path, assessment.results, assessment.events, meta, assessment.verdict, cases=unpassed,
-               more={"digests": [record.digest() for record in assessment.records if record.outcome == "passed"],
+    shown = [record for record in assessment.records if not _clean(record)]
+    write_json(path, assessment.results, assessment.events, meta, assessment.verdict,
+               cases=[record.to_dict() for record in shown],
+               more={"digests": [record.digest() for record in assessment.records if _clean(record)],
                      "processes": [process.to_dict() for process in assessment.processes]})
+
+
+def _clean(record: CaseRecord) -> bool:
+    """A case that passed and whose every check passed: its evidence is not kept."""
+    return record.outcome == "passed" and all(event.outcome == "pass" for event in record.events)
 
 
 class JUnitProperties:

@@ -31,7 +31,7 @@ def test_workers_from_the_command_line_report_what_a_serial_run_reports(tmp_path
     the serial run's, requirement by requirement (the generated cases included: derandomised under ci)."""
     runs = {}
     for name, extra in (("serial", ()), ("parallel", ("-n", "2"))):
-        done = conformance("run", "spectra", "--results", f"{name}.json", *extra, cwd=tmp_path)
+        done = conformance("run", "spectra", "--results", f"{name}.json", *extra, cwd=tmp_path, timeout=600)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr
         data = json.loads((tmp_path / f"{name}.json").read_text())
         runs[name] = ({r["id"]: (r["status"], r["counts"]) for r in data["requirements"]}, data["verdict"]["line"])

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import html as markup
-import importlib.util
 import re
 from html.parser import HTMLParser
 

@@ -1163,36 +1163,32 @@ def test_fault_sp_book_no_answer_not_counted(spectra_with: Callable[..., Spectra
         "0", "", "")
 
 
-def test_fault_sp_book_no_reset(spectra_with: Callable[..., Spectra]) -> None:
-    sp = spectra_with("sp-book-no-reset")
-    endpoint = ScriptedEndpoint("reset", 200)
+def _two_deliveries(sp: Spectra, *script: str | int) -> tuple[dict[str, str], dict[str, str]]:
+    """The bookkeeping of one registration after a first and a second delivery, answered as `script` says."""
+    endpoint = ScriptedEndpoint(*script)
     try:
-        after = _bookkeeping(sp, endpoint.url, lambda: endpoint.wait(1))
-        assert after["NumberOfFailuresSinceLastSuccess"] == "1"
+        first = _bookkeeping(sp, endpoint.url, lambda: endpoint.wait(1))
         sp.run_job(sp.bucket())
         endpoint.wait(2)
         sp.idle()
-        [after] = records(sp.list())
-        assert (after["NumberOfFailuresSinceLastSuccess"], after["LastHttpResponseCode"], after["LastFailure"]) == (
-            "1", "200", "")
+        [second] = records(sp.list())
+        return first, second
     finally:
         endpoint.close()
+
+
+def test_fault_sp_book_no_reset(spectra_with: Callable[..., Spectra]) -> None:
+    first, after = _two_deliveries(spectra_with("sp-book-no-reset"), "reset", 200)
+    assert first["NumberOfFailuresSinceLastSuccess"] == "1"
+    assert (after["NumberOfFailuresSinceLastSuccess"], after["LastHttpResponseCode"], after["LastFailure"]) == (
+        "1", "200", "")
 
 
 def test_fault_sp_book_failure_kept(spectra_with: Callable[..., Spectra]) -> None:
-    sp = spectra_with("sp-book-failure-kept")
-    endpoint = ScriptedEndpoint("reset", 200)
-    try:
-        after = _bookkeeping(sp, endpoint.url, lambda: endpoint.wait(1))
-        assert after["NumberOfFailuresSinceLastSuccess"] == "1" and after["LastFailure"]
-        sp.run_job(sp.bucket())
-        endpoint.wait(2)
-        sp.idle()
-        [after] = records(sp.list())
-        assert (after["NumberOfFailuresSinceLastSuccess"], after["LastHttpResponseCode"]) == ("0", "200")
-        assert after["LastFailure"] != ""
-    finally:
-        endpoint.close()
+    first, after = _two_deliveries(spectra_with("sp-book-failure-kept"), "reset", 200)
+    assert first["NumberOfFailuresSinceLastSuccess"] == "1" and first["LastFailure"]
+    assert (after["NumberOfFailuresSinceLastSuccess"], after["LastHttpResponseCode"]) == ("0", "200")
+    assert after["LastFailure"] != ""
 
 
 def test_fault_sp_userid_of_admin(spectra_with: Callable[..., Spectra]) -> None:
@@ -1245,19 +1241,10 @@ def test_fault_sp_gen_paging_past_end_500(spectra_with: Callable[..., Spectra]) 
 
 
 def test_fault_sp_gen_failure_keeps_code(spectra_with: Callable[..., Spectra]) -> None:
-    sp = spectra_with("sp-gen-failure-keeps-code")
-    endpoint = ScriptedEndpoint(202, "reset")
-    try:
-        after = _bookkeeping(sp, endpoint.url, lambda: endpoint.wait(1))
-        assert after["LastHttpResponseCode"] == "202"
-        sp.run_job(sp.bucket())
-        endpoint.wait(2)
-        sp.idle()
-        [after] = records(sp.list())
-        assert (after["NumberOfFailuresSinceLastSuccess"], after["LastHttpResponseCode"]) == ("1", "202")
-        assert after["LastFailure"]
-    finally:
-        endpoint.close()
+    first, after = _two_deliveries(spectra_with("sp-gen-failure-keeps-code"), 202, "reset")
+    assert first["LastHttpResponseCode"] == "202"
+    assert (after["NumberOfFailuresSinceLastSuccess"], after["LastHttpResponseCode"]) == ("1", "202")
+    assert after["LastFailure"]
 
 
 def test_fault_sp_gen_failures_not_summed(spectra_with: Callable[..., Spectra]) -> None:

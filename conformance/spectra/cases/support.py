@@ -91,6 +91,18 @@ def echo_problems(fields: Mapping[str, str], sent: Mapping[str, str], *, default
     return problems
 
 
+def judge_created(check: Check, fields: Mapping[str, str], sent: Mapping[str, str], *, defaults: bool = True) -> None:
+    """A new registration echoes what was sent (SP-CREATE-ECHO), the defaults of what was not (SP-CREATE-DEFAULTS,
+    unless `defaults` is False) and is fresh (SP-CREATE-FRESH)."""
+    problems = echo_problems(fields, sent, defaults=False)
+    check("SP-CREATE-ECHO", not problems, "; ".join(problems))
+    if defaults:
+        problems = echo_problems(fields, sent, defaults=True)
+        check("SP-CREATE-DEFAULTS", not problems, "; ".join(problems))
+    problems = fresh_problems(fields)
+    check("SP-CREATE-FRESH", not problems, "; ".join(problems))
+
+
 def fresh_problems(fields: Mapping[str, str]) -> list[str]:
     problems = [f"{name} is {fields.get(name)!r}, expected empty"
                 for name in ("LastFailure", "LastHttpResponseCode", "LastNotification") if fields.get(name)]

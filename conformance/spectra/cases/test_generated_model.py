@@ -32,7 +32,6 @@ deleted at the end of each run of the model, a failing one included.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -40,12 +39,12 @@ import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
 
-from conformance.check import ConformanceFailure
+from conformance.generation import rule_body
 from conformance.receiver import Answer
 from conformance.spectra import strategies as gen
-from conformance.spectra.cases.support import (agreed_walk, echo_problems, fields_of, fresh_problems, ids_in_list,
-                                               judge_error, not_before, read_registration, success_problems,
-                                               user_id, wait_for_bookkeeping)
+from conformance.spectra.cases.support import (agreed_walk, fields_of, ids_in_list, judge_created, judge_error,
+                                               not_before, read_registration, success_problems, user_id,
+                                               wait_for_bookkeeping)
 from conformance.spectra.triggers import Job
 
 requirement = pytest.mark.requirement
@@ -75,23 +74,12 @@ class Registration:
 
 @dataclass
 class World:
-    """What the run of the model made: live, deleted and gone registrations, jobs not yet completed."""
+    """What the run of the model made: live and deleted registrations, jobs not yet completed."""
 
     live: dict[str, Registration] = field(default_factory=dict)
     deleted: dict[str, str] = field(default_factory=dict)  # id -> creator
-    gone: set[str] = field(default_factory=set)  # found removed with their completed job (BlackPearl does this)
+    gone_with_job: set[str] = field(default_factory=set)  # bound registrations the server removed with their job
     pending: list[Job] = field(default_factory=list)
-
-
-def _step(method):
-    """A rule's body, its failure raised as its requirement's own exception (shrinking keeps to one bug)."""
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except ConformanceFailure as failure:
-            raise self.generation.raising(failure) from None
-    return wrapper
 
 
 @pytest.mark.generated
@@ -120,21 +108,21 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
 
         @precondition(lambda self: len(self.world.pending) < PENDING_JOBS)
         @rule(role=st.sampled_from(roles))
-        @_step
+        @rule_body
         def start_job(self, role):
             job = jobs.start(check, user=role)
             generation.step(f"start job {job.job_id[:8]} as {role}")
             self.world.pending.append(job)
 
         @initialize(target=registrations, data=st.data())
-        @_step
+        @rule_body
         def first(self, data):
             """Every run starts with a registration for all of the administrator's jobs: its bookkeeping is what
             a sequence of deliveries changes."""
             return self.create_as(data, "admin", None)
 
         @rule(target=registrations, data=st.data())
-        @_step
+        @rule_body
         def create(self, data):
             role = data.draw(st.sampled_from(roles), label="creator")
             own = [job for job in self.world.pending if job.user == role]
@@ -156,12 +144,7 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
                     return multiple()  # refused: nothing to hold
             check("SP-CREATE-201", response.status == 201, f"a valid create answered {response.status}")
             fields = read_registration(check, response)
-            problems = echo_problems(fields, params, defaults=False)
-            check("SP-CREATE-ECHO", not problems, "; ".join(problems))
-            problems = echo_problems(fields, params, defaults=True)
-            check("SP-CREATE-DEFAULTS", not problems, "; ".join(problems))
-            problems = fresh_problems(fields)
-            check("SP-CREATE-FRESH", not problems, "; ".join(problems))
+            judge_created(check, fields, params)
             got = fields.get("UserId", "")
             check("SP-USER-ID", got.lower() == user_ids[role].lower(),
                   f"a registration created by {role} carries UserId {got!r}; {role}'s Id is {user_ids[role]!r}")
@@ -170,22 +153,17 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
             return made.id
 
         @rule(rid=registrations)
-        @_step
+        @rule_body
         def get(self, rid):
             world = self.world
-            if rid in world.gone:
-                return
-            if rid in world.deleted:
-                generation.step(f"get deleted {rid[:8]}")
-                judge_error(check, sp.get(rid, user=world.deleted[rid]), 404, "SP-DELETED-GONE", "NotFound",
-                            "get-one of a deleted registration")
+            if self.gone(rid, "get-one", sp.get):
                 return
             made = world.live[rid]
             generation.step(f"get {made.describe()}")
             response = sp.get(rid, user=made.role)
             if made.job_done and response.status == 404:
                 del world.live[rid]  # gone with its job (BlackPearl does this)
-                world.gone.add(rid)
+                world.gone_with_job.add(rid)
                 return
             check("SP-GET", response.status == 200, f"get-one of {made.describe()} answered {response.status}")
             fields = read_registration(check, response)
@@ -193,31 +171,35 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
                       if made.fields.get(name, "").lower() != fields.get(name, "").lower()]
             check("SP-GET", not differ, "get-one differs from the created registration: " + "; ".join(differ))
 
+        def gone(self, rid: str, what: str, operation) -> bool:
+            """Whether `rid` is gone: deleted by the run (then `operation` on it must answer 404) or removed by the
+            server with its job (no longer judged [reading])."""
+            if rid in self.world.deleted:
+                generation.step(f"{what} of deleted {rid[:8]}")
+                judge_error(check, operation(rid, user=self.world.deleted[rid]), 404, "SP-DELETED-GONE", "NotFound",
+                            f"{what} of a deleted registration")
+            return rid in self.world.deleted or rid in self.world.gone_with_job
+
         @rule(rid=registrations, by_creator=st.booleans())
-        @_step
+        @rule_body
         def delete(self, rid, by_creator):
             world = self.world
-            if rid in world.gone:
-                return
-            if rid in world.deleted:
-                generation.step(f"delete deleted {rid[:8]} again")
-                judge_error(check, sp.delete(rid, user=world.deleted[rid]), 404, "SP-DELETED-GONE", "NotFound",
-                            "deleting a deleted registration again")
+            if self.gone(rid, "delete", sp.delete):
                 return
             made = world.live.pop(rid)
             actor = made.role if by_creator else "admin"
             generation.step(f"delete {made.describe()} as {actor}")
             response = sp.delete(rid, user=actor)
             if made.job_done and response.status == 404:
-                world.gone.add(rid)  # gone with its job already
-                return
+                world.gone_with_job.add(rid)
+                return  # gone with its job already
             check("SP-DELETE", response.status == 204 and not response.body,
                   f"{actor}'s delete of {made.describe()} answered {response.status} with {len(response.body)} body "
                   "bytes; expected 204, empty")
             world.deleted[rid] = made.role
 
         @rule(role=st.sampled_from(roles), length=st.one_of(st.none(), st.integers(1, 5)))
-        @_step
+        @rule_body
         def listing(self, role, length):
             """As `role`, unpaged (then paged by `length`): its live registrations once each, no deleted one."""
             world = self.world
@@ -241,7 +223,7 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
         # --- deliveries ------------------------------------------------------------------------------------
 
         @rule(data=st.data(), outcome=st.sampled_from(OUTCOMES), cancel=st.booleans())
-        @_step
+        @rule_body
         def deliver(self, data, outcome, cancel):
             """A job started earlier, or a new one of a drawn user, completes or is cancelled."""
             world = self.world
@@ -271,6 +253,7 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
                 jobs.cancel(check, job)
             else:
                 jobs.complete(check, job)
+            settled = self.settled()
             for made in firing:
                 if kind != "none":
                     got = made.mailbox.wait_for(seen[made.id] + 1, within=delivery.deadline)
@@ -279,7 +262,7 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
                 if made.job_id:
                     made.job_done = True  # the server may remove it with its job [reading]
                 else:
-                    self.judge_bookkeeping(made, kind, status, before[made.id], started)
+                    self.judge_bookkeeping(made, kind, status, before[made.id], started, settled)
             if kind != "none":
                 for made in elsewhere:  # bound to another job: nothing naming this job may arrive
                     stray = [d for d in made.mailbox.deliveries[seen[made.id]:]
@@ -288,12 +271,12 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
                                                           f"job {job.job_id}")
 
         def judge_bookkeeping(self, made: Registration, kind: str, status: int | None, before: dict[str, str],
-                              started: datetime) -> None:
+                              started: datetime, settled: bool) -> None:
             """The bookkeeping of a registration for all jobs after one delivery, given what it showed before."""
             check.precondition(bool(before), f"{made.describe()} could not be read before the delivery")
             failures_before = before.get("NumberOfFailuresSinceLastSuccess", "")
             if kind == "2xx":
-                fields = self.after(made, lambda f: f.get("LastNotification") != before.get("LastNotification")
+                fields = self.after(made, settled, lambda f: f.get("LastNotification") != before.get("LastNotification")
                                     or not success_problems(f, status, started))
                 if failures_before != "0":
                     check("SP-BOOK-RESET", fields.get("NumberOfFailuresSinceLastSuccess") == "0",
@@ -303,7 +286,7 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
                 check("SP-BOOK-SUCCESS", not problems, f"{made.describe()} after a {status} answer (before it: "
                                                        f"{_book(before)}): " + "; ".join(problems))
             elif kind == "500":
-                fields = self.after(made, lambda f: f.get("LastNotification") != before.get("LastNotification")
+                fields = self.after(made, settled, lambda f: f.get("LastNotification") != before.get("LastNotification")
                                     or f.get("LastHttpResponseCode") == "500")
                 check("SP-BOOK-HTTP-ERROR", fields.get("LastHttpResponseCode") == "500" and not_before(fields, started),
                       f"{made.describe()} after a 500 answer (before it: {_book(before)}): {_book(fields)}; expected "
@@ -313,18 +296,24 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
                       f"{made.describe()} after a 500 answer: {_book(fields)}: the answer was counted as a failure")
             else:
                 want = str(int(failures_before) + 1) if failures_before.isdigit() else "a number"
-                fields = self.after(made, lambda f: f.get("NumberOfFailuresSinceLastSuccess") != failures_before)
+                fields = self.after(made, settled,
+                                    lambda f: f.get("NumberOfFailuresSinceLastSuccess") != failures_before)
                 check("SP-BOOK-NO-ANSWER", fields.get("NumberOfFailuresSinceLastSuccess") == want
                       and bool(fields.get("LastFailure")) and not fields.get("LastHttpResponseCode"),
                       f"{made.describe()} after a delivery that got no answer (before it: {_book(before)}): "
                       f"{_book(fields)}; expected NumberOfFailuresSinceLastSuccess {want!r}, a LastFailure, no "
                       "LastHttpResponseCode")
 
-        def after(self, made: Registration, written) -> dict[str, str]:
-            """The registration's fields once the delivery's bookkeeping is written: at once when the server can say
-            it has nothing left to send (the embedded one), else when `written` says so or at the deadline."""
+        def settled(self) -> bool:
+            """Whether the server says it has sent everything and written its bookkeeping (the embedded one can
+            say so: then every step sees the same state, run after run); False when it cannot say."""
             settled = side.receiver.settled
-            if settled is not None and settled(delivery.deadline * side.receiver.multiplier):
+            return settled is not None and settled(delivery.deadline * side.receiver.multiplier)
+
+        def after(self, made: Registration, settled: bool, written) -> dict[str, str]:
+            """The registration's fields once the delivery's bookkeeping is written: at once when the server said
+            it is `settled`, else when `written` says so or at the deadline."""
+            if settled:
                 return fields_of(sp, made.id, made.role)
             return wait_for_bookkeeping(sp, made.id, delivery, written, user=made.role)
 

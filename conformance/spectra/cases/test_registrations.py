@@ -9,8 +9,8 @@ import itertools
 import pytest
 
 from conformance.spectra import documents
-from conformance.spectra.cases.support import (agreed_walk, echo_problems, fresh_problems, ids_in_list,
-                                               judge_error, read_registration, setup_registration, user_id)
+from conformance.spectra.cases.support import (agreed_walk, echo_problems, ids_in_list, judge_created, judge_error,
+                                               read_registration, setup_registration, user_id)
 from conformance.http import segment
 from conformance.spectra.client import CONVENTIONS, FORMATS, METHODS, REGISTRATIONS
 
@@ -35,13 +35,7 @@ def test_create_echoes_every_parameter(check, sp, jobs, fmt, convention, method,
     response = sp.create(params)
     check("SP-CREATE-201", response.status == 201, f"create answered {response.status}, expected 201")
     fields = read_registration(check, response)
-    problems = echo_problems(fields, params, defaults=False)
-    check("SP-CREATE-ECHO", not problems, "; ".join(problems))
-    if not with_job:
-        problems = echo_problems(fields, params, defaults=True)
-        check("SP-CREATE-DEFAULTS", not problems, "; ".join(problems))
-    problems = fresh_problems(fields)
-    check("SP-CREATE-FRESH", not problems, "; ".join(problems))
+    judge_created(check, fields, params, defaults=not with_job)
 
 
 @requirement("SP-CREATE-201", "SP-XSD-REGISTRATION", "SP-CREATE-DEFAULTS", "SP-CREATE-ECHO", "SP-CREATE-FRESH")
@@ -50,13 +44,7 @@ def test_create_with_defaults(check, sp):
     params = {"notification_end_point": sp.marker()}
     response = sp.create(params)
     check("SP-CREATE-201", response.status == 201, f"create answered {response.status}, expected 201")
-    fields = read_registration(check, response)
-    problems = echo_problems(fields, params, defaults=False)
-    check("SP-CREATE-ECHO", not problems, "; ".join(problems))
-    problems = echo_problems(fields, params, defaults=True)
-    check("SP-CREATE-DEFAULTS", not problems, "; ".join(problems))
-    problems = fresh_problems(fields)
-    check("SP-CREATE-FRESH", not problems, "; ".join(problems))
+    judge_created(check, read_registration(check, response), params)
 
 
 @pytest.mark.parametrize(("param", "value"), [("format", "json"), ("naming_convention", "Underscored"),

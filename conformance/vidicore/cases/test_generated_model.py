@@ -10,13 +10,11 @@ run deleted (VC-LIST, VC-DELETE-ONE). Others' notifications on the resource are 
 
 from __future__ import annotations
 
-import functools
-
 import pytest
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule
 
-from conformance.check import ConformanceFailure
+from conformance.generation import rule_body
 from conformance.vidicore import documents
 from conformance.vidicore import strategies as gen
 from conformance.vidicore.cases.support import check_exception, read
@@ -24,17 +22,6 @@ from conformance.vidicore.client import ALL_FORMS, JSON, XML
 
 requirement = pytest.mark.requirement
 MEDIA = {"xml": XML, "json": JSON}
-
-
-def _step(method):
-    """A rule's body, its failure raised as its requirement's own exception (shrinking keeps to one bug)."""
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except ConformanceFailure as failure:
-            raise self.generation.raising(failure) from None
-    return wrapper
 
 
 @pytest.mark.generated
@@ -64,7 +51,7 @@ def test_generated_sequences_agree_with_a_model(check, vc, generation_for):
             generation.step("on " + ", ".join(bound.path() for bound in chosen))
 
         @rule(target=notifications, data=st.data())
-        @_step
+        @rule_body
         def create(self, data):
             bound = data.draw(st.sampled_from(self.forms), label="resource")
             encoded = data.draw(gen.encoded_documents(vc.names.name("g")), label="document")
@@ -79,7 +66,7 @@ def test_generated_sequences_agree_with_a_model(check, vc, generation_for):
             return ids[0]
 
         @rule(notification_id=notifications, fmt=st.sampled_from(("xml", "json")))
-        @_step
+        @rule_body
         def retrieve(self, notification_id, fmt):
             if notification_id in self.live:
                 bound, tree, requirement_id = self.live[notification_id]
@@ -94,7 +81,7 @@ def test_generated_sequences_agree_with_a_model(check, vc, generation_for):
                                 "notFound", 404)
 
         @rule(notification_id=notifications, data=st.data())
-        @_step
+        @rule_body
         def change(self, notification_id, data):
             if notification_id not in self.live:
                 return
@@ -108,7 +95,7 @@ def test_generated_sequences_agree_with_a_model(check, vc, generation_for):
             self.live[notification_id] = (bound, encoded.tree, "VC-CHANGE-PERSISTS")
 
         @rule(notification_id=notifications)
-        @_step
+        @rule_body
         def delete(self, notification_id):
             if notification_id not in self.live:
                 return
@@ -120,7 +107,7 @@ def test_generated_sequences_agree_with_a_model(check, vc, generation_for):
             self.deleted[notification_id] = bound
 
         @rule(data=st.data())
-        @_step
+        @rule_body
         def listing(self, data):
             bound = data.draw(st.sampled_from(self.forms), label="resource")
             generation.step(f"list {bound.path()}")
