@@ -31,10 +31,11 @@ A stateful model may scale its steps per run (Spectra's: 1.5 x, its bookkeeping 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -148,7 +149,8 @@ class Generation:
         stream, recorder = self.check.stream, self.check.recorder
         self._marks = (len(stream.events), len(recorder.exchanges), len(getattr(recorder, "mailboxes", ())))
         try:
-            test()
+            with _strategies_alone():
+                test()
         except ConformanceFailure as failure:
             self._settle()
             raise self._completed(failure) from None
@@ -214,6 +216,28 @@ class Generation:
         text = str(failure)  # a check's failure names the rerun command already
         text += "".join(f"\n  {line}" for line in extra if line not in text)
         return ConformanceFailure(failure.requirement, text)
+
+
+@contextlib.contextmanager
+def _strategies_alone() -> Iterator[None]:
+    """Draw from the strategies alone. Hypothesis also mixes into what it draws the literals of every "local"
+    module (not in site-packages) loaded so far: which those are differs between a serial run and a pytest-xdist
+    worker, and from one version of the suite (or of the user's own conftest) to the next, so one derandomised
+    profile would explore other sequences there (seen: a serial run and a -n run of the ci profile disagreeing).
+    Its internal hook is replaced while a property runs; a Hypothesis without it is left as it is."""
+    try:
+        from hypothesis.internal.conjecture import providers
+        original, cache, empty = providers._get_local_constants, providers.CONSTANTS_CACHE, providers.Constants()
+    except (ImportError, AttributeError):  # another Hypothesis: nothing to pin
+        yield
+        return
+    cache.cache.clear()  # constants picked earlier in this process (a project's own @given tests)
+    providers._get_local_constants = lambda: empty
+    try:
+        yield
+    finally:
+        providers._get_local_constants = original
+        cache.cache.clear()
 
 
 def rule_body(method: Callable[..., Any]) -> Callable[..., Any]:

@@ -11,9 +11,9 @@ After every step:
   modelled like any other);
 - a get equals what was created (the creator asks: a server may hide others' registrations [reading]); a deleted
   id answers 404 with an Error document;
-- a list names each live registration of the listing user once and no deleted one; a paged list walks every
-  registration once, and a paging header that is there tells the truth on every page (judged on walks during
-  which nothing changed, `agreed_walk`);
+- each user's list names each of its live registrations once and no deleted one (an invariant, after every step);
+  a paged list walks every registration once, and a paging header that is there tells the truth on every page
+  (judged on walks during which nothing changed, `agreed_walk`);
 - a delivery reaches every firing registration (for every job of the job's owner, or bound to that job), none
   bound to another job; the bookkeeping of each firing registration for all jobs is what the outcome makes it,
   whatever came before (read just before the delivery): after 2xx the status, a date, 0 and no failure (and a
@@ -37,7 +37,8 @@ from datetime import datetime, timezone
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, multiple, precondition, rule
+from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition,
+                                 rule)
 
 from conformance.generation import rule_body
 from conformance.receiver import Answer
@@ -198,26 +199,37 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
                   "bytes; expected 204, empty")
             world.deleted[rid] = made.role
 
-        @rule(role=st.sampled_from(roles), length=st.one_of(st.none(), st.integers(1, 5)))
+        @invariant()
         @rule_body
-        def listing(self, role, length):
-            """As `role`, unpaged (then paged by `length`): its live registrations once each, no deleted one."""
+        def lists_agree(self):
+            """After every step (not a step itself): each user's list names each of its live registrations once
+            and none it deleted."""
             world = self.world
-            generation.step(f"list as {role}" + (f", paged by {length}" if length else ""))
-            listed = ids_in_list(check, sp.list(user=role), "SP-LIST")
-            mine = [made.id for made in world.live.values() if made.role == role and not made.job_done]
-            wrong = [f"{rid[:8]} {listed.count(rid)} times" for rid in mine if listed.count(rid) != 1]
-            check("SP-LIST", not wrong, f"the list as {role} names " + ", ".join(wrong) + " (expected once)")
-            gone = [rid[:8] for rid, creator in world.deleted.items() if creator == role and rid in listed]
-            check("SP-DELETED-GONE", not gone, f"the list still holds deleted {gone}")
-            if length is None:
-                return
-            walk = agreed_walk(check, sp, mine, length=length, user=role, max_pages=MAX_PAGES)
+            for role in roles:
+                listed = ids_in_list(check, sp.list(user=role), "SP-LIST")
+                wrong = [f"{rid[:8]} {listed.count(rid)} times" for rid in self.mine(role) if listed.count(rid) != 1]
+                check("SP-LIST", not wrong, f"after the last step the list as {role} names " + ", ".join(wrong)
+                      + " (expected once)")
+                gone = [rid[:8] for rid, creator in world.deleted.items() if creator == role and rid in listed]
+                check("SP-DELETED-GONE", not gone, f"after the last step the list as {role} still holds deleted "
+                                                   f"{gone}")
+
+        def mine(self, role: str) -> list[str]:
+            """The live registrations `role` made (a registration gone with its job is not judged [reading])."""
+            return [made.id for made in self.world.live.values() if made.role == role and not made.job_done]
+
+        @rule(role=st.sampled_from(roles), length=st.integers(1, 5))
+        @rule_body
+        def paged(self, role, length):
+            """As `role`, page by `length`: every registration once, paging headers that tell the truth, no
+            deleted one."""
+            generation.step(f"list as {role}, paged by {length}")
+            walk = agreed_walk(check, sp, self.mine(role), length=length, user=role, max_pages=MAX_PAGES)
             problems = walk.problems()
             for requirement_id in sorted(("SP-PAGING-HEADERS", "SP-PAGING-HEADERS-TRUTH", "SP-XSD-REGISTRATION",
                                           "SP-PAGING"), key=lambda r: r in problems):
                 check(requirement_id, requirement_id not in problems, "; ".join(problems.get(requirement_id, [])[:3]))
-            gone = [rid[:8] for rid, creator in world.deleted.items() if creator == role and rid in walk.seen]
+            gone = [rid[:8] for rid, creator in self.world.deleted.items() if creator == role and rid in walk.seen]
             check("SP-DELETED-GONE", not gone, f"a paged list still holds deleted {gone}")
 
         # --- deliveries ------------------------------------------------------------------------------------
@@ -236,7 +248,7 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
             live = list(world.live.values())
             job_id = job.job_id.lower()
             firing = [r for r in live if r.job_id == job_id or (not r.job_id and r.role == job.user)]
-            elsewhere = [r for r in live if r.job_id and r.job_id != job_id and not r.job_done]
+            elsewhere = [r for r in live if r.job_id and r.job_id != job_id]  # its job pending or done
             generation.step(f"{'cancel' if cancel else 'complete'} job {job.job_id[:8]} of {job.user}, the end "
                             f"points {'not listening' if kind == 'none' else f'answering {status}'}: "
                             f"{', '.join(r.describe() for r in firing) or 'none'} fire")

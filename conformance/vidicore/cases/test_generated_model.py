@@ -3,16 +3,17 @@ retrieve, list, change and delete across entities, single-entity forms and the p
 server must agree with an in-memory model of what this run made there. A failing sequence is shrunk to the shortest
 one that still fails; its steps are the failure's example line and its exchanges the case's evidence.
 
-After every step: a retrieve equals the model's document (VC-RETRIEVE, VC-CHANGE-PERSISTS after a change), a
-deleted id answers 404 (VC-DELETED-GONE), a list names every live id of the run on that resource once and no id the
-run deleted (VC-LIST, VC-DELETE-ONE). Others' notifications on the resource are never judged or touched.
+A retrieve equals the model's document (VC-RETRIEVE, VC-CHANGE-PERSISTS after a change), a deleted id answers 404
+(VC-DELETED-GONE); and after every step (an invariant) the list names every live id of the run on that resource
+once and no id the run deleted (VC-LIST, VC-DELETE-ONE). Others' notifications on the resource are never judged or
+touched.
 """
 
 from __future__ import annotations
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, rule
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
 from conformance.generation import rule_body
 from conformance.vidicore import documents
@@ -106,20 +107,23 @@ def test_generated_sequences_agree_with_a_model(check, vc, generation_for):
             vc.forget(bound, notification_id)
             self.deleted[notification_id] = bound
 
-        @rule(data=st.data())
+        @invariant()
         @rule_body
-        def listing(self, data):
-            bound = data.draw(st.sampled_from(self.forms), label="resource")
-            generation.step(f"list {bound.path()}")
-            response = vc.list(bound)
-            check("VC-LIST", response.status == 200, f"list answered {response.status}")
-            listed = documents.uri_ids(read(check, response, "URIListDocument"))
-            for notification_id, (where, _, _) in self.live.items():
-                if where == bound:
-                    check("VC-LIST", listed.count(notification_id) == 1,
-                          f"the list names {notification_id} {listed.count(notification_id)} times, expected once")
-            gone = [i for i, where in self.deleted.items() if where == bound and i in listed]
-            check("VC-DELETE-ONE", not gone, f"deleted {gone} still listed")
+        def lists_agree(self):
+            """After every step (not a step itself): the list of the run's resource names every live id of the
+            run there once and no id the run deleted."""
+            for bound in self.forms:
+                response = vc.list(bound)
+                check("VC-LIST", response.status == 200, f"list answered {response.status}")
+                listed = documents.uri_ids(read(check, response, "URIListDocument"))
+                for notification_id, (where, _, _) in self.live.items():
+                    if where == bound:
+                        check("VC-LIST", listed.count(notification_id) == 1,
+                              f"after the last step the list of {bound.path()} names {notification_id} "
+                              f"{listed.count(notification_id)} times, expected once")
+                gone = [i for i, where in self.deleted.items() if where == bound and i in listed]
+                check("VC-DELETE-ONE", not gone, f"after the last step the list of {bound.path()} still names "
+                                                 f"deleted {gone}")
 
         def teardown(self) -> None:
             vc.cleanup()
