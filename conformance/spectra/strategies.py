@@ -39,7 +39,7 @@ def end_points(draw, tag: str) -> str:
                           st.integers(0, 0xFFFF).map(lambda n: f"[2001:db8::{n:x}]")))
     port = draw(st.one_of(st.just(""), st.integers(1, 65535).map(lambda p: f":{p}")))
     segments = draw(st.lists(_PIECE, max_size=4))
-    if draw(st.integers(0, 5)) == 0:  # now and then a long one
+    if draw(st.integers(0, 5)) == 5:  # now and then a long one (not the simplest: shrinking drops it)
         segments.append("x" * draw(st.integers(2000, 2100)))
     query = draw(st.one_of(st.just(""), st.lists(st.tuples(_PIECE, _PIECE), min_size=1, max_size=3).map(
         lambda pairs: "?" + "&".join(f"{k}={v}" for k, v in pairs))))
