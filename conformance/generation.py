@@ -58,6 +58,12 @@ class Profile:
     stateful_runs: int   # runs of a stateful model (certify: 10 x ci's steps in all)
     description: str
 
+    @property
+    def time_factor(self) -> float:
+        """How much longer than ci a generated case of this profile may run (its case_timeout is multiplied by
+        it): as many times as it has more examples, never less than ci's."""
+        return max(1.0, self.max_examples / PROFILES[DEFAULT_PROFILE].max_examples)
+
 
 PROFILES = {
     "dev": Profile("dev", 10, False, True, 10, 10, "quick: 10 examples per property, failures saved and tried first"),

@@ -404,7 +404,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             dropped.append(item)
             continue
         if protocol is not None:
-            timelimit.mark(item, run.case_timeout(protocol))
+            limit = run.case_timeout(protocol)
+            if item.get_closest_marker(generation.MARKER) is not None:
+                limit *= generation_settings_of(config)[0].time_factor  # certify searches 10 x longer than ci
+            timelimit.mark(item, limit)
         kept.append(item)
     chosen.names, chosen.collected = frozenset(names), len(names)
     shard = config.getoption("conformance_shard", None)

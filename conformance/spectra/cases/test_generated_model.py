@@ -10,7 +10,7 @@ After every step:
   its creator's UserId; an ordinary user's create for all jobs is refused 403 (a SHOULD: accepted, it is
   modelled like any other);
 - a get equals what was created (the creator asks: a server may hide others' registrations [reading]); a deleted
-  id answers 404 with an Error document;
+  id answers 404 with an Error document (after the step that created or deleted it, and in get steps);
 - each user's list names each of its live registrations once and no deleted one (an invariant, after every step);
   a paged list walks every registration once, and a paging header that is there tells the truth on every page
   (judged on walks during which nothing changed, `agreed_walk`);
@@ -79,6 +79,8 @@ class World:
 
     live: dict[str, Registration] = field(default_factory=dict)
     deleted: dict[str, str] = field(default_factory=dict)  # id -> creator
+    changed: bool = True  # a step since the lists were last compared may have changed them
+    touched: list[str] = field(default_factory=list)  # registrations the last step created or deleted
     gone_with_job: set[str] = field(default_factory=set)  # bound registrations the server removed with their job
     pending: list[Job] = field(default_factory=list)
 
@@ -140,6 +142,7 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
             shown = " ".join(f"{k}={v!r}" for k, v in params.items() if k != "notification_end_point")
             generation.step(f"create as {role} " + (shown or "(every parameter its default)"))
             response = sp.create(params, user=role)
+            self.world.changed = True
             for_all_jobs = not params.get("job_id")
             if role != "admin" and for_all_jobs:
                 check("SP-ORDINARY-ALL-JOBS", response.status == 403,
@@ -154,16 +157,23 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
                   f"a registration created by {role} carries UserId {got!r}; {role}'s Id is {user_ids[role]!r}")
             made = Registration(fields["Id"], role, params, fields, box, params.get("job_id", "").lower())
             self.world.live[made.id] = made
+            self.world.touched.append(made.id)
             return made.id
 
         @rule(rid=registrations)
         @rule_body
         def get(self, rid):
+            if rid in self.world.live:
+                generation.step(f"get {self.world.live[rid].describe()}")
+            self.agrees(rid)
+
+        def agrees(self, rid: str) -> None:
+            """A get of `rid` (as its creator) equals the registration as created, or answers 404 if the run
+            deleted it."""
             world = self.world
             if self.gone(rid, "get-one", sp.get):
                 return
             made = world.live[rid]
-            generation.step(f"get {made.describe()}")
             response = sp.get(rid, user=made.role)
             if made.job_done and response.status == 404:
                 del world.live[rid]  # gone with its job (BlackPearl does this)
@@ -194,6 +204,7 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
             actor = made.role if by_creator else "admin"
             generation.step(f"delete {made.describe()} as {actor}")
             response = sp.delete(rid, user=actor)
+            world.changed = True
             if made.job_done and response.status == 404:
                 world.gone_with_job.add(rid)
                 return  # gone with its job already
@@ -201,14 +212,22 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
                   f"{actor}'s delete of {made.describe()} answered {response.status} with {len(response.body)} body "
                   "bytes; expected 204, empty")
             world.deleted[rid] = made.role
+            world.touched.append(rid)
 
         @invariant()
         @rule_body
-        def lists_agree(self):
-            """After every step (not a step itself): each user's list names each of its live registrations once
-            and none it deleted."""
+        def server_agrees(self):
+            """After every step that may have changed something (not a step itself): a get of each registration
+            the step created or deleted agrees with the model, and each user that made registrations lists each of
+            its live ones once and none it deleted."""
             world = self.world
-            for role in roles:
+            touched, world.touched = world.touched, []
+            for rid in touched:
+                self.agrees(rid)
+            if not world.changed:
+                return
+            world.changed = False
+            for role in dict.fromkeys([*(made.role for made in world.live.values()), *world.deleted.values()]):
                 listed = ids_in_list(check, sp.list(user=role), "SP-LIST")
                 wrong = [f"{rid[:8]} {listed.count(rid)} times" for rid in self.mine(role) if listed.count(rid) != 1]
                 check("SP-LIST", not wrong, f"after the last step the list as {role} names " + ", ".join(wrong)
@@ -254,6 +273,7 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
 
         def deliver_one(self, job: Job, outcome: tuple[str, int | None], cancel: bool) -> None:
             world = self.world
+            world.changed = True  # registrations bound to the job may go with it
             kind, status = outcome
             live = list(world.live.values())
             job_id = job.job_id.lower()

@@ -3,10 +3,10 @@ retrieve, list, change and delete across entities, single-entity forms and the p
 server must agree with an in-memory model of what this run made there. A failing sequence is shrunk to the shortest
 one that still fails; its steps are the failure's example line and its exchanges the case's evidence.
 
-A retrieve equals the model's document (VC-RETRIEVE, VC-CHANGE-PERSISTS after a change), a deleted id answers 404
-(VC-DELETED-GONE); and after every step (an invariant) the list names every live id of the run on that resource
-once and no id the run deleted (VC-LIST, VC-DELETE-ONE). Others' notifications on the resource are never judged or
-touched.
+After every step that created, changed or deleted a notification (an invariant), and in a retrieve step of its own:
+a retrieve equals the model's document (VC-RETRIEVE, VC-CHANGE-PERSISTS after a change), a deleted id answers 404
+(VC-DELETED-GONE); and the list names every live id of the run on that resource once and no id the run deleted
+(VC-LIST, VC-DELETE-ONE). Others' notifications on the resource are never judged or touched.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def test_generated_sequences_agree_with_a_model(check, vc, generation_for):
             generation.begin_example()
             self.live: dict[str, tuple] = {}     # id -> (bound, document, requirement) as the model holds it
             self.deleted: dict[str, object] = {}  # id -> bound
+            self.touched: str | None = None  # the id the last step created, changed or deleted
             self.forms = forms[:1]
 
         @initialize(chosen=st.lists(st.sampled_from(forms), min_size=1, max_size=1))
@@ -64,20 +65,25 @@ def test_generated_sequences_agree_with_a_model(check, vc, generation_for):
             ids = vc.ids_in(response)
             check.precondition(len(ids) == 1, f"no id in the create answer on {bound.path()}")
             self.live[ids[0]] = (bound, encoded.tree, "VC-RETRIEVE")
+            self.touched = ids[0]
             return ids[0]
 
         @rule(notification_id=notifications, fmt=st.sampled_from(("xml", "json")))
         @rule_body
         def retrieve(self, notification_id, fmt):
+            generation.step(f"retrieve {'' if notification_id in self.live else 'deleted '}{notification_id} as "
+                            f"{fmt.upper()}")
+            self.agrees(notification_id, fmt)
+
+        def agrees(self, notification_id: str, fmt: str = "xml") -> None:
+            """A retrieve of `notification_id` equals the model's document, or answers 404 if the run deleted it."""
             if notification_id in self.live:
                 bound, tree, requirement_id = self.live[notification_id]
-                generation.step(f"retrieve {notification_id} as {fmt.upper()}")
                 response = vc.get(bound, notification_id, accept=MEDIA[fmt])
                 check(requirement_id, response.status == 200, f"retrieve answered {response.status}")
                 diffs = documents.differences(tree, read(check, response, "NotificationDocument"))
                 check(requirement_id, not diffs, "read back differs from the model: " + "; ".join(diffs)[:1500])
             else:
-                generation.step(f"retrieve deleted {notification_id}")
                 check_exception(check, vc.get(self.deleted[notification_id], notification_id), "VC-DELETED-GONE",
                                 "notFound", 404)
 
@@ -90,6 +96,7 @@ def test_generated_sequences_agree_with_a_model(check, vc, generation_for):
             encoded = data.draw(gen.encoded_documents(vc.names.name("g")), label="change")
             generation.step(f"change {notification_id} to a {encoded.describe()} document")
             response = vc.put_raw(bound, notification_id, encoded.body(), encoded.media_type)
+            self.touched = notification_id
             check("VC-BODY-FORMATS" if encoded.fmt == "json" else "VC-CHANGE", 200 <= response.status < 300,
                   f"a valid {encoded.describe()} change was answered {response.status}")
             check("VC-CHANGE", response.status == 200, f"the change answered {response.status}, expected 200")
@@ -103,15 +110,21 @@ def test_generated_sequences_agree_with_a_model(check, vc, generation_for):
             bound, _, _ = self.live.pop(notification_id)
             generation.step(f"delete {notification_id}")
             response = vc.delete(bound, notification_id)
+            self.touched = notification_id
             check("VC-DELETE-ONE", response.status == 200, f"delete answered {response.status}, expected 200")
             vc.forget(bound, notification_id)
             self.deleted[notification_id] = bound
 
         @invariant()
         @rule_body
-        def lists_agree(self):
-            """After every step (not a step itself): the list of the run's resource names every live id of the
-            run there once and no id the run deleted."""
+        def server_agrees(self):
+            """After every step that created, changed or deleted a notification (not a step itself): a retrieve of
+            it equals the model's document (or answers 404, deleted), and the list of the run's resource names every
+            live id of the run there once and no id the run deleted."""
+            touched, self.touched = self.touched, None
+            if touched is None:
+                return
+            self.agrees(touched)
             for bound in self.forms:
                 response = vc.list(bound)
                 check("VC-LIST", response.status == 200, f"list answered {response.status}")
