@@ -251,16 +251,16 @@ def _documentation(validator: object) -> str | None:
     return None
 
 
-_cache: dict[Path, SchemaSet] = {}
+_cache: dict[str, SchemaSet] = {}
 _cache_lock = threading.Lock()
 
 
 def get_schema(relpath: str) -> SchemaSet:
-    """The SchemaSet for `schemas_dir() / relpath` (e.g. "vidicore/vidispine.xsd"), built once per process."""
-    path = (schemas_dir() / relpath).resolve()
+    """The SchemaSet for `schemas_dir() / relpath` (e.g. "vidicore/vidispine.xsd"), built once per process (and
+    found once: resolving the path on every call cost a millisecond a document)."""
     with _cache_lock:
-        schema_set = _cache.get(path)
+        schema_set = _cache.get(relpath)
         if schema_set is None:
-            schema_set = SchemaSet(path)
-            _cache[path] = schema_set
+            schema_set = SchemaSet((schemas_dir() / relpath).resolve())
+            _cache[relpath] = schema_set
         return schema_set

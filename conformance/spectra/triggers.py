@@ -45,9 +45,11 @@ class Jobs:
         return name
 
     def start(self, check: Check, *, objects: int = 1, user: str = "admin", bucket: str | None = None) -> Job:
-        """A bulk put of `objects` objects of OBJECT_SIZE bytes in a fresh bucket (or `bucket`), owned by `user`."""
+        """A bulk put of `objects` objects of OBJECT_SIZE bytes in a fresh bucket, owned by `user`; or in `bucket`,
+        under object names of their own (a bucket may hold only one object of a name)."""
+        prefix = "" if bucket is None else f"{self.sp.name('o')}-"
         bucket = bucket or self.bucket(check, user)
-        names = tuple(f"o{n}" for n in range(1, objects + 1))
+        names = tuple(f"{prefix}o{n}" for n in range(1, objects + 1))
         body = "<Objects>" + "".join(f"<Object Name={quoteattr(n)} Size=\"{OBJECT_SIZE}\"/>" for n in names) \
                + "</Objects>"
         response = self.sp.request("PUT", f"_rest_/bucket/{bucket}", user=user,

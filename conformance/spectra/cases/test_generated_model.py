@@ -81,6 +81,7 @@ class World:
     deleted: dict[str, str] = field(default_factory=dict)  # id -> creator
     changed: bool = True  # a step since the lists were last compared may have changed them
     touched: list[str] = field(default_factory=list)  # registrations the last step created or deleted
+    buckets: dict[str, str] = field(default_factory=dict)  # user -> the bucket its jobs put objects in
     gone_with_job: set[str] = field(default_factory=set)  # bound registrations the server removed with their job
     pending: list[Job] = field(default_factory=list)
 
@@ -113,7 +114,7 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
         @rule(role=st.sampled_from(roles))
         @rule_body
         def start_job(self, role):
-            job = jobs.start(check, user=role)
+            job = self.start(role)
             generation.step(f"start job {job.job_id[:8]} as {role}")
             self.world.pending.append(job)
 
@@ -124,7 +125,7 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
             a sequence of deliveries changes) and a job of the administrator's not yet completed (a registration
             bound to it must not fire for another)."""
             made = self.create_as(data, "admin", None)
-            self.world.pending.append(jobs.start(check, user="admin"))
+            self.world.pending.append(self.start("admin"))
             return made
 
         @rule(target=registrations, data=st.data())
@@ -265,11 +266,11 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
             one (the bookkeeping bugs hide in sequences of outcomes)."""
             job = _pick(data, ["admin", *self.world.pending], "job")  # the ordinary user's: started earlier
             if isinstance(job, str):
-                job = jobs.start(check, user=job)
+                job = self.start(job)
             else:
                 self.world.pending.remove(job)
             for number, outcome in enumerate(outcomes):
-                self.deliver_one(jobs.start(check, user=job.user) if number else job, outcome, cancel)
+                self.deliver_one(self.start(job.user) if number else job, outcome, cancel)
 
         def deliver_one(self, job: Job, outcome: tuple[str, int | None], cancel: bool) -> None:
             world = self.world
@@ -359,11 +360,17 @@ def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, re
                 return fields_of(sp, made.id, made.role)
             return wait_for_bookkeeping(sp, made.id, delivery, written, user=made.role)
 
+        def start(self, role: str) -> Job:
+            """A job of `role`'s, in the bucket of `role`'s this run of the model keeps (one per user)."""
+            if role not in self.world.buckets:
+                self.world.buckets[role] = jobs.bucket(check, role)
+            return jobs.start(check, user=role, bucket=self.world.buckets[role])
+
         def teardown(self) -> None:
             sp.cleanup()
             jobs.cleanup()
 
-    generation.machine(Model, steps=1.5)  # its bugs hide in sequences of deliveries: longer runs
+    generation.machine(Model)
 
 
 def _pick(data, choices: list, label: str):
