@@ -24,7 +24,6 @@ Profiles (`conformance run --profile NAME`, `[generation] profile`), examples pe
 | ci | 50 (stateful: 50 runs of 15 steps) | derandomised (the same examples every run) | none; prints the reproduction blob |
 | certify | 500, 10 x ci (stateful: 250 runs of 30 steps, 10 x ci's steps) | random (or `--seed N`) | `reports/hypothesis/` |
 
-A stateful model may scale its steps per run (Spectra's: 1.5 x, its bookkeeping bugs need deliveries in a row).
 
 `deadline=None` everywhere: the HTTP timeouts bound each request, and a property's time is the server's.
 """
@@ -124,16 +123,15 @@ class Generation:
             return lambda: self.run(test)
         return decorate
 
-    def machine(self, machine: type, *, runs: float = 1.0, steps: float = 1.0) -> None:
+    def machine(self, machine: type) -> None:
         """Run a `hypothesis.stateful.RuleBasedStateMachine` as the case's property: each run of the machine is one
         example (its `__init__` must call `self.begin()` through `Generation.begin_example`), its steps' failures
-        are shrunk to the shortest sequence, and the record ends holding that sequence's exchanges. `runs` and
-        `steps` scale the profile's runs and steps per run (a model whose bugs need longer sequences)."""
+        are shrunk to the shortest sequence, and the record ends holding that sequence's exchanges."""
         from hypothesis.stateful import run_state_machine_as_test
 
         def test() -> None:
-            config = self.settings(stateful_step_count=round(self.profile.stateful_steps * steps),
-                                   max_examples=round(self.profile.stateful_runs * runs))
+            config = self.settings(stateful_step_count=self.profile.stateful_steps,
+                                   max_examples=self.profile.stateful_runs)
             run_state_machine_as_test(machine, settings=config)
         if not self.profile.derandomize and self.seed is not None:
             test = hypothesis_seed(self.seed)(test)
