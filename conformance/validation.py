@@ -251,16 +251,18 @@ def _documentation(validator: object) -> str | None:
     return None
 
 
-_cache: dict[str, SchemaSet] = {}
+_cache: dict[Path, SchemaSet] = {}
+_found: dict[str, SchemaSet] = {}  # by the name asked for: resolving the path on every call cost a millisecond
 _cache_lock = threading.Lock()
 
 
 def get_schema(relpath: str) -> SchemaSet:
-    """The SchemaSet for `schemas_dir() / relpath` (e.g. "vidicore/vidispine.xsd"), built once per process (and
-    found once: resolving the path on every call cost a millisecond a document)."""
+    """The SchemaSet for `schemas_dir() / relpath` (e.g. "vidicore/vidispine.xsd"), built once per process."""
     with _cache_lock:
-        schema_set = _cache.get(relpath)
+        schema_set = _found.get(relpath)
         if schema_set is None:
-            schema_set = SchemaSet((schemas_dir() / relpath).resolve())
-            _cache[relpath] = schema_set
+            path = (schemas_dir() / relpath).resolve()
+            if path not in _cache:
+                _cache[path] = SchemaSet(path)
+            schema_set = _found[relpath] = _cache[path]
         return schema_set
