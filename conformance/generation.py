@@ -162,6 +162,11 @@ class Generation:
             self._settle()
             raise
         self._settle()
+        # every example ran and passed: what none of them reached was not drawn, not left unchecked
+        reached = {event.requirement for event in stream.events}
+        unreached = getattr(recorder, "unreached", None)  # a case record's
+        if unreached is not None:
+            unreached[:] = [r for r in self.check.declared if r not in reached]
 
     def example(self, line: str) -> None:
         """Name the running example in a line (shown with a failure: the document as sent is in its exchanges)."""

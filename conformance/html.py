@@ -40,7 +40,7 @@ CASE_LIMIT = 60_000      # bytes of (escaped) evidence shown per case
 PAGE_LIMIT = 1_500_000   # bytes of findings (messages and evidence) on the whole page: the page stays under 2 MB
 MESSAGE_LIMIT = 1_000    # characters of one message shown
 EVENTS_SHOWN = 10        # messages shown per case
-NO_FINDING = ("PASS", "NOT RUN")       # statuses with no section of findings
+NO_FINDING = ("PASS", "NOT RUN")       # statuses with no section of findings (but a NOT RUN with a reason has one)
 HIDDEN_AT_FIRST = ("NOT RUN",)         # statuses the table's filter starts with unticked (not selected in the run)
 TONES = {"CONFORMANT": "good", "NOT CONFORMANT": "bad", "INCOMPLETE": "warn", "INTERRUPTED": "warn"}
 LABELS = {"started": "started", "finished": "finished", "python": "Python", "argv": "arguments",
@@ -235,7 +235,7 @@ def _table(results: list[RequirementResult], comparison: diff.Comparison | None)
 
 def _row(result: RequirementResult, moved: dict[str, str | None]) -> str:
     req, status = result.requirement, result.status
-    name = esc(req.id) if status in NO_FINDING else f'<a href="#{_anchor("finding", req.id)}">{esc(req.id)}</a>'
+    name = esc(req.id) if not _has_finding(result) else f'<a href="#{_anchor("finding", req.id)}">{esc(req.id)}</a>'
     was = f'<span class="was">was {esc(moved[req.id])}</span>' if moved.get(req.id) else ""
     return (f'<tr data-status="{esc(status)}" data-protocol="{esc(req.protocol)}" data-level="{esc(req.level)}">'
             f"<td>{name}</td><td>{esc(req.level)}</td><td>{_status(status)}{was}</td><td>{esc(req.protocol)}</td>"
@@ -275,8 +275,14 @@ def _clip(text: str) -> str:
     return text if len(text) <= MESSAGE_LIMIT else text[:MESSAGE_LIMIT] + f" … ({len(text) - MESSAGE_LIMIT} more)"
 
 
+def _has_finding(result: RequirementResult) -> bool:
+    """Neither PASS nor NOT RUN, or NOT RUN with a reason (a generated case's examples did not reach it)."""
+    return result.status not in NO_FINDING or (result.status == "NOT RUN" and bool(result.messages))
+
+
 def _findings(results: list[RequirementResult], records: list[CaseRecord], budget: _Budget) -> str:
-    """One section per requirement that is neither PASS nor NOT RUN: its messages and its cases' evidence."""
+    """One section per requirement that is neither PASS nor NOT RUN (or NOT RUN with a reason): its messages and
+    its cases' evidence."""
     cases: dict[str, list[CaseRecord]] = {}
     for record in records:
         for requirement in dict.fromkeys(e.requirement for e in record.events if e.outcome != "pass"):
@@ -284,7 +290,7 @@ def _findings(results: list[RequirementResult], records: list[CaseRecord], budge
     shown: set[str] = set()
     sections = []
     for result in results:
-        if result.status in NO_FINDING:
+        if not _has_finding(result):
             continue
         req = result.requirement
         parts = []

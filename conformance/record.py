@@ -69,6 +69,7 @@ class CaseRecord(Recorder):
         self.earlier_inbound = 0           # requests that reached mailboxes of a generated case's earlier examples
         self.leftovers: list[str] = []     # what its cleanup could not remove
         self.shortened: list[str] = []     # mailboxes whose waits were cut short: the server had delivered nothing
+        self.unreached: list[str] = []     # declared, but none of a generated case's examples (all run) checked it
         self.outcome = ""                  # pytest's: passed, failed, skipped
         self.started = time.time()
         self.duration = 0.0
@@ -103,6 +104,7 @@ class CaseRecord(Recorder):
             "events": [asdict(e) for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
             "leftovers": list(self.leftovers), "shortened": list(self.shortened), "unreadable": self.unreadable,
+            "unreached": list(self.unreached),
             "earlier_inbound": self.earlier_inbound,
             "outcome": self.outcome,
             "started": self.started,
@@ -128,6 +130,7 @@ class CaseRecord(Recorder):
         record.inbound = [Inbound(**r) for r in data.get("inbound", ())]
         record.leftovers = list(data.get("leftovers", ()))
         record.shortened = list(data.get("shortened", ()))
+        record.unreached = list(data.get("unreached", ()))
         record.unreadable = int(data.get("unreadable", 0))
         record.earlier_inbound = int(data.get("earlier_inbound", 0))
         record.outcome = data.get("outcome", "")

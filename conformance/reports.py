@@ -77,11 +77,15 @@ class TerminalSummary(_Assessed):
                           + (f" ({waiver.link})" if waiver.link else ""))
             unchecked = [r.requirement.id for r in results if r.status == "NOT CHECKED"]
             if unchecked:
-                write(f"NOT CHECKED ({len(unchecked)}, their cases stopped at an earlier failure): "
+                write(f"NOT CHECKED ({len(unchecked)}, their cases ran but stopped before checking them): "
                       f"{', '.join(unchecked)}")
-            skipped = [r.requirement.id for r in results if r.status == "NOT RUN"]
+            skipped = [r.requirement.id for r in results if r.status == "NOT RUN" and not r.messages]
             if skipped:
                 write(f"NOT RUN ({len(skipped)}, deselected): {', '.join(skipped)}")
+            undrawn = [r.requirement.id for r in results if r.status == "NOT RUN" and r.messages]
+            if undrawn:
+                write(f"NOT RUN ({len(undrawn)}, no generated example of this run reached them; profile ci or "
+                      f"certify draws more): {', '.join(undrawn)}")
             readings = [r for r in results if r.requirement.reading and r.status not in ("NOT RUN", "NOT CHECKED")]
             if readings:
                 write("")

@@ -9,7 +9,8 @@ report formats to come (HTML, run-to-run diff) — is a consumer of that one ass
 Status of a requirement, from its events: FAIL (a MUST check failed), WARN (a SHOULD check failed),
 PASS (checked, nothing failed), N-A (not applicable to this target, with the reason), BLOCKED (every case that
 would check it stopped on a failed precondition), NOT CHECKED (a case that declares it ran, but stopped at an
-earlier failure before checking it), NOT RUN (no case declaring it ran: deselected), WAIVED (it failed or warned,
+earlier failure before checking it), NOT RUN (no case declaring it ran: deselected; or a
+generated case declares it and none of its examples reached it), WAIVED (it failed or warned,
 and a waiver (`conformance.waivers`) covers every such failure: by its requirement id, or by the case that failed).
 
 Waivers are applied here and nowhere else: a waived failure is WAIVED in every report because every report reads
@@ -123,10 +124,13 @@ def waiver_of(event: CheckEvent, waivers: Sequence[Waiver]) -> Waiver | None:
 def summarize(requirements: Iterable[Requirement], events: Iterable[CheckEvent],
               keep: int = 3, *, unreachable: frozenset[str] = frozenset(),
               declared: Mapping[str, list[str]] | None = None,
-              cut_short: frozenset[str] = frozenset(), waivers: Sequence[Waiver] = ()) -> list[RequirementResult]:
+              cut_short: frozenset[str] = frozenset(), waivers: Sequence[Waiver] = (),
+              unreached: Mapping[str, list[str]] | None = None) -> list[RequirementResult]:
     """The result of each requirement, in the order given. `unreachable`, `cut_short`: see `settle`. `declared`:
     requirement -> the cases that ran and declare it (one with no event is NOT CHECKED, not NOT RUN). `waivers`:
-    a requirement whose every failure and warning a waiver covers is WAIVED."""
+    a requirement whose every failure and warning a waiver covers is WAIVED. `unreached`: requirement -> the
+    generated cases that declare it but ran all their examples without one drawing what checks it (NOT RUN, as if
+    deselected by the draw, with that said: not a check that could not be made)."""
     by_id: dict[str, list[CheckEvent]] = {}
     events, blamed = settle(events, unreachable=unreachable, cut_short=cut_short)
     stopped = {event.case for event in events if event.outcome in ("fail", "blocked")}  # cases cut short
@@ -158,6 +162,9 @@ def summarize(requirements: Iterable[Requirement], events: Iterable[CheckEvent],
         shown = {"FAIL": [e for e in unwaived if e.outcome == "fail"], "WARN": unwaived, "WAIVED": waived,
                  "N-A": [e for e in mine if e.outcome == "n/a"], "BLOCKED": [e for e in mine if e.outcome == "blocked"]}
         messages = [f"{e.case}: {e.message}" for e in shown.get(status, ())][:keep]
+        if status == "NOT RUN" and unreached and unreached.get(requirement.id):
+            messages = [f"{case}: none of its generated examples reached it (a larger profile or another seed "
+                        "draws more)" for case in unreached[requirement.id][:keep]]
         if status == "NOT CHECKED":  # name the cases that stopped (others declare it but had nothing to check)
             cases = declared[requirement.id]
             messages = ([f"{case}: stopped at an earlier failure before checking it"
@@ -406,11 +413,13 @@ def assess(catalogues: Mapping[str, Catalogue], records: Sequence[CaseRecord],
                           if getattr(record, "shortened", ()) and record.protocol in slow)
     events = [event for record in records for event in record.events]
     declared: dict[str, list[str]] = {}
+    unreached: dict[str, list[str]] = {}
     for record in records:
         for requirement in record.requirements:
-            declared.setdefault(requirement, []).append(record.case)
+            mine = unreached if requirement in getattr(record, "unreached", ()) else declared
+            mine.setdefault(requirement, []).append(record.case)
     by_protocol = {name: summarize(catalogue.requirements.values(), events, unreachable=unreachable,
-                                   declared=declared, cut_short=cut_short, waivers=waivers)
+                                   declared=declared, cut_short=cut_short, waivers=waivers, unreached=unreached)
                    for name, catalogue in catalogues.items() if name in ran}
     results = [result for protocol_results in by_protocol.values() for result in protocol_results]
     settled, _ = settle(events, unreachable=unreachable, cut_short=cut_short)

@@ -262,3 +262,14 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, args, message):
     assert done.returncode == 2, done.stdout[-2000:] + done.stderr
     assert message in done.stderr and "Traceback" not in done.stdout + done.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+def test_a_requirement_no_generated_example_reached_has_its_reason_among_the_findings():
+    generated = record("cases/test_generated.py::test_generated_round_trip", [("VC-LIST", "pass", "")],
+                       outcome="passed")
+    generated.requirements = ("VC-LIST", "VC-RETRIEVE")
+    generated.unreached = ["VC-RETRIEVE"]
+    page = html.render(assessed(generated), {"started": 0.0, "finished": 1.0})
+    assert 'id="finding-VC-RETRIEVE"' in page and "none of its generated examples reached it" in page
+    assert 'href="#finding-VC-RETRIEVE"' in page
+    assert 'id="finding-VC-CREATE-200"' not in page  # NOT RUN, deselected: no finding

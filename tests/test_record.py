@@ -22,6 +22,7 @@ def sample() -> CaseRecord:
                                   {"Content-Type": "application/xml"}, "<SimpleMetadataDocument/>", 1.5e9, 200,
                                   0.0, False, 25))
     record.leftovers.append("item/notification/VX-9: 500")
+    record.unreached.append("VC-B")
     record.outcome = "failed"
     return record
 

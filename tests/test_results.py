@@ -211,6 +211,7 @@ class Record:
         self.earlier_inbound = 0
         self.exchanges: list = []
         self.shortened: list[str] = []
+        self.unreached: list[str] = []
         self.outcome = "failed" if any(e.outcome == "fail" for e in events) else "passed"
 
 
@@ -296,6 +297,24 @@ def test_not_checked_names_the_cases_that_stopped_not_those_with_nothing_to_chec
     by_id = {r.requirement.id: r for r in assess(catalogues(a, b), records, [Process(1)]).results}
     assert by_id["B"].status == "NOT CHECKED"
     assert by_id["B"].messages == ["json-case: stopped at an earlier failure before checking it"]
+
+
+def test_what_no_generated_example_reached_is_not_run_with_that_said_and_never_makes_the_run_incomplete():
+    a, b, c = req("A"), req("B"), req("C")
+    generated = Record("generated", "vidicore", [ev("A", "pass", "generated")])
+    generated.requirements, generated.unreached = ("A", "B", "C"), ["B", "C"]  # all examples ran; none drew B or C
+    other = Record("hand-written", "vidicore", [ev("C", "pass", "hand-written")])
+    assessment = assess(catalogues(a, b, c), [generated, other], [Process(1)])
+    by_id = {r.requirement.id: r for r in assessment.results}
+    assert [by_id[x].status for x in "ABC"] == ["PASS", "NOT RUN", "PASS"]
+    assert by_id["B"].messages == ["generated: none of its generated examples reached it (a larger profile or "
+                                   "another seed draws more)"]
+    assert assessment.verdict.kind == "CONFORMANT"
+    # a hand-written case that declares B and stopped before it still makes B NOT CHECKED
+    stopped = Record("stopped", "vidicore", [ev("A", "fail", "stopped", "answered 204")])
+    stopped.requirements = ("A", "B")
+    by_id = {r.requirement.id: r for r in assess(catalogues(a, b, c), [generated, stopped], [Process(1)]).results}
+    assert by_id["B"].status == "NOT CHECKED"
 
 
 def test_an_unchecked_must_without_a_failure_makes_the_run_incomplete():

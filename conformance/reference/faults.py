@@ -29,6 +29,7 @@ class Fault:
     description: str
     settings: tuple[tuple[str, Any], ...] = ()  # (behaviour setting, its value while the fault is on)
     generated: bool = False  # a bug only generated input finds (the hand-written cases pass against it)
+    sequence: bool = False   # ... and only a sequence of operations (a stateful model), not one document
 
     @property
     def changes(self) -> Mapping[str, Any]:
@@ -43,8 +44,8 @@ def _spectra(name: str, requirement: str, description: str, **settings: Any) -> 
     return Fault(name, "spectra", (requirement,), description, tuple(settings.items()))
 
 
-def _generated(fault: Fault) -> Fault:
-    return dataclasses.replace(fault, generated=True)
+def _generated(fault: Fault, sequence: bool = False) -> Fault:
+    return dataclasses.replace(fault, generated=True, sequence=sequence)
 
 
 _ALL = (
@@ -136,7 +137,8 @@ _ALL = (
     _generated(_vidicore("gen-change-lists-twice", "VC-LIST", "after a PUT the notification is named twice in its "
                          "resource's list", change_lists_twice=True)),
     _generated(_vidicore("gen-deleted-after-change-listed", "VC-DELETE-ONE", "a notification deleted after a "
-                         "change stays in its resource's list (GET answers 404)", deleted_changed_stays_listed=True)),
+                         "change stays in its resource's list (GET answers 404)", deleted_changed_stays_listed=True),
+               sequence=True),
     _vidicore("json-empty-object-400", "VC-JSON-EMPTY-OBJECT", 'an event sent as {} is refused 400 ("" is fine)',
               empty_object_event_accepted=False),
     _vidicore("scope-merged", "VC-SCOPE",
@@ -304,10 +306,10 @@ _ALL = (
     # (sequences: only the stateful model's deliveries in a row reveal them)
     _generated(_spectra("sp-gen-failure-keeps-code", "SP-BOOK-NO-ANSWER", "a delivery that got no answer leaves the "
                         "LastHttpResponseCode of the answer before it (empty only on a fresh registration)",
-                        no_answer_clears_code=False)),
+                        no_answer_clears_code=False), sequence=True),
     _generated(_spectra("sp-gen-failures-not-summed", "SP-BOOK-NO-ANSWER", "a delivery that got no answer sets "
                         "NumberOfFailuresSinceLastSuccess to 1, not one more (two failures in a row show 1)",
-                        failures_accumulate=False)),
+                        failures_accumulate=False), sequence=True),
     _spectra("sp-book-error-no-code", "SP-BOOK-HTTP-ERROR",
              "a non-2xx answer is not recorded in LastHttpResponseCode", error_code_recorded=False),
     _spectra("sp-book-error-counted", "SP-BOOK-HTTP-ERROR-COUNT",
