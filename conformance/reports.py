@@ -13,7 +13,7 @@ Modelled on pytest's own `junitxml` plugin: a consumer implements the hooks it n
 - `JUnitProperties`: the requirement ids of each case as properties of pytest's own `--junitxml` testcases
   (controller, before `junitxml` reads them off the teardown report).
 - `AllureEvidence`: each case's exchanges and inbound deliveries attached to its Allure result, with labels for
-  protocol and requirement (in the process that ran the case: Allure writes its results there).
+  protocol, requirement and level (in the process that ran the case: Allure writes its results there).
 
 The first five read the `Assessment` (`pytest_conformance_assessed`), the last two one `CaseRecord` at a time.
 A new report format is one more consumer here, registered in `register()`; none of them judges anything.
@@ -324,8 +324,11 @@ class AllureEvidence:
             return
         if record.protocol:
             allure.dynamic.label("protocol", record.protocol)
+        known = catalogue.load_all()
         for requirement in record.requirements:
             allure.dynamic.label("requirement", requirement)
+        for level in dict.fromkeys(known[r].level for r in record.requirements if r in known):
+            allure.dynamic.label("level", level)  # MUST, SHOULD: Allure's filters group by any label
         if record.exchanges:
             allure.attach(record.render(), name="HTTP exchanges", attachment_type=allure.attachment_type.TEXT)
         if record.mailboxes:

@@ -77,6 +77,9 @@ def test_allure_and_junit_reports_carry_requirements_and_redacted_evidence(run_s
     texts = [p.read_text() for p in attachments]
     assert any("GET " in t for t in texts)
     assert not any("admin-secret" in t for t in texts)
+    labels = [(label["name"], label["value"]) for p in (pytester.path / "allure").glob("*-result.json")
+              for label in json.loads(p.read_text())["labels"]]
+    assert {("protocol", "vidicore"), ("requirement", "VC-LIST-TEXT"), ("level", "MUST")} <= set(labels)
 
 
 def _target_file(pytester, server, *, shared: bool = False, drop: tuple[str, ...] = (), extra: str = "") -> str:
