@@ -277,7 +277,7 @@ def _clip(text: str) -> str:
 
 def _has_finding(result: RequirementResult) -> bool:
     """Neither PASS nor NOT RUN, or NOT RUN with a reason (a generated case's examples did not reach it)."""
-    return result.status not in NO_FINDING or (result.status == "NOT RUN" and bool(result.messages))
+    return result.status not in NO_FINDING or result.undrawn
 
 
 def _findings(results: list[RequirementResult], records: list[CaseRecord], budget: _Budget) -> str:

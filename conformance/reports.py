@@ -77,12 +77,12 @@ class TerminalSummary(_Assessed):
                           + (f" ({waiver.link})" if waiver.link else ""))
             unchecked = [r.requirement.id for r in results if r.status == "NOT CHECKED"]
             if unchecked:
-                write(f"NOT CHECKED ({len(unchecked)}, their cases ran but stopped before checking them): "
+                write(f"NOT CHECKED ({len(unchecked)}, their cases ran without checking them): "
                       f"{', '.join(unchecked)}")
-            skipped = [r.requirement.id for r in results if r.status == "NOT RUN" and not r.messages]
+            skipped = [r.requirement.id for r in results if r.status == "NOT RUN" and not r.undrawn]
             if skipped:
                 write(f"NOT RUN ({len(skipped)}, deselected): {', '.join(skipped)}")
-            undrawn = [r.requirement.id for r in results if r.status == "NOT RUN" and r.messages]
+            undrawn = [r.requirement.id for r in results if r.undrawn]
             if undrawn:
                 write(f"NOT RUN ({len(undrawn)}, no generated example of this run reached them; profile ci or "
                       f"certify draws more): {', '.join(undrawn)}")

@@ -72,6 +72,11 @@ class RequirementResult:
     waivers: list[Waiver] = field(default_factory=list)  # the waivers that covered its failures or warnings
     waived_status: str | None = None  # WAIVED: the status it had without them (FAIL or WARN)
 
+    @property
+    def undrawn(self) -> bool:
+        """NOT RUN because no generated example reached it (its messages say which cases), not deselected."""
+        return self.status == "NOT RUN" and bool(self.messages)
+
     def as_dict(self) -> dict:
         return {**asdict(self.requirement), "status": self.status, "counts": self.counts,
                 "messages": self.messages, "environment": self.environment,
