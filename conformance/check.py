@@ -21,11 +21,13 @@ from typing import TYPE_CHECKING, Iterable, NoReturn
 
 import pytest
 
-from conformance.results import CheckEvent, ResultStream
+from conformance.events import CheckEvent
+from conformance.status import Outcome
 
 if TYPE_CHECKING:
     from conformance.catalogue import Requirement
-    from conformance.http import Exchange, Recorder
+    from conformance.http import Exchange
+    from conformance.record import CaseRecord
 
 
 class ConformanceFailure(AssertionError):
@@ -42,13 +44,12 @@ class ConformanceWarning(UserWarning):
 
 class Check:
     def __init__(self, case: str, declared: Iterable[str], requirements: dict[str, Requirement],
-                 stream: ResultStream, recorder: Recorder, rerun: str = "") -> None:
+                 record: CaseRecord, rerun: str = "") -> None:
         self.case = case
         self.rerun = rerun  # the command that reruns the case, shown with a failure
         self.declared = tuple(declared)
         self.requirements = requirements
-        self.stream = stream
-        self.recorder = recorder
+        self.record = record  # where its events go, and whose last exchange a failure shows
         unknown = [r for r in self.declared if r not in requirements]
         if unknown:
             raise ValueError(f"{case}: requirement marker names unknown ids {unknown}")
@@ -60,16 +61,16 @@ class Check:
             raise ValueError(f"{self.case} checks {requirement} but its requirement marker does not name it")
         req = self.requirements[requirement]
         if ok:
-            self.stream.emit(CheckEvent(requirement, "pass", self.case))
+            self.record.emit(CheckEvent(requirement, Outcome.PASS, self.case))
             return True
         reading = f"; reading: {req.reading}" if req.reading else ""
         text = f"{req.id} ({req.level}{reading}): {message}"
         if req.level == "SHOULD":
-            self.stream.emit(CheckEvent(requirement, "warn", self.case, message))
+            self.record.emit(CheckEvent(requirement, Outcome.WARN, self.case, message))
             warnings.warn(ConformanceWarning(text), stacklevel=2)
             return False
-        self.stream.emit(CheckEvent(requirement, "fail", self.case, message))
-        exchange = exchange or self.recorder.last()
+        self.record.emit(CheckEvent(requirement, Outcome.FAIL, self.case, message))
+        exchange = exchange or self.record.last()
         if exchange is not None and exchange.curl:
             text += f"\n  request: {exchange.method} {exchange.url} -> {exchange.status or exchange.error}"
             text += f"\n  reproduce: {exchange.curl}"
@@ -88,13 +89,13 @@ class Check:
         __tracebackhide__ = True
         if ok:
             return
-        self._settle("blocked", message)
+        self._settle(Outcome.BLOCKED, message)
         pytest.skip(f"blocked: {message}")
 
     def not_applicable(self, reason: str) -> None:
-        self._settle("n/a", reason)
+        self._settle(Outcome.NA, reason)
         pytest.skip(f"not applicable: {reason}")
 
-    def _settle(self, outcome: str, message: str) -> None:
+    def _settle(self, outcome: Outcome, message: str) -> None:
         for requirement in self.declared:
-            self.stream.emit(CheckEvent(requirement, outcome, self.case, message))
+            self.record.emit(CheckEvent(requirement, outcome, self.case, message))

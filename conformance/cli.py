@@ -10,13 +10,14 @@
     conformance requirements [PROTOCOL]
     conformance faults
 
-`run` is a thin layer over pytest (the same cases run as `pytest --pyargs conformance.vidicore`). Its exit code is
-the verdict's: 0 CONFORMANT (every MUST checked passed); 1 NOT CONFORMANT (a MUST failed) or INCOMPLETE (a MUST
-could not be checked); 2 usage or configuration error, target unreachable, ENVIRONMENT ERROR (no delivery could
-reach the receiver), NOTHING CHECKED, INTERRUPTED, or a selection that left no case. `report` exits 0 once its reports
-are written; `diff` exits 1 when a requirement regressed, else 0; both 2 on bad input. Output cut short by a reader
-that went away (`conformance requirements | head`) ends quietly with 141, as for a process SIGPIPE ended (130:
-Ctrl-C).
+`run` is a thin layer over pytest (the same cases run as `pytest --pyargs conformance.vidicore`): its flags are
+the plugin's options (`conformance.plugin.option_table()`), each declared once beside the feature it belongs to,
+and turned back into the pytest command line they stand for. Its exit code is the verdict's
+(`conformance.status.VERDICT_EXIT`): 0 CONFORMANT; 1 NOT CONFORMANT, INCOMPLETE or STALE WAIVERS; 2 usage or
+configuration error, target unreachable, ENVIRONMENT ERROR, NOTHING CHECKED, INTERRUPTED, or a selection that left
+no case. `report` exits 0 once its reports are written; `diff` exits 1 when a requirement regressed, else 0; both 2
+on bad input. Output cut short by a reader that went away (`conformance requirements | head`) ends quietly with 141,
+as for a process SIGPIPE ended (130: Ctrl-C).
 """
 
 from __future__ import annotations
@@ -24,18 +25,17 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable
 from importlib import metadata
+from typing import Any
 
-from conformance import catalogue, selection, shards
+from conformance import catalogue, diff, shards
 from conformance.protocols import BY_NAME
 from conformance.protocols import NAMES as PROTOCOLS
+from conformance.status import ExitCode, exit_help
 
-EXIT_OK, EXIT_FAILED, EXIT_ENVIRONMENT = 0, 1, 2
-EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141  # 128 + SIGINT, 128 + SIGPIPE: what a shell reports for those signals
 DISTRIBUTION = "notification-conformance"
-EXIT_CODES = ("exit codes: 0 CONFORMANT (every MUST checked passed); 1 NOT CONFORMANT (a MUST failed) or INCOMPLETE "
-              "(a MUST could not be checked); 2 usage or configuration error, target unreachable, ENVIRONMENT ERROR "
-              "(no delivery reached the receiver), NOTHING CHECKED, INTERRUPTED or a selection that left no case")
+Handler = Callable[[argparse.Namespace], int]
 
 
 def _version() -> str:
@@ -49,100 +49,38 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_run, shards.add_command, _add_report, diff.add_command, _add_serve, _add_requirements,
+                _add_faults):
+        add(commands)
+    return parser
+
+
+# --- run ------------------------------------------------------------------------------------------------------
+
+
+def _add_run(commands: Any) -> None:
+    from conformance import options, plugin
 
     run = commands.add_parser("run", help="run the conformance suite (default: against the embedded "
-                                          "reference server)", epilog=EXIT_CODES)
+                                          "reference server)", epilog=exit_help())
     run.add_argument("protocols", nargs="*", choices=[[], *PROTOCOLS], metavar="PROTOCOL",
                      help=f"protocols to run: {', '.join(PROTOCOLS)} (default: all)")
     run.add_argument("--base-url", help="API root of the server under test (one protocol; default: the embedded "
                                         "reference server)")
-    run.add_argument("--target", metavar="FILE", help="target file (TOML): servers, users, entities (default: none, "
-                                                      "the embedded reference server)")
-    run.add_argument("-k", dest="keyword", metavar="EXPR", help="only cases matching EXPR (pytest -k; "
-                     "requirement ids match too, e.g. -k VC-LIST; default: every case)")
-    run.add_argument("-m", dest="markexpr", metavar="EXPR",
-                     help="only cases whose markers match EXPR (pytest -m): protocols "
-                          f"{', '.join(PROTOCOLS)}; areas {', '.join(shards.AREAS)}; levels "
-                          f"{', '.join(selection.LEVELS.values())}; e.g. -m 'spectra and must and not generated' "
-                          "(default: every case)")
-    run.add_argument("--profile", choices=tuple(selection.PROFILES),
-                     help="which cases run and how hard the generated ones search: "
-                          + "; ".join(f"{p.name}: {p.description}" for p in selection.PROFILES.values())
-                          + " (default: every case, generated ones as the target file's [generation] profile says, "
-                            "else ci)")
-    run.add_argument("--seed", type=int, metavar="N", help="seed of the generated cases (with ci it replaces "
-                     "derandomisation; default: none: ci is derandomised, dev and certify draw at random and keep "
-                     "failures in reports/hypothesis, tried first next time)")
-    run.add_argument("--last-failed", action="store_true",
-                     help="run only the cases that failed or were blocked in the last run, as its --results file "
-                          "holds them (this run then rewrites that file; default: off)")
-    run.add_argument("--junitxml", metavar="FILE", help="write a JUnit XML report: one testcase per case, its "
-                     "requirements and levels as properties, a waived failure skipped with the waiver's reason "
-                     "(default: none)")
-    run.add_argument("--waivers", metavar="FILE", help="waivers file (TOML: [[waiver]] id, reason, expires, link): "
-                     "a failure it covers is WAIVED and does not fail the run (default: the target file's "
-                     "waivers = \"FILE\", else none)")
-    run.add_argument("--strict-waivers", action="store_true",
-                     help="a waiver whose requirement or case passed (stale) fails the run (exit 1; default: off)")
-    run.add_argument("--alluredir", metavar="DIR", help="write Allure results with HTTP evidence (default: none)")
-    run.add_argument("--results", metavar="FILE", default=os.path.join("reports", "results.json"),
-                     help="per-requirement results as JSON (default: %(default)s)")
-    run.add_argument("--html", metavar="FILE", default=os.path.join("reports", "report.html"),
-                     help="the single-file HTML report, opens offline (default: %(default)s; '' for none)")
-    run.add_argument("--baseline", metavar="OLD.json", help="an earlier run's results file: the HTML report "
-                     "compares this run with it (default: none)")
-    run.add_argument("--fault", action="append", default=[], metavar="NAME",
-                     help="turn a named fault on in the embedded reference server (repeatable; default: none)")
+    options.add_to_argparse(run, plugin.option_table())
     run.add_argument("-v", "--verbose", action="store_true", help="one line per case (default: a progress line "
                      "on a terminal, else one line per protocol done)")
-    run.add_argument("-x", "--exitfirst", action="store_true", help="stop at the first failing case (default: off)")
     run.add_argument("-n", "--workers", metavar="N", type=_workers,
                      help="run the cases on N parallel workers (pytest-xdist; 'auto': one per CPU). Each worker has "
                           "its own receiver; cases that must not overlap on one server never run beside another "
                           "(default: serially, in this process)")
-    run.add_argument("--shard", metavar="K/N", help="run only the K-th of N shards of the cases (by area; for CI "
-                     "fleets: one job per shard, then `conformance merge` their results files; default: all)")
-
-    merge = commands.add_parser("merge", help="join shards' results files into the results of the whole run",
-                                epilog=EXIT_CODES)
-    merge.add_argument("results", nargs="+", metavar="SHARD.json", help="each shard's results file (--results)")
-    merge.add_argument("-o", "--output", metavar="FILE", default=os.path.join("reports", "results.json"),
-                       help="the whole run's results file (default: %(default)s)")
-
-    report = commands.add_parser("report", help="write reports again from a results file alone",
-                                 epilog="exit codes: 0 reports written; 2 a file that cannot be read or written")
-    report.add_argument("results", metavar="RESULTS.json", help="a results file (--results of a run, or a merge)")
-    report.add_argument("--html", metavar="FILE", help="write the single-file HTML report (default: none)")
-    report.add_argument("--junitxml", metavar="FILE", help="write a JUnit XML report (default: none)")
-    report.add_argument("--baseline", metavar="OLD.json", help="an earlier run's results file to compare with "
-                        "(in the HTML report; default: none)")
-
-    compare = commands.add_parser("diff", help="compare two runs' results files requirement by requirement",
-                                  epilog="exit codes: 0 nothing regressed; 1 a requirement regressed (its status "
-                                         "got worse); 2 a file that cannot be read")
-    compare.add_argument("old", metavar="OLD.json", help="the earlier run's results file")
-    compare.add_argument("new", metavar="NEW.json", help="the later run's results file")
-    compare.add_argument("--format", choices=("md", "text", "json"), default="text",
-                         help="md (a QA report or a pull-request comment), text or json (default: %(default)s)")
-
-    serve = commands.add_parser("serve", help="run the reference server until interrupted")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
-    serve.add_argument("--fault", action="append", default=[], metavar="NAME",
-                       help="turn a named fault on (repeatable; `conformance faults` lists them; default: none)")
-    serve.add_argument("protocols", nargs="*", choices=[[], *PROTOCOLS], metavar="PROTOCOL",
-                       help=f"protocols to serve: {', '.join(PROTOCOLS)} (default: all)")
-
-    requirements = commands.add_parser("requirements", help="list the requirement catalogue")
-    requirements.add_argument("protocol", nargs="?", choices=list(PROTOCOLS),
-                              help=f"one protocol: {', '.join(PROTOCOLS)} (default: all)")
-
-    commands.add_parser("faults", help="list the reference server's named faults")
-    return parser
+    run.set_defaults(handler=_run)
 
 
 def pytest_arguments(args: argparse.Namespace) -> list[str]:
     """The pytest command line `conformance run` stands for."""
+    from conformance import options, plugin
+
     chosen = args.protocols or list(PROTOCOLS)
     if args.base_url and len(chosen) != 1:
         raise _UsageError("--base-url names one server: choose one protocol (e.g. `conformance run vidicore "
@@ -160,42 +98,11 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
             "-o", f"console_output_style={'classic' if live else 'count'}", "-q" if not args.verbose else "-v",
             "--conformance-progress", "live" if live else "lines",
             "--pyargs", *(BY_NAME[p].package for p in chosen)]
-    if args.target:
-        argv += ["--conformance-target", args.target]
     if args.base_url:
         argv += [BY_NAME[chosen[0]].url_option, args.base_url]
-    for fault in args.fault:
-        argv += ["--reference-fault", fault]
-    if args.keyword:
-        argv += ["-k", args.keyword]
-    if args.markexpr:
-        argv += ["-m", args.markexpr]
-    if args.last_failed:
-        argv.append("--conformance-last-failed")
-    if args.junitxml:
-        argv += ["--conformance-junitxml", args.junitxml]
-    if args.waivers:
-        argv += ["--conformance-waivers", args.waivers]
-    if args.strict_waivers:
-        argv.append("--conformance-strict-waivers")
-    if args.alluredir:
-        argv += ["--alluredir", args.alluredir]
-    if args.results:
-        argv += ["--conformance-results", args.results]
-    if args.html:
-        argv += ["--conformance-html", args.html]
-    if args.baseline:
-        argv += ["--conformance-baseline", args.baseline]
-    if args.exitfirst:
-        argv.append("-x")
+    argv += options.pytest_argv(plugin.option_table(), args)
     if args.workers:
         argv += ["-n", args.workers]
-    if args.shard:
-        argv += ["--conformance-shard", args.shard]
-    if args.profile:
-        argv += ["--conformance-profile", args.profile]
-    if args.seed is not None:
-        argv += ["--conformance-seed", str(args.seed)]
     return argv + list(args.pytest_args)
 
 
@@ -216,56 +123,49 @@ def _run(args: argparse.Namespace) -> int:
         argv = pytest_arguments(args)
     except _UsageError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
-        return EXIT_ENVIRONMENT
+        return ExitCode.ERROR
     code = int(pytest.main(argv))
-    if code == pytest.ExitCode.OK:
-        return EXIT_OK
-    if code == pytest.ExitCode.TESTS_FAILED:
-        return EXIT_FAILED
+    if code in (ExitCode.OK, ExitCode.FAILED):  # the verdict's (the plugin set it), or a user's own failing test
+        return code
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:  # (a selection that left no case is the plugin's one line)
         print("conformance: error: no case collected (check the protocol names)", file=sys.stderr)
-    return EXIT_ENVIRONMENT
+    return ExitCode.ERROR
 
 
-def _merge(args: argparse.Namespace) -> int:
-    from conformance import shards
-    from conformance.reports import write_results
+# --- report ---------------------------------------------------------------------------------------------------
 
-    try:
-        assessment, meta = shards.merge(args.results)
-    except shards.ShardError as exc:
-        print(f"conformance merge: error: {exc}", file=sys.stderr)
-        return EXIT_ENVIRONMENT
-    write_results(args.output, assessment, meta)
-    for result in assessment.results:
-        if result.status != "PASS":
-            print(f"{result.status:<12}{result.requirement.level:<7}{result.requirement.id}")
-    print(f"{len(assessment.records)} cases from {len(args.results)} results files; written to {args.output}")
-    print(assessment.verdict.line)
-    return assessment.exit_code
+
+def _add_report(commands: Any) -> None:
+    report = commands.add_parser("report", help="write reports again from a results file alone",
+                                 epilog="exit codes: 0 reports written; 2 a file that cannot be read or written")
+    report.add_argument("results", metavar="RESULTS.json", help="a results file (--results of a run, or a merge)")
+    report.add_argument("--html", metavar="FILE", help="write the single-file HTML report (default: none)")
+    report.add_argument("--junitxml", metavar="FILE", help="write a JUnit XML report (default: none)")
+    report.add_argument("--baseline", metavar="OLD.json", help="an earlier run's results file to compare with "
+                        "(in the HTML report; default: none)")
+    report.set_defaults(handler=_report)
 
 
 def _report(args: argparse.Namespace) -> int:
-    from conformance import diff, junit, shards
-    from conformance.reports import write_html
+    from conformance import html, junit, resultsfile
 
     def error(message: str) -> int:
         print(f"conformance report: error: {message}", file=sys.stderr)
-        return EXIT_ENVIRONMENT
+        return ExitCode.ERROR
 
     if not args.html and not args.junitxml:
         return error("nothing to write: give --html FILE and/or --junitxml FILE")
     if args.baseline and not args.html:
         return error("--baseline is compared in the HTML report: give --html FILE too")
     try:
-        baseline = diff.load(args.baseline) if args.baseline else None
+        baseline = resultsfile.read(args.baseline).require("requirements") if args.baseline else None
         assessment, meta = shards.rebuild(args.results)
-    except (diff.DiffError, shards.ShardError) as exc:
+    except resultsfile.ResultsFileError as exc:
         return error(str(exc))
     written = []
     try:
         if args.html:
-            write_html(args.html, assessment, meta, baseline)
+            html.write(args.html, assessment, meta, baseline)
             written.append(args.html)
         if args.junitxml:
             junit.write(args.junitxml, assessment, meta)
@@ -274,19 +174,21 @@ def _report(args: argparse.Namespace) -> int:
         return error(f"{exc.filename or ''}: cannot be written: {exc.strerror or exc}")
     print(f"{len(assessment.records)} cases from {args.results}; written to {', '.join(written)}")
     print(assessment.verdict.line)
-    return EXIT_OK
+    return ExitCode.OK
 
 
-def _diff(args: argparse.Namespace) -> int:
-    from conformance import diff
+# --- serve, requirements, faults ------------------------------------------------------------------------------
 
-    try:
-        comparison = diff.compare(diff.load(args.old), diff.load(args.new), labels=(args.old, args.new))
-    except diff.DiffError as exc:
-        print(f"conformance diff: error: {exc}", file=sys.stderr)
-        return EXIT_ENVIRONMENT
-    print(diff.RENDERERS[args.format](comparison))
-    return comparison.exit_code
+
+def _add_serve(commands: Any) -> None:
+    serve = commands.add_parser("serve", help="run the reference server until interrupted")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
+    serve.add_argument("--fault", action="append", default=[], metavar="NAME",
+                       help="turn a named fault on (repeatable; `conformance faults` lists them; default: none)")
+    serve.add_argument("protocols", nargs="*", choices=[[], *PROTOCOLS], metavar="PROTOCOL",
+                       help=f"protocols to serve: {', '.join(PROTOCOLS)} (default: all)")
+    serve.set_defaults(handler=_serve)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -296,8 +198,15 @@ def _serve(args: argparse.Namespace) -> int:
         reference.serve_forever(tuple(args.protocols or PROTOCOLS), tuple(args.fault), args.host, args.port)
     except (ValueError, OSError) as exc:
         print(f"conformance serve: error: {exc}", file=sys.stderr)
-        return EXIT_ENVIRONMENT
-    return EXIT_OK
+        return ExitCode.ERROR
+    return ExitCode.OK
+
+
+def _add_requirements(commands: Any) -> None:
+    requirements = commands.add_parser("requirements", help="list the requirement catalogue")
+    requirements.add_argument("protocol", nargs="?", choices=list(PROTOCOLS),
+                              help=f"one protocol: {', '.join(PROTOCOLS)} (default: all)")
+    requirements.set_defaults(handler=_requirements)
 
 
 def _requirements(args: argparse.Namespace) -> int:
@@ -307,7 +216,11 @@ def _requirements(args: argparse.Namespace) -> int:
         for req in cat.requirements.values():
             reading = f"  [reading: {req.reading}]" if req.reading else ""
             print(f"{req.id:<28}{req.level:<7}{req.text}  ({req.source}){reading}")
-    return EXIT_OK
+    return ExitCode.OK
+
+
+def _add_faults(commands: Any) -> None:
+    commands.add_parser("faults", help="list the reference server's named faults").set_defaults(handler=_faults)
 
 
 def _faults(args: argparse.Namespace) -> int:
@@ -315,7 +228,7 @@ def _faults(args: argparse.Namespace) -> int:
 
     for fault in FAULTS.values():
         print(f"{fault.name:<30}{fault.protocol:<10}{','.join(fault.requirements):<28}{fault.description}")
-    return EXIT_OK
+    return ExitCode.OK
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -325,21 +238,20 @@ def main(argv: list[str] | None = None) -> int:
         passthrough, argv = argv[argv.index("--") + 1:], argv[:argv.index("--")]
     args = _parser().parse_args(argv)
     args.pytest_args = passthrough
-    handler = {"run": _run, "merge": _merge, "report": _report, "diff": _diff, "serve": _serve,
-               "requirements": _requirements, "faults": _faults}[args.command]
+    handler: Handler = args.handler
     try:
         code = handler(args)
         sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
-        return code
+        return int(code)
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        return ExitCode.SIGINT
     except BrokenPipeError:
         # Whoever read the output went away (`conformance requirements | head`): the rest is not wanted. As the
         # Python documentation advises (signal module, "Note on SIGPIPE"), stdout now points at devnull, so
         # nothing more raises on the way out.
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return EXIT_BROKEN_PIPE
+        return ExitCode.BROKEN_PIPE
 
 
 if __name__ == "__main__":

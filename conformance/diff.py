@@ -1,8 +1,8 @@
 """Run-to-run comparison: what changed, requirement by requirement, between two results files.
 
 `conformance diff OLD.json NEW.json [--format md|text|json]` and the comparison section of the HTML report
-(`--baseline OLD.json`) both call `compare`. It reads the statuses each run recorded (the `requirements` section
-of a results file), not a re-assessment: an old file judged again by today's catalogue would lose the
+(`--baseline OLD.json`) both call `compare` on two results files (`conformance.resultsfile.read`). It reads the
+statuses each run recorded (the `requirements` section of a results file), not a re-assessment: an old file judged again by today's catalogue would lose the
 requirements that catalogue dropped, and show the ones it added as NOT RUN.
 
 Each requirement of the two runs is one of:
@@ -24,20 +24,22 @@ added with a failure is no regression (the run's own exit code gates what fails 
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SEVERITY = {"PASS": 0, "N-A": 0, "WAIVED": 0, "BLOCKED": 1, "NOT CHECKED": 1, "WARN": 2, "FAIL": 3}
+from conformance.resultsfile import ResultsFile, ResultsFileError, read
+from conformance.status import ExitCode, Status
+
+SEVERITY = {Status.PASS: 0, Status.NA: 0, Status.WAIVED: 0, Status.BLOCKED: 1, Status.NOT_CHECKED: 1, Status.WARN: 2,
+            Status.FAIL: 3}
 KINDS = ("regressed", "fixed", "changed", "unchanged", "added", "removed")
 TITLES = {"regressed": "Regressed (newly failing)", "fixed": "Fixed (newly passing)", "changed": "Changed",
           "unchanged": "Unchanged", "added": "Added (new in the catalogue)",
           "removed": "Removed (no longer in the catalogue)"}
-
-
-class DiffError(ValueError):
-    """A file or document that is not a results file of this suite; str() is one line naming it."""
 
 
 @dataclass(frozen=True)
@@ -69,52 +71,25 @@ class Comparison:
     one_sided: dict[str, str] = field(default_factory=dict)  # protocol -> the label of the only run that ran it
 
     @property
-    def exit_code(self) -> int:
-        return 1 if self.regressed else 0
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FAILED if self.regressed else ExitCode.OK
 
     def counts(self) -> dict[str, int]:
         return {kind: len(getattr(self, kind)) for kind in KINDS}
 
     def as_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "counts": self.counts(), "exit_code": self.exit_code}
+        return {**asdict(self), "counts": self.counts(), "exit_code": int(self.exit_code)}
 
 
-def load(path: str) -> dict[str, Any]:
-    """A results file, checked to be one (DiffError otherwise)."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-    except FileNotFoundError:
-        raise DiffError(f"{path}: file not found") from None
-    except json.JSONDecodeError as exc:
-        raise DiffError(f"{path}: not JSON ({exc})") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DiffError(f"{path}: cannot be read: {' '.join(str(exc).split())}") from None
-    validate(document, path)
-    return document
-
-
-def validate(document: Any, where: str) -> None:
-    """That `document` holds what `compare` reads: a list of requirements, each with a string id and status."""
-    requirements = document.get("requirements") if isinstance(document, dict) else None
-    if not isinstance(requirements, list):
-        raise DiffError(f"{where}: not a results file of this suite (no list of requirements)")
-    for number, entry in enumerate(requirements, start=1):
-        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) \
-                or not isinstance(entry.get("status"), str):
-            raise DiffError(f"{where}: requirement #{number} has no id and status")
-
-
-def compare(old: dict[str, Any], new: dict[str, Any], *, labels: tuple[str, str] = ("old", "new")) -> Comparison:
-    """The comparison of two results documents (as `conformance run --results` writes them)."""
-    validate(old, labels[0])
-    validate(new, labels[1])
-    before = {entry["id"]: entry for entry in old["requirements"]}
-    after = {entry["id"]: entry for entry in new["requirements"]}
-    ran_before = {_text(entry, "protocol") for entry in old["requirements"]}
-    ran_after = {_text(entry, "protocol") for entry in new["requirements"]}
-    comparison = Comparison(labels[0], labels[1], _verdict(old), _verdict(new), _started(old), _started(new))
-    for entry in [*new["requirements"], *(e for e in old["requirements"] if e["id"] not in after)]:
+def compare(old: ResultsFile, new: ResultsFile, *, labels: tuple[str, str] = ("old", "new")) -> Comparison:
+    """The comparison of two results files (their recorded requirements' statuses)."""
+    before_list, after_list = old.requirements, new.requirements
+    before = {entry["id"]: entry for entry in before_list}
+    after = {entry["id"]: entry for entry in after_list}
+    ran_before = {_text(entry, "protocol") for entry in before_list}
+    ran_after = {_text(entry, "protocol") for entry in after_list}
+    comparison = Comparison(labels[0], labels[1], old.verdict_line, new.verdict_line, _started(old), _started(new))
+    for entry in [*after_list, *(e for e in before_list if e["id"] not in after)]:
         protocol = _text(entry, "protocol")
         if (protocol in ran_before) != (protocol in ran_after):
             comparison.one_sided[protocol] = labels[0] if protocol in ran_before else labels[1]
@@ -135,7 +110,7 @@ def _kind(old: str | None, new: str | None) -> str:
         return "unchanged"
     if old in SEVERITY and new in SEVERITY and SEVERITY[new] > SEVERITY[old]:
         return "regressed"
-    if new == "PASS" and old in SEVERITY and old not in ("PASS", "N-A"):
+    if new == Status.PASS and old in SEVERITY and old not in (Status.PASS, Status.NA):
         return "fixed"
     return "changed"
 
@@ -145,15 +120,8 @@ def _text(entry: dict[str, Any], key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _verdict(document: dict[str, Any]) -> str:
-    verdict = document.get("verdict")
-    line = verdict.get("line") if isinstance(verdict, dict) else None
-    return line if isinstance(line, str) else "(no verdict recorded)"
-
-
-def _started(document: dict[str, Any]) -> float | None:
-    meta = document.get("meta")
-    started = meta.get("started") if isinstance(meta, dict) else None
+def _started(results: ResultsFile) -> float | None:
+    started = results.meta.get("started")
     return float(started) if isinstance(started, (int, float)) and not isinstance(started, bool) else None
 
 
@@ -222,3 +190,27 @@ def as_json(comparison: Comparison) -> str:
 
 
 RENDERERS = {"md": markdown, "text": text, "json": as_json}
+
+
+# --- `conformance diff` ---------------------------------------------------------------------------------------
+
+
+def add_command(commands: Any) -> None:
+    compare_parser = commands.add_parser("diff", help="compare two runs' results files requirement by requirement",
+                                         epilog="exit codes: 0 nothing regressed; 1 a requirement regressed (its "
+                                                "status got worse); 2 a file that cannot be read")
+    compare_parser.add_argument("old", metavar="OLD.json", help="the earlier run's results file")
+    compare_parser.add_argument("new", metavar="NEW.json", help="the later run's results file")
+    compare_parser.add_argument("--format", choices=tuple(RENDERERS), default="text",
+                                help="md (a QA report or a pull-request comment), text or json (default: %(default)s)")
+    compare_parser.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> ExitCode:
+    try:
+        comparison = compare(read(args.old), read(args.new), labels=(args.old, args.new))
+    except ResultsFileError as exc:
+        print(f"conformance diff: error: {exc}", file=sys.stderr)
+        return ExitCode.ERROR
+    print(RENDERERS[args.format](comparison))
+    return comparison.exit_code

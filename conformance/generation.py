@@ -42,13 +42,16 @@ from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, setti
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from conformance.check import Check, ConformanceFailure
+from conformance.events import CheckEvent
+from conformance.record import Checkpoint
+from conformance.status import Outcome
 
 MARKER = "generated"
 KEPT_WARNINGS = 3  # per requirement, across a property's examples
 
 
 @dataclass(frozen=True)
-class Profile:
+class GenerationProfile:
     name: str
     max_examples: int
     derandomize: bool
@@ -61,16 +64,16 @@ class Profile:
     def time_factor(self) -> float:
         """How much longer than ci a generated case of this profile may run (its case_timeout is multiplied by
         it): as many times as it has more examples, never less than ci's."""
-        return max(1.0, self.max_examples / PROFILES[DEFAULT_PROFILE].max_examples)
+        return max(1.0, self.max_examples / GENERATION_PROFILES[DEFAULT_GENERATION_PROFILE].max_examples)
 
 
-PROFILES = {
-    "dev": Profile("dev", 10, False, True, 10, 10, "quick: 10 examples per property, failures saved and tried first"),
-    "ci": Profile("ci", 50, True, False, 15, 50, "derandomised, 50 examples per property, no example database"),
-    "certify": Profile("certify", 500, False, True, 30, 250, "10 x ci: 500 examples per property (stateful models: "
+GENERATION_PROFILES = {  # how hard generated cases search (a run profile of conformance.selection names one)
+    "dev": GenerationProfile("dev", 10, False, True, 10, 10, "quick: 10 examples per property, failures saved and tried first"),
+    "ci": GenerationProfile("ci", 50, True, False, 15, 50, "derandomised, 50 examples per property, no example database"),
+    "certify": GenerationProfile("certify", 500, False, True, 30, 250, "10 x ci: 500 examples per property (stateful models: "
                        "250 runs of 30 steps)"),
 }
-DEFAULT_PROFILE = "ci"
+DEFAULT_GENERATION_PROFILE = "ci"
 DATABASE_DIR = os.path.join("reports", "hypothesis")
 
 
@@ -78,16 +81,16 @@ DATABASE_DIR = os.path.join("reports", "hypothesis")
 class Generation:
     """The generated-case settings of a run, and the state of one case's property."""
 
-    profile: Profile
+    profile: GenerationProfile
     seed: int | None               # None: Hypothesis draws (and saves failures in the example database)
     check: Check
     rerun: str                     # the command that reruns the case with this profile and seed
     database_dir: str = DATABASE_DIR
     examples: int = 0
     current: str = ""              # the running example, in a line
-    _marks: tuple[int, int, int] = (0, 0, 0)  # events, exchanges, mailboxes before the property
-    _passed: dict[str, Any] = dataclasses.field(default_factory=dict)
-    _warned: dict[str, list[Any]] = dataclasses.field(default_factory=dict)
+    _mark: Checkpoint = Checkpoint(0, 0, 0)  # the case's record before the property
+    _passed: dict[str, CheckEvent] = dataclasses.field(default_factory=dict)
+    _warned: dict[str, list[CheckEvent]] = dataclasses.field(default_factory=dict)
 
     def settings(self, **overrides: Any) -> settings:
         database = DirectoryBasedExampleDatabase(self.database_dir) if self.profile.database else None
@@ -150,8 +153,8 @@ class Generation:
         return _failure_type(failure.requirement)(failure.requirement, str(failure))
 
     def run(self, test: Callable[[], None]) -> None:
-        stream, recorder = self.check.stream, self.check.recorder
-        self._marks = (len(stream.events), len(recorder.exchanges), len(getattr(recorder, "mailboxes", ())))
+        record = self.check.record
+        self._mark = record.checkpoint()
         try:
             with _strategies_alone():
                 test()
@@ -163,10 +166,8 @@ class Generation:
             raise
         self._settle()
         # every example ran and passed: what none of them reached was not drawn, not left unchecked
-        reached = {event.requirement for event in stream.events}
-        unreached = getattr(recorder, "unreached", None)  # a case record's
-        if unreached is not None:
-            unreached[:] = [r for r in self.check.declared if r not in reached]
+        reached = {event.requirement for event in record.events}
+        record.unreached = [r for r in self.check.declared if r not in reached]
 
     def example(self, line: str) -> None:
         """Name the running example in a line (shown with a failure: the document as sent is in its exchanges)."""
@@ -177,31 +178,22 @@ class Generation:
     def _begin(self) -> None:
         """Drop the previous example's exchanges and events, but keep (once) what they showed: one pass per
         requirement (a requirement checked in any example was checked) and the first warnings per requirement."""
-        events = self.check.stream.events
-        first_events, first_exchanges, _ = self._marks
-        for event in events[first_events:]:
-            if event.outcome == "pass" and event.requirement not in self._passed:
+        for event in self.check.record.rollback(self._mark):
+            if event.outcome is Outcome.PASS and event.requirement not in self._passed:
                 self._passed[event.requirement] = event
-            elif event.outcome == "warn" and len(self._warned.setdefault(event.requirement, [])) < KEPT_WARNINGS:
+            elif event.outcome is Outcome.WARN and len(self._warned.setdefault(event.requirement, [])) < KEPT_WARNINGS:
                 self._warned[event.requirement].append(event)
-        del events[first_events:]
-        del self.check.recorder.exchanges[first_exchanges:]
-        mailboxes = getattr(self.check.recorder, "mailboxes", None)  # a case record's: the last example's kept
-        if mailboxes is not None:
-            del mailboxes[self._marks[2]:]
         self.examples += 1
         self.current = ""
 
     def _settle(self) -> None:
         """After the last example: what earlier examples showed goes before the last example's own events."""
-        events = self.check.stream.events
-        first_events = self._marks[0]
-        last = events[first_events:]
-        del events[first_events:]
+        record = self.check.record
+        last = record.since(self._mark)
         shown = {(e.requirement, e.outcome) for e in last}
-        events.extend(e for r, e in self._passed.items() if (r, "pass") not in shown)
-        events.extend(e for warned in self._warned.values() for e in warned if e not in last)
-        events.extend(last)
+        record.rewrite(self._mark, [*(e for r, e in self._passed.items() if (r, Outcome.PASS) not in shown),
+                                    *(e for warned in self._warned.values() for e in warned if e not in last),
+                                    *last])
 
     def _completed(self, failure: ConformanceFailure) -> ConformanceFailure:
         """The failure of the minimal example, its message completed with the example and how to replay it."""
@@ -216,11 +208,13 @@ class Generation:
         extra = [f"minimal example ({self.examples} examples run, shrinking included; profile {self.profile.name}"
                  f"{how}): {self.current or '(see the exchanges)'}", f"rerun: {self.rerun}"]
         extra += [" ".join(note.split()) for note in notes]
-        events = self.check.stream.events
+        record = self.check.record
+        events = record.since(self._mark)
         for index in range(len(events) - 1, -1, -1):
             event = events[index]
-            if event.outcome == "fail" and event.requirement == failure.requirement:
+            if event.outcome is Outcome.FAIL and event.requirement == failure.requirement:
                 events[index] = dataclasses.replace(event, message=f"{event.message} [{'; '.join(extra)}]")
+                record.rewrite(self._mark, events)
                 break
         text = str(failure)  # a check's failure names the rerun command already
         text += "".join(f"\n  {line}" for line in extra if line not in text)

@@ -6,6 +6,8 @@
     pytest_conformance_assessed(assessment, config)
                                               the run is assessed, once, in the controller (before the terminal
                                               summary): the Assessment every report is built from
+    pytest_conformance_meta(config)           the controller's run metadata is made: each feature returns its part
+                                              (a dict), merged into results.json's "meta"
 """
 
 from __future__ import annotations
@@ -26,3 +28,8 @@ def pytest_conformance_record(record, item) -> None:
 @pytest.hookspec
 def pytest_conformance_assessed(assessment, config) -> None:
     """The run's assessment is complete (called once, in the controller process)."""
+
+
+@pytest.hookspec
+def pytest_conformance_meta(config) -> dict:
+    """The part of the run's metadata a feature knows (called once, in the controller, when the run is assessed)."""

@@ -1,9 +1,9 @@
 """The single-file HTML report: one page a person opens, built from a run's `Assessment` and its metadata.
 
-`render(assessment, meta, baseline=None)` returns the page. `conformance.reports.HtmlReport` writes it at the end
-of a run (`conformance run --html FILE`, plugin `--conformance-html FILE`); `conformance report RESULTS.json --html
-FILE` writes it later from a results file, re-assessed by `conformance.shards` as `conformance merge` does, so a
-page made later comes out of the same code.
+A feature plugin. `render(assessment, meta, baseline=None)` returns the page. `HtmlReport` writes it at the end of a
+run (`conformance run --html FILE`, plugin `--conformance-html FILE`; `--conformance-baseline OLD.json` compares the
+run with an earlier one); `conformance report RESULTS.json --html FILE` writes it later from a results file,
+re-assessed by `conformance.shards` as `conformance merge` does, so a page made later comes out of the same code.
 
 It opens from file:// with no network: its style and script are inline, nothing is fetched, and its
 Content-Security-Policy forbids every fetch and runs only the page's own style and script (by their hashes), so
@@ -25,24 +25,40 @@ import base64
 import hashlib
 import html
 import json
+import os
 import shlex
 import time
 from collections.abc import Iterable
-from dataclasses import asdict
 from typing import Any
+
+import pytest
 
 from conformance import catalogue, diff
 from conformance.http import Exchange
+from conformance.options import Option, add_to
 from conformance.record import CaseRecord
-from conformance.results import STATUS_ORDER, Assessment, RequirementResult
+from conformance.reports import FileReport
+from conformance.results import Assessment, RequirementResult
+from conformance.resultsfile import ResultsFile, ResultsFileError, read
+from conformance.status import STATUS_ORDER, Status, VerdictKind
+
+HTML = Option("conformance_html", "the single-file HTML report, opens offline ('' for none)",
+              pytest="--conformance-html", cli=("--html",), metavar="FILE",
+              cli_default=os.path.join("reports", "report.html"))
+BASELINE = Option("conformance_baseline", "an earlier run's results file: the HTML report compares this run with it "
+                  "(regressed, fixed, changed requirements)", pytest="--conformance-baseline", cli=("--baseline",),
+                  metavar="OLD.json")
+OPTIONS = (HTML, BASELINE)
 
 CASE_LIMIT = 60_000      # bytes of (escaped) evidence shown per case
 PAGE_LIMIT = 1_500_000   # bytes of findings (messages and evidence) on the whole page: the page stays under 2 MB
 MESSAGE_LIMIT = 1_000    # characters of one message shown
 EVENTS_SHOWN = 10        # messages shown per case
-NO_FINDING = ("PASS", "NOT RUN")       # statuses with no section of findings (but a NOT RUN with a reason has one)
-HIDDEN_AT_FIRST = ("NOT RUN",)         # statuses the table's filter starts with unticked (not selected in the run)
-TONES = {"CONFORMANT": "good", "NOT CONFORMANT": "bad", "INCOMPLETE": "warn", "INTERRUPTED": "warn"}
+NO_FINDING = (Status.PASS, Status.NOT_RUN)  # statuses with no section of findings (a NOT RUN with a reason has one)
+HIDDEN_AT_FIRST = (Status.NOT_RUN,)         # statuses the table's filter starts with unticked (not selected)
+TONES = {VerdictKind.CONFORMANT: "good", VerdictKind.NOT_CONFORMANT: "bad", VerdictKind.INCOMPLETE: "warn",
+         VerdictKind.INTERRUPTED: "warn", VerdictKind.STALE_WAIVERS: "env", VerdictKind.ENVIRONMENT_ERROR: "env",
+         VerdictKind.NOTHING_CHECKED: "env"}  # the banner's colour of each verdict kind
 LABELS = {"started": "started", "finished": "finished", "python": "Python", "argv": "arguments",
           "faults": "reference faults on", "targets": "targets", "environment_error": "environment error",
           "exit_code": "exit code", "cases": "cases run", "shard": "shard", "interrupted": "interrupted",
@@ -115,13 +131,13 @@ SCRIPT = """
 """
 
 
-def render(assessment: Assessment, meta: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
-    """The page of one assessed run; `baseline`: an earlier results file's document to compare with."""
+def render(assessment: Assessment, meta: dict[str, Any], baseline: ResultsFile | None = None) -> str:
+    """The page of one assessed run; `baseline`: an earlier results file to compare with."""
     results = assessment.results
     comparison = None
     if baseline is not None:
-        current = {"meta": meta, "verdict": asdict(assessment.verdict),
-                   "requirements": [result.as_dict() for result in results]}
+        current = ResultsFile("this run", {"meta": meta, "verdict": assessment.verdict.as_dict(),
+                                           "requirements": [result.as_dict() for result in results]})
         comparison = diff.compare(baseline, current, labels=("baseline", "this run"))
     budget = _Budget(PAGE_LIMIT)
     findings = _findings(results, assessment.records, budget)
@@ -182,7 +198,7 @@ def _banner(assessment: Assessment, meta: dict[str, Any]) -> str:
         if isinstance(targets, dict) else []
     lines = [f'<p class="line">{esc(verdict.line)}</p>', f"<p>{chips}</p>",
              *(f"<p>{esc(line)}</p>" for line in [" · ".join(where), " · ".join(when)] if line)]
-    return (f'<header class="banner {TONES.get(verdict.kind, "env")}" id="verdict">'
+    return (f'<header class="banner {TONES[verdict.kind]}" id="verdict">'
             f'<h1>{esc(verdict.kind)}</h1>{"".join(lines)}</header>')
 
 
@@ -300,7 +316,8 @@ def _findings(results: list[RequirementResult], records: list[CaseRecord], budge
                              "evidence is shown above.</p>")
                 continue
             shown.add(record.case)
-            parts.append(_case(record, budget, opened=number == 0 and result.status in ("FAIL", "WARN")))
+            parts.append(_case(record, budget,
+                               opened=number == 0 and result.status in (Status.FAIL, Status.WARN)))
         reading = f" · reading: {esc(req.reading)}" if req.reading else ""
         messages = "".join(f"<li>{esc(_clip(message))}</li>" for message in result.messages)
         sections.append(
@@ -421,3 +438,52 @@ def _receivers(assessment: Assessment) -> str:
         return ""
     return ("<h3>Callback receivers</h3><table><thead><tr><th>receiver</th><th>inbound requests</th>"
             f"<th>stray or late</th><th>first strays</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
+# --- the plugin -----------------------------------------------------------------------------------------------
+
+
+def write(path: str, assessment: Assessment, meta: dict[str, Any], baseline: ResultsFile | None = None) -> None:
+    """The HTML page of an assessed run (at the end of a run, or rebuilt from a results file)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    page = render(assessment, meta, baseline)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(page)
+
+
+class HtmlReport(FileReport):
+    """`--conformance-html FILE`: the HTML page of the run; `baseline`: an earlier results file, compared with this
+    run on the page."""
+
+    label = "HTML report"
+    order = 2
+
+    def __init__(self, path: str, run: Any, baseline: ResultsFile | None = None) -> None:
+        super().__init__(path, run)
+        self.baseline = baseline
+
+    def write(self, assessment: Assessment) -> None:
+        write(self.path, assessment, self.run.meta, self.baseline)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_to(parser, OPTIONS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller's page; the baseline is read now, before any case runs: a bad one ends the run at once with
+    one line."""
+    if hasattr(config, "workerinput"):
+        return
+    path, baseline_path = config.getoption(HTML.dest, None), config.getoption(BASELINE.dest, None)
+    baseline = None
+    if baseline_path:
+        if not path:
+            raise pytest.UsageError("--conformance-baseline is compared in the HTML report: give --conformance-html "
+                                    "FILE")
+        try:
+            baseline = read(baseline_path).require("requirements")
+        except ResultsFileError as exc:
+            raise pytest.UsageError(f"--conformance-baseline: {exc}") from None
+    if path:
+        FileReport.register(config, HtmlReport, path, "conformance-html", baseline=baseline)

@@ -1,8 +1,9 @@
 """JUnit XML for CI, written from the run's assessment: one testcase per case.
 
-`write(path, assessment, meta)` is a consumer of the `Assessment`, like results.json (`conformance.reports.JUnitXml`
+A feature plugin. `write(path, assessment, meta)` is a consumer of the `Assessment`, like results.json (`JUnitXml`
 calls it for `--conformance-junitxml FILE`, which `conformance run --junitxml FILE` passes). Nothing here judges:
-each testcase says what its case's `CaseResult` (`conformance.results.assess`) says.
+each testcase says what its case's `CaseResult` (`conformance.results.assess`) says. `JUnitProperties` adds each
+case's requirement ids (and its protocol) to pytest's own `--junitxml` testcases.
 
 | case status | testcase |
 |---|---|
@@ -32,11 +33,21 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from conformance import catalogue
-from conformance.record import CaseRecord
-from conformance.results import Assessment, CaseResult
+import pytest
 
-SKIPPED = ("WAIVED", "BLOCKED", "N-A", "SKIPPED")
+from conformance import catalogue
+from conformance.options import Option, add_to
+from conformance.record import REPORT_ATTRIBUTE, CaseRecord
+from conformance.reports import FileReport
+from conformance.results import Assessment, CaseResult
+from conformance.status import CaseStatus, Outcome
+
+JUNITXML = Option("conformance_junitxml", "write a JUnit XML report: one testcase per case, its requirements and "
+                  "levels as properties, a waived failure skipped with the waiver's reason (pytest's own --junitxml "
+                  "also works: the cases' requirements are properties)",
+                  pytest="--conformance-junitxml", cli=("--junitxml",), metavar="FILE")
+OPTIONS = (JUNITXML,)
+SKIPPED = (CaseStatus.WAIVED, CaseStatus.BLOCKED, CaseStatus.NA, CaseStatus.SKIPPED)
 # characters XML 1.0 cannot carry (evidence may hold any byte a server sent)
 _ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # the run's metadata that becomes properties of every protocol's testsuite
@@ -68,7 +79,7 @@ def _suite(protocol: str, records: list[CaseRecord], assessment: Assessment, met
     results = [assessment.cases[record.case] for record in records]
     suite = ET.Element("testsuite", {
         "name": protocol, "tests": str(len(records)),
-        "failures": str(sum(result.status == "FAIL" for result in results)), "errors": "0",
+        "failures": str(sum(result.status is CaseStatus.FAIL for result in results)), "errors": "0",
         "skipped": str(sum(result.status in SKIPPED for result in results)),
         "time": _seconds(sum(record.duration for record in records)),
     })
@@ -117,7 +128,7 @@ def _testcase(record: CaseRecord, result: CaseResult) -> ET.Element:
     classname, name = names(record.case, record.protocol)
     case = ET.Element("testcase", classname=_clean(classname), name=_clean(name), time=_seconds(record.duration))
     text = "\n".join(result.messages)
-    if result.status == "FAIL":
+    if result.status is CaseStatus.FAIL:
         failing = [message for message in result.messages if message]
         failure = ET.SubElement(case, "failure", message=_clean(failing[0] if failing else "failed"),
                                 type="ConformanceFailure")
@@ -135,17 +146,17 @@ def _testcase(record: CaseRecord, result: CaseResult) -> ET.Element:
 
 
 def _skip_reason(result: CaseResult) -> str:
-    if result.status == "WAIVED":
+    if result.status is CaseStatus.WAIVED:
         return "; ".join(f"WAIVED by {waiver.where} until {waiver.expires.isoformat()}: {waiver.reason}"
                          + (f" ({waiver.link})" if waiver.link else "") for waiver in result.waivers)
-    if result.status == "SKIPPED":
+    if result.status is CaseStatus.SKIPPED:
         return "skipped before any check"
     return f"{result.status}: {result.messages[0] if result.messages else ''}"
 
 
 def _reproduction(record: CaseRecord) -> list[str]:
     """The request the first failure judged (the last one sent before it), as a curl line."""
-    failed = next((event.at for event in record.events if event.outcome == "fail"), None)
+    failed = next((event.at for event in record.events if event.outcome is Outcome.FAIL), None)
     before = [exchange for exchange in record.exchanges if exchange.curl and (failed is None or exchange.at <= failed)]
     if not before:
         return []
@@ -176,3 +187,44 @@ def _seconds(value: float) -> str:
 def _clean(text: str) -> str:
     """`text` with every character XML 1.0 cannot carry shown as \\xNN (as pytest's junitxml does)."""
     return _ILLEGAL.sub(lambda match: f"\\x{ord(match.group()):02x}", text)
+
+
+# --- the plugin -----------------------------------------------------------------------------------------------
+
+
+class JUnitXml(FileReport):
+    """`--conformance-junitxml FILE` (`conformance run --junitxml FILE`): one testcase per case, its status the
+    assessment's."""
+
+    label = "JUnit XML"
+    order = 1
+
+    def write(self, assessment: Assessment) -> None:
+        write(self.path, assessment, self.run.meta)
+
+
+class JUnitProperties:
+    """Each case's requirement ids (and its protocol) as properties of pytest's own `--junitxml` testcases
+    (in the controller, before pytest's `junitxml` reads them off the teardown report)."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        data = getattr(report, REPORT_ATTRIBUTE, None)
+        if data is None or report.when != "teardown":
+            return
+        report.user_properties.extend(("requirement", requirement) for requirement in data["requirements"])
+        if data.get("protocol"):
+            report.user_properties.append(("protocol", data["protocol"]))
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_to(parser, OPTIONS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    config.pluginmanager.register(JUnitProperties(), "conformance-junit")
+    path = config.getoption(JUNITXML.dest, None)
+    if path:
+        FileReport.register(config, JUnitXml, path, "conformance-junitxml")

@@ -1,4 +1,4 @@
-"""How far a run is, while it runs (`--conformance-progress`, chosen by `conformance run`).
+"""How far a run is, while it runs (a feature plugin: `--conformance-progress`, chosen by `conformance run`).
 
 - `live` (stdout is a terminal): one line redrawn in place, e.g.
   `[ 123/825]  14.2 s  1 failed  vidicore VC-LIST-TEXT  test_list_text_crlf[item]`: cases done of the total,
@@ -24,10 +24,17 @@ from typing import TextIO
 
 import pytest
 
+from conformance.options import Option, add_to
 from conformance.record import REPORT_ATTRIBUTE
 from conformance.selection import KEY as SELECTION_KEY
+from conformance.status import CaseOutcome
 
 MODES = ("live", "lines", "none")
+PROGRESS = Option("conformance_progress", "live: one line redrawn on the terminal (cases done, elapsed time, the "
+                  "requirement being checked; pytest's own letters are left out); lines: one plain line per protocol "
+                  "done; none: pytest's own output only", pytest="--conformance-progress", choices=MODES,
+                  default="none")
+OPTIONS = (PROGRESS,)
 TOTALS_ATTRIBUTE = "conformance_totals"  # a worker's cases per protocol, on its first report
 REDRAW = 0.1  # seconds between redraws of the live line (a case's checks come faster than a terminal needs)
 
@@ -72,7 +79,7 @@ class Progress:
             return
         protocol = data["protocol"]
         self.done[protocol] = self.done.get(protocol, 0) + 1
-        self.failed += data.get("outcome") == "failed"
+        self.failed += data.get("outcome") == CaseOutcome.FAILED
         events = data.get("events") or ()
         requirement = events[-1]["requirement"] if events else data["requirements"][0]
         self._checking(protocol, requirement, data["case"].rpartition("::")[2], force=True)
@@ -145,8 +152,14 @@ class WorkerTotals:
         return report
 
 
-def register(config: pytest.Config, mode: str) -> None:
-    """The progress display of `mode` (`MODES`) in this process: the controller's view, or a worker's totals."""
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_to(parser, OPTIONS)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The progress display of the mode asked for (`MODES`) in this process: the controller's view, or a worker's
+    totals."""
+    mode = config.getoption(PROGRESS.dest, "none")
     if mode == "none":
         return
     if hasattr(config, "workerinput"):

@@ -19,11 +19,21 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from conformance.events import CheckEvent, ResultStream
 from conformance.http import Exchange, Recorder
-from conformance.results import CheckEvent, ResultStream
+from conformance.status import CaseOutcome
 
 REPORT_ATTRIBUTE = "conformance_record"
 WORKER_OUTPUT_KEY = "conformance_process"
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """How far a record had got: the counts of its events, exchanges and mailboxes (`CaseRecord.checkpoint`)."""
+
+    events: int
+    exchanges: int
+    mailboxes: int
 
 
 @dataclass(frozen=True)
@@ -70,11 +80,20 @@ class CaseRecord(Recorder):
         self.leftovers: list[str] = []     # what its cleanup could not remove
         self.shortened: list[str] = []     # mailboxes whose waits were cut short: the server had delivered nothing
         self.unreached: list[str] = []     # declared, but none of a generated case's examples (all run) checked it
-        self.outcome = ""                  # pytest's: passed, failed, skipped
+        self._outcome = CaseOutcome.NONE   # pytest's: passed, failed, skipped
         self.started = time.time()
         self.duration = 0.0
 
     # --- filled while the case runs ------------------------------------------------------------------
+
+    @property
+    def outcome(self) -> CaseOutcome:
+        """pytest's outcome of the case (`CaseOutcome`; empty while it runs)."""
+        return self._outcome
+
+    @outcome.setter
+    def outcome(self, value: str) -> None:
+        self._outcome = CaseOutcome(value)
 
     @property
     def events(self) -> list[CheckEvent]:
@@ -82,6 +101,28 @@ class CaseRecord(Recorder):
 
     def emit(self, event: CheckEvent) -> None:
         self.stream.emit(event)
+
+    # --- one example at a time (a generated case) ---------------------------------------------------------
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(len(self.stream.events), len(self.exchanges), len(self.mailboxes))
+
+    def since(self, mark: Checkpoint) -> list[CheckEvent]:
+        """The events recorded after `mark`."""
+        return self.stream.events[mark.events:]
+
+    def rollback(self, mark: Checkpoint) -> list[CheckEvent]:
+        """Back to `mark`: the events, exchanges and mailboxes recorded since are dropped (an earlier example's);
+        returns the dropped events (what they showed may still be worth keeping)."""
+        del self.exchanges[mark.exchanges:]
+        del self.mailboxes[mark.mailboxes:]
+        return self.stream.truncate(mark.events)
+
+    def rewrite(self, mark: Checkpoint, events: list[CheckEvent]) -> None:
+        """The events after `mark` become `events` (reordered or amended: nothing new was checked, so no listener
+        hears of them)."""
+        self.stream.truncate(mark.events)
+        self.stream.events.extend(events)
 
     @property
     def uses_receiver(self) -> bool:
@@ -101,12 +142,12 @@ class CaseRecord(Recorder):
         return {
             "case": self.case, "requirements": list(self.requirements), "protocol": self.protocol,
             "rerun": self.rerun,
-            "events": [asdict(e) for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
+            "events": [e.as_dict() for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
             "leftovers": list(self.leftovers), "shortened": list(self.shortened), "unreadable": self.unreadable,
             "unreached": list(self.unreached),
             "earlier_inbound": self.earlier_inbound,
-            "outcome": self.outcome,
+            "outcome": self.outcome.value,
             "started": self.started,
             "duration": self.duration,
         }
@@ -124,7 +165,7 @@ class CaseRecord(Recorder):
     def from_dict(cls, data: dict[str, Any]) -> CaseRecord:
         record = cls(data["case"], tuple(data.get("requirements", ())), data.get("protocol"), data.get("rerun", ""))
         for event in data.get("events", ()):
-            record.emit(CheckEvent(**event))
+            record.stream.events.append(CheckEvent(**event))
         record.exchanges = [Exchange(**e) for e in data.get("exchanges", ())]
         record.mailboxes = list(data.get("mailboxes", ()))
         record.inbound = [Inbound(**r) for r in data.get("inbound", ())]

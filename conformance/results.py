@@ -22,82 +22,58 @@ no request at all reached the run's receivers, the failures of those cases say n
 firewall, a wrong public_url). They count as BLOCKED (`RequirementResult.environment` is set) and the verdict is
 ENVIRONMENT ERROR.
 
-The exit code is a function of the verdict alone (`Verdict.exit_code`): CONFORMANT 0, NOT CONFORMANT 1,
-INCOMPLETE 1 (a MUST could not be checked), STALE WAIVERS 1 (only with --strict-waivers: conformant, but a waiver
-covers what passed), ENVIRONMENT ERROR 2, NOTHING CHECKED 2, INTERRUPTED 2 (the run ended before every selected
-case ran, with no MUST failed so far). WAIVED requirements never fail the gate.
+The verdict is a `Verdict(kind, reason, counts)` whose line is built from those parts; its exit code is a function
+of its kind alone (`conformance.status.VERDICT_EXIT`): CONFORMANT 0, NOT CONFORMANT 1, INCOMPLETE 1 (a MUST could
+not be checked), STALE WAIVERS 1 (only with --strict-waivers: conformant, but a waiver covers what passed),
+ENVIRONMENT ERROR 2, NOTHING CHECKED 2, INTERRUPTED 2 (the run ended before every selected case ran, with no MUST
+failed so far). WAIVED requirements never fail the gate. The statuses, outcomes and kinds are the types of
+`conformance.status`.
 """
 
 from __future__ import annotations
 
-import json
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from conformance.catalogue import Catalogue, Requirement
+from conformance.events import CheckEvent
+from conformance.record import CaseRecord, ProcessSummary
+from conformance.status import STATUS_ORDER, VERDICT_EXIT, CaseOutcome, CaseStatus, ExitCode, Outcome, Status, \
+    VerdictKind, WaiverState
 from conformance.waivers import Waiver
 
-if TYPE_CHECKING:
-    from conformance.record import CaseRecord, ProcessSummary
-
-OUTCOMES = ("pass", "fail", "warn", "n/a", "blocked")
-STATUS_ORDER = ("FAIL", "WARN", "WAIVED", "PASS", "N-A", "BLOCKED", "NOT CHECKED", "NOT RUN")
 UNREACHABLE_RECEIVER = "receiver not reachable from the target"
 CUT_SHORT = ("its wait for a delivery was cut short (earlier full waits got nothing), yet the server delivered "
              "later: slow, not silent; rerun with a larger [delivery] deadline")
-# verdict kinds, each with the exit code a run that ends with it has
-EXIT_CODES = {"CONFORMANT": 0, "NOT CONFORMANT": 1, "INCOMPLETE": 1, "STALE WAIVERS": 1, "ENVIRONMENT ERROR": 2,
-              "NOTHING CHECKED": 2, "INTERRUPTED": 2}
-
-
-@dataclass(frozen=True)
-class CheckEvent:
-    requirement: str
-    outcome: str
-    case: str
-    message: str = ""
-    at: float = field(default_factory=time.time)
+FAILING = (Outcome.FAIL, Outcome.WARN)  # the outcomes a waiver may cover
 
 
 @dataclass
 class RequirementResult:
     requirement: Requirement
-    status: str
+    status: Status
     counts: dict[str, int]
     messages: list[str]  # the first few failure/warning/n-a reasons, each "case: message"
     environment: bool = False  # BLOCKED by the environment rule (its failures were the receiver's, not the server's)
     waivers: list[Waiver] = field(default_factory=list)  # the waivers that covered its failures or warnings
-    waived_status: str | None = None  # WAIVED: the status it had without them (FAIL or WARN)
+    waived_status: Status | None = None  # WAIVED: the status it had without them (FAIL or WARN)
+
+    def __post_init__(self) -> None:  # a status given as its word (read back, or by hand) is the type's
+        self.status = Status(self.status)
+        if self.waived_status is not None:
+            self.waived_status = Status(self.waived_status)
 
     @property
     def undrawn(self) -> bool:
         """NOT RUN because no generated example reached it (its messages say which cases), not deselected."""
-        return self.status == "NOT RUN" and bool(self.messages)
+        return self.status is Status.NOT_RUN and bool(self.messages)
 
     def as_dict(self) -> dict:
         return {**asdict(self.requirement), "status": self.status, "counts": self.counts,
                 "messages": self.messages, "environment": self.environment,
                 "waivers": [waiver.as_dict() for waiver in self.waivers], "waived_status": self.waived_status}
-
-
-class ResultStream:
-    """The list of check events of one case (its record's), with listeners (a progress line may subscribe).
-    Append-only, but for one exception: a generated case drops an example's events before the next example
-    (`conformance.generation`), so its record ends with the minimal failing example's."""
-
-    def __init__(self) -> None:
-        self.events: list[CheckEvent] = []
-        self.listeners: list[Callable[[CheckEvent], None]] = []
-
-    def emit(self, event: CheckEvent) -> None:
-        if event.outcome not in OUTCOMES:
-            raise ValueError(f"unknown outcome {event.outcome!r}")
-        self.events.append(event)
-        for listener in self.listeners:
-            listener(event)
 
 
 def settle(events: Iterable[CheckEvent], *, unreachable: frozenset[str] = frozenset(),
@@ -108,11 +84,11 @@ def settle(events: Iterable[CheckEvent], *, unreachable: frozenset[str] = frozen
     yet) on a server that did deliver later: their failures are BLOCKED too, never a verdict on a slow server."""
     settled, blamed = [], set()
     for event in events:
-        if event.outcome == "fail" and event.case in unreachable:
+        if event.outcome is Outcome.FAIL and event.case in unreachable:
             blamed.add(event.requirement)
-            event = CheckEvent(event.requirement, "blocked", event.case, UNREACHABLE_RECEIVER, event.at)
-        elif event.outcome == "fail" and event.case in cut_short:
-            event = CheckEvent(event.requirement, "blocked", event.case, CUT_SHORT, event.at)
+            event = CheckEvent(event.requirement, Outcome.BLOCKED, event.case, UNREACHABLE_RECEIVER, event.at)
+        elif event.outcome is Outcome.FAIL and event.case in cut_short:
+            event = CheckEvent(event.requirement, Outcome.BLOCKED, event.case, CUT_SHORT, event.at)
         settled.append(event)
     return settled, blamed
 
@@ -120,7 +96,7 @@ def settle(events: Iterable[CheckEvent], *, unreachable: frozenset[str] = frozen
 def waiver_of(event: CheckEvent, waivers: Sequence[Waiver]) -> Waiver | None:
     """The waiver that covers a failure or warning (one naming its requirement first, else one naming its case),
     or None: a pass, N-A or BLOCKED is never waived."""
-    if event.outcome not in ("fail", "warn"):
+    if event.outcome not in FAILING:
         return None
     return next((w for w in waivers if w.id == event.requirement), None) or \
         next((w for w in waivers if w.covers_case(event.case)), None)
@@ -138,123 +114,121 @@ def summarize(requirements: Iterable[Requirement], events: Iterable[CheckEvent],
     deselected by the draw, with that said: not a check that could not be made)."""
     by_id: dict[str, list[CheckEvent]] = {}
     events, blamed = settle(events, unreachable=unreachable, cut_short=cut_short)
-    stopped = {event.case for event in events if event.outcome in ("fail", "blocked")}  # cases cut short
+    stopped = {event.case for event in events if event.outcome in (Outcome.FAIL, Outcome.BLOCKED)}  # cut short
     for event in events:
         by_id.setdefault(event.requirement, []).append(event)
     results = []
     for requirement in requirements:
         mine = by_id.get(requirement.id, [])
-        counts = {outcome: sum(e.outcome == outcome for e in mine) for outcome in OUTCOMES}
+        counts = {outcome.value: sum(e.outcome is outcome for e in mine) for outcome in Outcome}
         covered = [(e, waiver_of(e, waivers)) for e in mine]
-        unwaived = [e for e, waiver in covered if e.outcome in ("fail", "warn") and waiver is None]
+        unwaived = [e for e, waiver in covered if e.outcome in FAILING and waiver is None]
         waived = [e for e, waiver in covered if waiver is not None]
-        if any(e.outcome == "fail" for e in unwaived):
-            status = "FAIL" if requirement.level == "MUST" else "WARN"
+        if any(e.outcome is Outcome.FAIL for e in unwaived):
+            status = Status.FAIL if requirement.level == "MUST" else Status.WARN
         elif unwaived:
-            status = "WARN"
+            status = Status.WARN
         elif waived:
-            status = "WAIVED"
-        elif counts["pass"]:
-            status = "PASS"
-        elif counts["n/a"]:
-            status = "N-A"
-        elif counts["blocked"]:
-            status = "BLOCKED"
+            status = Status.WAIVED
+        elif counts[Outcome.PASS]:
+            status = Status.PASS
+        elif counts[Outcome.NA]:
+            status = Status.NA
+        elif counts[Outcome.BLOCKED]:
+            status = Status.BLOCKED
         elif declared and declared.get(requirement.id):
-            status = "NOT CHECKED"
+            status = Status.NOT_CHECKED
         else:
-            status = "NOT RUN"
-        shown = {"FAIL": [e for e in unwaived if e.outcome == "fail"], "WARN": unwaived, "WAIVED": waived,
-                 "N-A": [e for e in mine if e.outcome == "n/a"], "BLOCKED": [e for e in mine if e.outcome == "blocked"]}
+            status = Status.NOT_RUN
+        shown = {Status.FAIL: [e for e in unwaived if e.outcome is Outcome.FAIL], Status.WARN: unwaived,
+                 Status.WAIVED: waived, Status.NA: [e for e in mine if e.outcome is Outcome.NA],
+                 Status.BLOCKED: [e for e in mine if e.outcome is Outcome.BLOCKED]}
         messages = [f"{e.case}: {e.message}" for e in shown.get(status, ())][:keep]
-        if status == "NOT RUN" and unreached and unreached.get(requirement.id):
+        if status is Status.NOT_RUN and unreached and unreached.get(requirement.id):
             messages = [f"{case}: none of its generated examples reached it (a larger profile or another seed "
                         "draws more)" for case in unreached[requirement.id][:keep]]
-        if status == "NOT CHECKED":  # name the cases that stopped (others declare it but had nothing to check)
+        if status is Status.NOT_CHECKED and declared:  # name the cases that stopped (others had nothing to check)
             cases = declared[requirement.id]
             messages = ([f"{case}: stopped at an earlier failure before checking it"
                          for case in cases if case in stopped][:keep]
                         or [f"{case}: declares it but did not check it" for case in cases[:keep]])
         result = RequirementResult(requirement, status, counts, messages,
-                                   environment=status == "BLOCKED" and requirement.id in blamed)
+                                   environment=status is Status.BLOCKED and requirement.id in blamed)
         result.waivers = list(dict.fromkeys(waiver for _, waiver in covered if waiver is not None))
-        if status == "WAIVED":
-            result.waived_status = "FAIL" if requirement.level == "MUST" and any(e.outcome == "fail" for e in waived) \
-                else "WARN"
+        if status is Status.WAIVED:
+            failed = requirement.level == "MUST" and any(e.outcome is Outcome.FAIL for e in waived)
+            result.waived_status = Status.FAIL if failed else Status.WARN
         results.append(result)
     return results
 
 
 @dataclass(frozen=True)
 class Verdict:
-    conformant: bool
-    line: str  # "VERDICT: <KIND> — why (counts)"
+    """The verdict of a run: its kind, why (one clause), and how many requirements had each status. The line users
+    read is built from these (`line`), never parsed back."""
+
+    kind: VerdictKind
+    reason: str
+    counts: Mapping[Status, int] = field(default_factory=dict)
 
     @property
-    def kind(self) -> str:
-        """CONFORMANT, NOT CONFORMANT, INCOMPLETE, ENVIRONMENT ERROR or NOTHING CHECKED."""
-        return self.line.removeprefix("VERDICT: ").split(" — ", 1)[0]
+    def conformant(self) -> bool:
+        return self.kind is VerdictKind.CONFORMANT
 
     @property
-    def exit_code(self) -> int:
-        """The exit code of a run that ends with this verdict (the one place it is decided)."""
-        return EXIT_CODES[self.kind]
+    def exit_code(self) -> ExitCode:
+        """The exit code of a run that ends with this verdict (`conformance.status.VERDICT_EXIT`)."""
+        return VERDICT_EXIT[self.kind]
+
+    @property
+    def line(self) -> str:
+        """"VERDICT: <KIND> — <reason> (<counts>)": the counts leave NOT RUN out (a conformant run says how many
+        were not selected instead)."""
+        if self.kind is VerdictKind.ENVIRONMENT_ERROR:
+            return f"VERDICT: {self.kind} — {self.reason}"
+        shown = ", ".join(f"{self.counts[s]} {s}" for s in STATUS_ORDER if self.counts.get(s) and s is not Status.NOT_RUN)
+        if self.kind in (VerdictKind.CONFORMANT, VerdictKind.STALE_WAIVERS) and self.counts.get(Status.NOT_RUN):
+            shown += f"; {self.counts[Status.NOT_RUN]} not selected in this run"
+        empty = {VerdictKind.INTERRUPTED: "nothing checked", VerdictKind.NOTHING_CHECKED: "none run"}
+        return f"VERDICT: {self.kind} — {self.reason} ({shown or empty.get(self.kind, '')})"
+
+    def as_dict(self) -> dict[str, Any]:
+        """For results.json: the line as users read it, and the parts it is made of."""
+        return {"conformant": self.conformant, "line": self.line, "kind": self.kind.value, "reason": self.reason,
+                "counts": {status.value: count for status, count in self.counts.items()}}
 
 
-def verdict(results: list[RequirementResult], environment_error: str | None = None,
+def verdict(results: Sequence[RequirementResult], environment_error: str | None = None,
             interrupted: str | None = None, stale: Sequence[str] = ()) -> Verdict:
     """The verdict of a run. `interrupted`: why the run ended before every selected case ran (a failed MUST
     still makes it NOT CONFORMANT: no later case can undo that). `stale`: the waivers (as "id (file #n)") whose
     requirement or case passed, when the run is strict about them (`--strict-waivers`): a run that would be
     CONFORMANT is STALE WAIVERS instead. WAIVED requirements never fail the gate; the line says how many there
     are."""
+    tally = {status: [r for r in results if r.status is status] for status in STATUS_ORDER}
+    counts = {status: len(found) for status, found in tally.items() if found}
     if environment_error:
-        return Verdict(False, f"VERDICT: ENVIRONMENT ERROR — {environment_error}")
-    tally = {status: [r for r in results if r.status == status] for status in STATUS_ORDER}
-    counts = ", ".join(f"{len(tally[s])} {s}" for s in STATUS_ORDER if tally[s] and s != "NOT RUN")
-    if tally["FAIL"]:
-        ids = ", ".join(r.requirement.id for r in tally["FAIL"])
-        return Verdict(False, f"VERDICT: NOT CONFORMANT — {len(tally['FAIL'])} MUST requirement(s) failed: "
-                              f"{ids} ({counts})")
+        return Verdict(VerdictKind.ENVIRONMENT_ERROR, environment_error, counts)
+    if tally[Status.FAIL]:
+        ids = ", ".join(r.requirement.id for r in tally[Status.FAIL])
+        return Verdict(VerdictKind.NOT_CONFORMANT, f"{len(tally[Status.FAIL])} MUST requirement(s) failed: {ids}",
+                       counts)
     if interrupted:
-        return Verdict(False, f"VERDICT: INTERRUPTED — {interrupted} ({counts or 'nothing checked'})")
-    unproven = [r for r in tally["BLOCKED"] + tally["NOT CHECKED"] if r.requirement.level == "MUST"]
+        return Verdict(VerdictKind.INTERRUPTED, interrupted, counts)
+    unproven = [r for r in tally[Status.BLOCKED] + tally[Status.NOT_CHECKED] if r.requirement.level == "MUST"]
     if unproven:
-        return Verdict(False, f"VERDICT: INCOMPLETE — {len(unproven)} MUST requirement(s) could not be "
-                              f"checked ({counts})")
-    scope = "" if not tally["NOT RUN"] else f"; {len(tally['NOT RUN'])} not selected in this run"
-    if not tally["PASS"] and not tally["WARN"] and not tally["WAIVED"]:
-        return Verdict(False, f"VERDICT: NOTHING CHECKED — no requirement could be checked ({counts or 'none run'})")
+        return Verdict(VerdictKind.INCOMPLETE, f"{len(unproven)} MUST requirement(s) could not be checked", counts)
+    if not tally[Status.PASS] and not tally[Status.WARN] and not tally[Status.WAIVED]:
+        return Verdict(VerdictKind.NOTHING_CHECKED, "no requirement could be checked", counts)
     if stale:
-        return Verdict(False, f"VERDICT: STALE WAIVERS — {len(stale)} waiver(s) cover what passed: "
-                              f"{', '.join(stale)}; remove them (--strict-waivers) ({counts}{scope})")
-    waived = "" if not tally["WAIVED"] else (f"; {len(tally['WAIVED'])} failure(s) waived: "
-                                             f"{', '.join(r.requirement.id for r in tally['WAIVED'])}")
-    return Verdict(True, f"VERDICT: CONFORMANT — every MUST checked passed{waived} ({counts}{scope})")
-
-
-def write_json(path, results: list[RequirementResult], events: list[CheckEvent], meta: dict,
-               final: Verdict | None = None, cases: list[dict] | None = None, more: dict | None = None) -> None:
-    """The machine-readable results file every later report format can be rebuilt from; `cases`: the records
-    (evidence) of the cases that did not pass; `more`: further top-level sections."""
-    document = {
-        "meta": meta,
-        "verdict": asdict(final or verdict(results)),
-        "requirements": [r.as_dict() for r in results],
-        "events": [asdict(e) for e in events],
-    }
-    if cases is not None:
-        document["cases"] = cases
-    document.update(more or {})
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(document, handle, indent=2, ensure_ascii=False)
-        handle.write("\n")
+        return Verdict(VerdictKind.STALE_WAIVERS, f"{len(stale)} waiver(s) cover what passed: {', '.join(stale)}; "
+                                                  "remove them (--strict-waivers)", counts)
+    waived = "" if not tally[Status.WAIVED] else (f"; {len(tally[Status.WAIVED])} failure(s) waived: "
+                                                  f"{', '.join(r.requirement.id for r in tally[Status.WAIVED])}")
+    return Verdict(VerdictKind.CONFORMANT, f"every MUST checked passed{waived}", counts)
 
 
 # --- the run -----------------------------------------------------------------------------------------------
-
-
-CASE_STATUSES = ("FAIL", "WAIVED", "BLOCKED", "N-A", "WARN", "PASS", "SKIPPED")  # a case's, by precedence
 
 
 @dataclass
@@ -266,9 +240,12 @@ class CaseResult:
 
     case: str
     protocol: str | None
-    status: str
+    status: CaseStatus
     messages: list[str]
     waivers: list[Waiver] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.status = CaseStatus(self.status)
 
 
 @dataclass
@@ -278,12 +255,15 @@ class WaiverUse:
     did not run, or was BLOCKED, N-A or NOT CHECKED)."""
 
     waiver: Waiver
-    state: str
+    state: WaiverState
     requirements: list[str] = field(default_factory=list)
     cases: list[str] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self.state = WaiverState(self.state)
+
     def as_dict(self) -> dict:
-        return {**self.waiver.as_dict(), "state": self.state, "requirements": self.requirements,
+        return {**self.waiver.as_dict(), "state": self.state.value, "requirements": self.requirements,
                 "cases": self.cases}
 
 
@@ -297,7 +277,7 @@ class Assessment:
     environment_error: str | None
     records: list[CaseRecord]
     processes: list[ProcessSummary]
-    exit_code: int = 0
+    exit_code: ExitCode = ExitCode.OK
     interrupted: str | None = None  # why the run ended before every selected case ran
     cases: dict[str, CaseResult] = field(default_factory=dict)  # case id -> its result
     waivers: list[WaiverUse] = field(default_factory=list)      # every waiver given, and what it did
@@ -316,21 +296,21 @@ def case_result(record: CaseRecord, events: Sequence[CheckEvent], levels: Mappin
                 waivers: Sequence[Waiver] = ()) -> CaseResult:
     """The result of one case from its settled events (`levels`: requirement id -> MUST or SHOULD)."""
     covered = [(event, waiver_of(event, waivers)) for event in events]
-    unwaived = [event for event, waiver in covered if event.outcome in ("fail", "warn") and waiver is None]
+    unwaived = [event for event, waiver in covered if event.outcome in FAILING and waiver is None]
     outcomes = {event.outcome for event in events}
-    if any(event.outcome == "fail" and levels.get(event.requirement) == "MUST" for event in unwaived):
-        status = "FAIL"
+    if any(event.outcome is Outcome.FAIL and levels.get(event.requirement) == "MUST" for event in unwaived):
+        status = CaseStatus.FAIL
     elif any(waiver for _, waiver in covered):
-        status = "WAIVED"
-    elif "blocked" in outcomes:
-        status = "BLOCKED"
-    elif "n/a" in outcomes:
-        status = "N-A"
+        status = CaseStatus.WAIVED
+    elif Outcome.BLOCKED in outcomes:
+        status = CaseStatus.BLOCKED
+    elif Outcome.NA in outcomes:
+        status = CaseStatus.NA
     elif unwaived:
-        status = "WARN"
+        status = CaseStatus.WARN
     else:
-        status = "SKIPPED" if record.outcome == "skipped" else "PASS"
-    messages = [f"{event.requirement}: {event.message}" for event in events if event.outcome != "pass"]
+        status = CaseStatus.SKIPPED if record.outcome is CaseOutcome.SKIPPED else CaseStatus.PASS
+    messages = [f"{event.requirement}: {event.message}" for event in events if event.outcome is not Outcome.PASS]
     used = list(dict.fromkeys(waiver for _, waiver in covered if waiver is not None))
     return CaseResult(record.case, record.protocol, status, messages, used)
 
@@ -340,18 +320,18 @@ def waiver_uses(waivers: Sequence[Waiver], events: Sequence[CheckEvent],
     """What each waiver did, from the settled events, the requirements' results (by id) and the cases'."""
     uses = []
     for waiver in waivers:
-        matched = [event for event in events if event.outcome in ("fail", "warn")
+        matched = [event for event in events if event.outcome in FAILING
                    and (event.requirement == waiver.id or waiver.covers_case(event.case))]
         if matched:
-            uses.append(WaiverUse(waiver, "applied", list(dict.fromkeys(e.requirement for e in matched)),
+            uses.append(WaiverUse(waiver, WaiverState.APPLIED, list(dict.fromkeys(e.requirement for e in matched)),
                                   list(dict.fromkeys(e.case for e in matched))))
             continue
         if waiver.id in results:
-            passed = results[waiver.id].status == "PASS"
+            passed = results[waiver.id].status is Status.PASS
         else:
             named = [result.status for case, result in cases.items() if waiver.covers_case(case)]
-            passed = bool(named) and all(status == "PASS" for status in named)
-        uses.append(WaiverUse(waiver, "stale" if passed else "unused"))
+            passed = bool(named) and all(status is CaseStatus.PASS for status in named)
+        uses.append(WaiverUse(waiver, WaiverState.STALE if passed else WaiverState.UNUSED))
     return uses
 
 
@@ -366,7 +346,7 @@ def unreachable_protocols(records: Sequence[CaseRecord], processes: Sequence[Pro
     found = []
     for protocol in dict.fromkeys(record.protocol for record in records if record.uses_receiver):
         waited = [record for record in records if record.protocol == protocol and record.uses_receiver]
-        if protocol in stopped or not any(event.outcome == "fail" for record in waited for event in record.events):
+        if protocol in stopped or not any(event.outcome is Outcome.FAIL for record in waited for event in record.events):
             continue
         mine = [record for record in records if record.protocol == protocol]
         if any(getattr(record, "unreadable", 0) for record in mine) or any(
@@ -434,7 +414,7 @@ def assess(catalogues: Mapping[str, Catalogue], records: Sequence[CaseRecord],
     levels = {id: req.level for catalogue in catalogues.values() for id, req in catalogue.requirements.items()}
     cases = {record.case: case_result(record, by_case.get(record.case, []), levels, waivers) for record in records}
     uses = waiver_uses(waivers, settled, {result.requirement.id: result for result in results}, cases)
-    stale = [f"{use.waiver.id} ({use.waiver.where})" for use in uses if use.state == "stale"] if strict_waivers else []
+    stale = [f"{use.waiver.id} ({use.waiver.where})" for use in uses if use.state is WaiverState.STALE] if strict_waivers else []
     final = verdict(results, problem, interrupted, stale)
     return Assessment(by_protocol, final, problem, list(records), list(processes), final.exit_code, interrupted,
                       cases, uses, strict_waivers)

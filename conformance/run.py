@@ -20,13 +20,13 @@ from conformance import protocols
 from conformance.http import HttpClient, Redactor, TransportError, recording
 from conformance.names import Names
 from conformance.record import CaseRecord, ProcessSummary
+from conformance.status import ExitCode
 from conformance.tables import DEFAULT_CASE_TIMEOUT
 from conformance.target import DeliverySettings, Target, target_from_mapping
 
+RUN_KEY = pytest.StashKey["ProcessRun"]()   # the process's run, in config.stash
 RECORD_KEY = pytest.StashKey[CaseRecord]()  # a case item's record, while it runs
-CASE_RECEIVER_KEY = pytest.StashKey[Any]()  # a case item's view of the receiver (its mailboxes), if it has one
 EMBEDDED = "embedded reference server"
-EXIT_ENVIRONMENT = 2  # the target or the receiver cannot be reached: an environment error
 # The embedded server delivers at once and says when it is idle: quiet windows end then, so they can be long.
 EMBEDDED_DELIVERY = DeliverySettings(deadline=5.0, quiet_window=2.0)
 
@@ -84,6 +84,7 @@ class ProcessRun:
     reference: Any = None
     silence: Silence = field(default_factory=Silence)  # what this process learned of each server's deliveries
     problem: str | None = None  # a configuration error found at collection (an unknown waiver id): no case runs
+    target_sha256: str | None = None  # the target file's, as the controller read it
     _receiver: Any = None
 
     def named(self, protocol: str) -> bool:
@@ -121,7 +122,7 @@ class ProcessRun:
                 receiver.start()
             except OSError as exc:
                 pytest.exit(f"the callback receiver cannot listen on {settings.listen_host}:{settings.listen_port}: "
-                            f"{exc}", returncode=EXIT_ENVIRONMENT)
+                            f"{exc}", returncode=ExitCode.ERROR)
             self._receiver = receiver
             self.config.add_cleanup(receiver.stop)
         return self._receiver
@@ -142,7 +143,7 @@ class ProcessRun:
                                 max_body_bytes=settings.max_body_bytes, secrets=target.secrets())
         except (ssl.SSLError, OSError, ValueError) as exc:  # e.g. a ca_bundle that is no PEM file
             pytest.exit(f"{target.source}: [{protocol}] cannot be reached as configured: "
-                        f"{' '.join(str(exc).split())}", returncode=EXIT_ENVIRONMENT)
+                        f"{' '.join(str(exc).split())}", returncode=ExitCode.ERROR)
         self.config.add_cleanup(client.close)
         _probe(client, settings.base_url)
         return Endpoint(settings, client, origin)
@@ -190,7 +191,12 @@ def _probe(client: HttpClient, base_url: str) -> None:
         try:
             client.request("GET", "", label="reachability probe")
         except TransportError as exc:
-            pytest.exit(f"target unreachable: {base_url}: {exc}", returncode=EXIT_ENVIRONMENT)
+            pytest.exit(f"target unreachable: {base_url}: {exc}", returncode=ExitCode.ERROR)
+
+
+def process_run(config: pytest.Config) -> ProcessRun:
+    """The process's run (made when the plugin configured it)."""
+    return config.stash[RUN_KEY]
 
 
 def report_leftovers(request: pytest.FixtureRequest, left: list[str]) -> None:

@@ -1,10 +1,11 @@
-"""Sharding a run over CI jobs, and merging the shards' results into the run they are parts of.
+"""Sharding a run over CI jobs, and merging the shards' results into the run they are parts of (a feature plugin).
 
 `--conformance-shard K/N` (`conformance run --shard K/N`) keeps a stable 1/N of the selected cases: cases are
-grouped by area (their module: CRUD, roles, deliveries, ...; `AREAS` names each area, for `-m` too), so a
-shard's cases share their set-up, and the groups are dealt largest first to the shard with the fewest cases so far
-(ties: the lower shard), a deal every shard computes alike from the same selection. The N shards together run
-every selected case exactly once.
+grouped by area (the area their module declares, per protocol: CRUD, roles, deliveries, ...; see
+`conformance.collection`), so a shard's cases share their set-up, and the groups are dealt largest first to the
+shard with the fewest cases so far (ties: the lower shard), a deal every shard computes alike from the same
+selection (after every other selection, -k and -m included). The N shards together run every selected case exactly
+once.
 
 `conformance merge A.json B.json ... -o run.json` reads each shard's results file (its cases' records, the
 passed ones as digests without evidence, its processes' summaries, its waivers) and assesses them again as one
@@ -15,15 +16,22 @@ catalogue, target file, generation settings or waivers differ are not parts of o
 
 from __future__ import annotations
 
-import json
+import argparse
+import os
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from typing import Any
 
-from conformance import catalogue, protocols
+import pytest
+
+from conformance import catalogue, collection, protocols, resultsfile
+from conformance.options import Option, add_to
 from conformance.record import CaseRecord, ProcessSummary, utc
 from conformance.reports import assessed_meta
 from conformance.results import Assessment, assess
+from conformance.resultsfile import ResultsFileError
+from conformance.status import ExitCode, Status, exit_help
 from conformance.waivers import Waiver
 
 # what every shard of one run has alike in its metadata (the merge refuses shards that differ)
@@ -31,7 +39,7 @@ SAME_IN_EVERY_SHARD = ("suite_version", "catalogue_sha256", "target_sha256", "ge
 
 
 class ShardError(ValueError):
-    """A shard spec or a results file that cannot be used; str() is one line."""
+    """A shard spec or a set of results files that cannot be merged; str() is one line."""
 
 
 def parse(spec: str) -> tuple[int, int]:
@@ -42,46 +50,32 @@ def parse(spec: str) -> tuple[int, int]:
     return int(k), int(n)
 
 
-# Area (a selection marker, `-m crud`) -> what it holds and the case modules that hold it (`protocol/module` for one
-# protocol's only): one module is one concern, so a case's area is its module's (the unit the shards are dealt by).
-# A module may be in two areas: `delivery` is every case that waits for a delivery (`-m "not delivery"` needs no
-# receiver the target can reach).
-AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "crud": ("create, retrieve, change, delete and list (VidiCore paths with and without a trailing slash too)",
-             ("test_create.py", "test_retrieve.py", "test_change.py", "test_delete.py", "test_list.py",
-              "test_paths.py", "test_registrations.py")),
-    "not_found": ("unknown ids and entities: 404", ("test_not_found.py",)),
-    "invalid": ("refused input: invalid documents and requests answer 400 (404 for an unknown job) and store "
-                "nothing", ("test_invalid.py",)),
-    "negotiation": ("formats and media types: JSON bodies, text/plain answers, Content-Type of XML answers",
-                    ("test_negotiation.py",)),
-    "roles": ("authentication and who may do what", ("test_access.py",)),
-    "delivery": ("every case that waits for a delivery from the server to the suite's receiver",
-                 ("test_delivery.py", "test_naming.py", "test_bookkeeping.py", "spectra/test_generated_model.py")),
-    "naming": ("the Spectra payload in every naming convention, format and method", ("test_naming.py",)),
-    "bookkeeping": ("the delivery bookkeeping of Spectra registrations", ("test_bookkeeping.py",)),
-    "generated": ("cases whose inputs Hypothesis generates (-m 'not generated' leaves them out)",
-                  ("test_generated.py", "test_generated_model.py")),
-}
+def _shard(value: str) -> str:
+    try:
+        parse(value)
+    except ShardError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
 
 
-def area(nodeid: str) -> str:
-    """A case's area: its module (`conformance/vidicore/cases/test_delivery.py`)."""
-    return nodeid.split("::", 1)[0]
+SHARD = Option("conformance_shard", "run only the K-th of N shards of the selected cases (grouped by area; for CI "
+               "fleets: one job per shard, then `conformance merge` their results files)",
+               pytest="--conformance-shard", cli=("--shard",), metavar="K/N", type=_shard, default_text="all")
+OPTIONS = (SHARD,)
 
 
-def areas(protocol: str, nodeid: str) -> tuple[str, ...]:
-    """The names of a case's area (`AREAS`): none for a module no area holds."""
-    module = area(nodeid).rpartition("/")[2]
-    return tuple(name for name, (_, modules) in AREAS.items()
-                 if module in modules or f"{protocol}/{module}" in modules)
+def group(item: pytest.Item) -> str:
+    """What a case is dealt to a shard with: its protocol's area ("vidicore:crud")."""
+    found = collection.facts(item)
+    return f"{found.protocol}:{found.area}" if found is not None else item.nodeid.split("::", 1)[0]
 
 
-def deal(nodeids: Sequence[str], shards: int) -> dict[str, int]:
-    """Area -> shard (1-based): largest areas first, each to the shard with the fewest cases so far."""
+def deal(groups: Sequence[str], shards: int) -> dict[str, int]:
+    """Group -> shard (1-based), given each case's group: largest groups first, each to the shard with the fewest
+    cases so far."""
     sizes: dict[str, int] = {}
-    for nodeid in nodeids:
-        sizes[area(nodeid)] = sizes.get(area(nodeid), 0) + 1
+    for name in groups:
+        sizes[name] = sizes.get(name, 0) + 1
     load = [0] * shards
     dealt = {}
     for name in sorted(sizes, key=lambda name: (-sizes[name], name)):
@@ -94,19 +88,8 @@ def deal(nodeids: Sequence[str], shards: int) -> dict[str, int]:
 def read(path: str) -> tuple[dict[str, Any], list[CaseRecord], list[ProcessSummary]]:
     """One results file: its metadata, its cases' records (the passed ones without evidence) and its processes'
     summaries."""
-    try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
-        parts = [*data.get("cases", ()), *data["digests"]]
-        summaries = [ProcessSummary.from_dict(p) for p in data["processes"]]
-        return dict(data["meta"]), [CaseRecord.from_dict(part) for part in parts], summaries
-    except FileNotFoundError:
-        raise ShardError(f"{path}: file not found") from None
-    except json.JSONDecodeError as exc:
-        raise ShardError(f"{path}: not JSON ({exc})") from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
-        raise ShardError(f"{path}: not a results file of this suite (with digests and processes): "
-                         f"{' '.join(str(exc).split())[:200]}") from None
+    found = resultsfile.read(path)
+    return found.meta, found.records(), found.processes()
 
 
 def rebuild(path: str) -> tuple[Assessment, dict[str, Any]]:
@@ -124,7 +107,7 @@ def _assess(records: Sequence[CaseRecord], processes: Sequence[ProcessSummary], 
     when a file was made with another requirement catalogue than this suite's."""
     digests = {meta.get("catalogue_sha256") for meta in metas} - {None}
     if digests and digests != {catalogue.digest()}:
-        raise ShardError(f"{path}: made with another requirement catalogue (sha256 {digests.pop()}) than this "
+        raise ResultsFileError(f"{path}: made with another requirement catalogue (sha256 {digests.pop()}) than this "
                          f"suite's ({catalogue.digest()}); use the suite version that made it "
                          f"({metas[0].get('suite_version')})")
     catalogues = {protocol: catalogue.load(protocol) for protocol in protocols.NAMES}
@@ -144,7 +127,7 @@ def merge(paths: Sequence[str]) -> tuple[Assessment, dict[str, Any]]:
         metas.append(meta)
         for record in shard_records:
             if record.case in records:
-                raise ShardError(f"{path}: case {record.case} is also in an earlier file (the same shard twice?)")
+                raise ResultsFileError(f"{path}: case {record.case} is also in an earlier file (the same shard twice?)")
             records[record.case] = record
         processes.extend(summaries)
     for key in SAME_IN_EVERY_SHARD:
@@ -173,5 +156,58 @@ def _same(paths: Sequence[str], metas: list[dict[str, Any]], key: str, value: Ca
     first = value(metas[0])
     for path, meta in zip(paths[1:], metas[1:]):
         if value(meta) != first:
-            raise ShardError(f"{path}: {key} not the same as in {paths[0]}: the shards are not parts of one run "
+            raise ResultsFileError(f"{path}: {key} not the same as in {paths[0]}: the shards are not parts of one run "
                              "(the same suite, catalogue, target file, generation profile and seed, waivers)")
+
+
+# --- the plugin: --conformance-shard K/N ----------------------------------------------------------------------
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    add_to(parser, OPTIONS)
+
+
+def pytest_conformance_meta(config: pytest.Config) -> dict[str, Any]:
+    return {"shard": config.getoption(SHARD.dest, None)}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> Generator[None, None, None]:
+    """After every other selection: keep this shard's groups."""
+    yield
+    spec = config.getoption(SHARD.dest, None)
+    if not spec:
+        return
+    k, n = parse(spec)
+    dealt = deal([group(item) for item in items], n)
+    dropped = [item for item in items if dealt[group(item)] != k]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if dealt[group(item)] == k]
+
+
+# --- `conformance merge` --------------------------------------------------------------------------------------
+
+
+def add_command(commands: Any) -> None:
+    merge_parser = commands.add_parser("merge", help="join shards' results files into the results of the whole run",
+                                       epilog=exit_help())
+    merge_parser.add_argument("results", nargs="+", metavar="SHARD.json", help="each shard's results file (--results)")
+    merge_parser.add_argument("-o", "--output", metavar="FILE", default=os.path.join("reports", "results.json"),
+                              help="the whole run's results file (default: %(default)s)")
+    merge_parser.set_defaults(handler=command)
+
+
+def command(args: argparse.Namespace) -> ExitCode:
+    try:
+        assessment, meta = merge(args.results)
+    except ResultsFileError as exc:
+        print(f"conformance merge: error: {exc}", file=sys.stderr)
+        return ExitCode.ERROR
+    resultsfile.write(args.output, assessment, meta)
+    for result in assessment.results:
+        if result.status is not Status.PASS:
+            print(f"{result.status:<12}{result.requirement.level:<7}{result.requirement.id}")
+    print(f"{len(assessment.records)} cases from {len(args.results)} results files; written to {args.output}")
+    print(assessment.verdict.line)
+    return assessment.exit_code

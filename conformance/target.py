@@ -14,7 +14,7 @@ Secrets never live in the file: each user names the environment variable that ho
     multiplier = 1               # scales both, for slow staging servers
 
     [generation]                 # optional: the generated (Hypothesis) cases
-    profile = "ci"               # dev | ci | certify (conformance.generation.PROFILES)
+    profile = "ci"               # dev | ci | certify (conformance.generation.GENERATION_PROFILES)
     seed = 1234                  # a fixed seed (default: none; ci is derandomised, dev and certify random)
 
     waivers = "waivers.toml"     # optional, at the top (before any table): the run's waivers file
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance import protocols, tables
+from conformance.generation import DEFAULT_GENERATION_PROFILE, GENERATION_PROFILES
 from conformance.tables import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT, Invalid, where
 
 __all__ = [
@@ -51,7 +52,6 @@ __all__ = [
 
 _DELIVERY_KEYS = ("listen_host", "listen_port", "public_url", "deadline", "quiet_window", "multiplier")
 _GENERATION_KEYS = ("profile", "seed")
-GENERATION_PROFILES = ("dev", "ci", "certify")  # described in conformance.generation
 
 
 class TargetError(ValueError):
@@ -74,7 +74,7 @@ class DeliverySettings:
 class GenerationSettings:
     """The generated cases: the profile (how many examples, derandomised or seeded) and the seed."""
 
-    profile: str = "ci"
+    profile: str = DEFAULT_GENERATION_PROFILE
     seed: int | None = None
 
 

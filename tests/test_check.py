@@ -6,8 +6,8 @@ import pytest
 
 from conformance.catalogue import Requirement
 from conformance.check import Check, ConformanceFailure, ConformanceWarning
-from conformance.http import Exchange, Recorder
-from conformance.results import ResultStream
+from conformance.http import Exchange
+from conformance.record import CaseRecord
 
 CASE = "tests/vidicore/test_x.py::test_case"
 REQUIREMENTS = {
@@ -25,31 +25,36 @@ def exchange(curl: str = "curl -sS -X GET http://h/API/job/notification", **fiel
 
 
 @pytest.fixture
-def stream() -> ResultStream:
-    return ResultStream()
+def record() -> CaseRecord:
+    return CaseRecord(CASE, ("VC-MUST", "VC-READ", "VC-SHOULD"), "vidicore")
 
 
 @pytest.fixture
-def recorder() -> Recorder:
-    return Recorder()
+def stream(record):  # what the checks emitted
+    return record.stream
 
 
 @pytest.fixture
-def check(stream, recorder) -> Check:
-    return Check(CASE, ["VC-MUST", "VC-READ", "VC-SHOULD"], REQUIREMENTS, stream, recorder)
+def recorder(record):  # where the exchanges go
+    return record
 
 
-def test_a_failure_names_the_command_that_reruns_its_case_beside_the_curl_line(stream, recorder):
+@pytest.fixture
+def check(record) -> Check:
+    return Check(CASE, ["VC-MUST", "VC-READ", "VC-SHOULD"], REQUIREMENTS, record)
+
+
+def test_a_failure_names_the_command_that_reruns_its_case_beside_the_curl_line(record):
     rerun = "conformance run vidicore -k 'test_case'"
-    check = Check(CASE, ["VC-MUST"], REQUIREMENTS, stream, recorder, rerun=rerun)
-    recorder.add(exchange())
+    check = Check(CASE, ["VC-MUST"], REQUIREMENTS, record, rerun=rerun)
+    record.add(exchange())
     with pytest.raises(ConformanceFailure) as failure:
         check("VC-MUST", False, "wrong")
     lines = str(failure.value).splitlines()
     assert lines[-2].strip().startswith("reproduce: curl") and lines[-1].strip() == f"rerun: {rerun}"
 
 
-def outcomes(stream: ResultStream) -> list[tuple[str, str, str, str]]:
+def outcomes(stream) -> list[tuple[str, str, str, str]]:
     return [(e.requirement, e.outcome, e.case, e.message) for e in stream.events]
 
 
@@ -130,4 +135,4 @@ def test_checking_a_requirement_not_declared_is_refused(check, stream):
 
 def test_declaring_unknown_ids_is_refused(stream, recorder):
     with pytest.raises(ValueError, match=r"requirement marker names unknown ids \['VC-NOPE', 'VC-TYPO'\]"):
-        Check(CASE, ["VC-MUST", "VC-NOPE", "VC-TYPO"], REQUIREMENTS, stream, recorder)
+        Check(CASE, ["VC-MUST", "VC-NOPE", "VC-TYPO"], REQUIREMENTS, record)

@@ -8,15 +8,17 @@ import json
 import pytest
 
 from conformance import diff
+from conformance.resultsfile import ResultsFile
 from test_cli import conformance
 
 
-def document(*entries: tuple[str, str], verdict: str = "VERDICT: X", started: float | None = None) -> dict:
-    """A results document: (id, status) pairs; ids starting with SP- are spectra's, the rest vidicore's."""
-    return {"meta": {"started": started} if started is not None else {}, "verdict": {"line": verdict},
-            "requirements": [{"id": rid, "status": status, "level": "SHOULD" if rid.endswith("-S") else "MUST",
-                              "text": f"text of {rid}", "protocol": "spectra" if rid.startswith("SP-") else "vidicore"}
-                             for rid, status in entries]}
+def document(*entries: tuple[str, str], verdict: str = "VERDICT: X", started: float | None = None) -> ResultsFile:
+    """A results file: (id, status) pairs; ids starting with SP- are spectra's, the rest vidicore's."""
+    return ResultsFile("x.json", {
+        "meta": {"started": started} if started is not None else {}, "verdict": {"line": verdict},
+        "requirements": [{"id": rid, "status": status, "level": "SHOULD" if rid.endswith("-S") else "MUST",
+                          "text": f"text of {rid}", "protocol": "spectra" if rid.startswith("SP-") else "vidicore"}
+                         for rid, status in entries]})
 
 
 @pytest.mark.parametrize("old, new, kind", [
@@ -63,7 +65,7 @@ def test_markdown_is_a_table_per_kind_with_cells_made_safe():
     old = document(("VC-A", "PASS"), ("VC-B", "FAIL"), ("VC-C", "PASS"), verdict="VERDICT: CONFORMANT — a | b",
                    started=0.0)
     new = document(("VC-A", "FAIL"), ("VC-B", "PASS"), ("VC-C", "PASS"), verdict="VERDICT: NOT CONFORMANT")
-    new["requirements"][0]["text"] = "pipes | and\nnewlines"
+    new.document["requirements"][0]["text"] = "pipes | and\nnewlines"
     text = diff.markdown(diff.compare(old, new, labels=("old.json", "new.json")))
     assert "| verdict | VERDICT: CONFORMANT — a \\| b | VERDICT: NOT CONFORMANT |" in text
     assert "| started | 1970-01-01 00:00 UTC | unknown |" in text
@@ -84,23 +86,6 @@ def test_text_and_json_say_the_same():
     assert data["regressed"][0] == {"id": "VC-A", "level": "MUST", "protocol": "vidicore", "text": "text of VC-A",
                                     "old": "PASS", "new": "FAIL"}
     assert data["exit_code"] == 1
-
-
-@pytest.mark.parametrize("content, message", [
-    (None, "x.json: file not found"),
-    ("{not json", "x.json: not JSON"),
-    ("[1, 2]", "x.json: not a results file of this suite"),
-    ('{"requirements": {}}', "x.json: not a results file of this suite"),
-    ('{"requirements": [{"id": "VC-A"}]}', "x.json: requirement #1 has no id and status"),
-    ('{"requirements": [1]}', "x.json: requirement #1 has no id and status"),
-])
-def test_bad_files_are_one_line(tmp_path, content, message):
-    path = tmp_path / "x.json"
-    if content is not None:
-        path.write_text(content)
-    with pytest.raises(diff.DiffError) as raised:
-        diff.load(str(path))
-    assert message in str(raised.value) and "\n" not in str(raised.value)
 
 
 def test_conformance_diff_of_two_real_runs(tmp_path):

@@ -15,7 +15,9 @@ import pytest
 from conformance import catalogue, html
 from conformance.http import Exchange
 from conformance.record import CaseRecord, Inbound
-from conformance.results import CheckEvent, assess
+from conformance.events import CheckEvent
+from conformance.results import assess
+from conformance.resultsfile import ResultsFile
 from test_cli import conformance
 
 HOSTILE = ('</pre></details><script>fetch("http://127.0.0.1:9/s")</script>'
@@ -199,7 +201,7 @@ def test_the_comparison_with_a_baseline_uses_the_run_to_run_diff():
                 "requirements": [{"id": "VC-LIST-TEXT", "status": "PASS", "level": "MUST", "protocol": "vidicore",
                                   "text": "t"}, {"id": "VC-LIST", "status": "FAIL", "level": "MUST",
                                                  "protocol": "vidicore", "text": "t"}]}
-    page = html.render(failing(), {}, baseline)
+    page = html.render(failing(), {}, ResultsFile("old.json", baseline))
     section = page.split('<h2 id="comparison">', 1)[1].split('<h2 id="requirements">', 1)[0]
     assert "VERDICT: CONFORMANT — old" in section and "1 regressed, 1 fixed" in section
     assert "<h3>Regressed (newly failing)</h3>" in section and "VC-LIST-TEXT" in section.split("Fixed")[0]

@@ -9,9 +9,8 @@ import pytest
 
 from conformance.catalogue import Requirement
 from conformance.check import Check, ConformanceFailure, ConformanceWarning
-from conformance.http import Recorder
 from conformance.judging import json_body, json_media, judged, xml_media
-from conformance.results import ResultStream
+from conformance.record import CaseRecord
 from conformance.validation import DocumentError, parse_json, parse_xml
 
 CASE = "case"
@@ -25,13 +24,18 @@ class Doc:
 
 
 @pytest.fixture
-def stream() -> ResultStream:
-    return ResultStream()
+def record() -> CaseRecord:
+    return CaseRecord(CASE, tuple(REQUIREMENTS), "vidicore")
 
 
 @pytest.fixture
-def check(stream) -> Check:
-    return Check(CASE, REQUIREMENTS, REQUIREMENTS, stream, Recorder())
+def stream(record):
+    return record.stream
+
+
+@pytest.fixture
+def check(record) -> Check:
+    return Check(CASE, REQUIREMENTS, REQUIREMENTS, record)
 
 
 def unreadable() -> Doc:

@@ -15,7 +15,8 @@ import xmlschema
 from conformance import catalogue, junit
 from conformance.http import Exchange
 from conformance.record import CaseRecord
-from conformance.results import CheckEvent, assess
+from conformance.events import CheckEvent
+from conformance.results import assess
 from conformance.waivers import Waiver
 from test_cli import conformance
 

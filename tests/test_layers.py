@@ -1,4 +1,5 @@
-"""The layers of ARCHITECTURE.md, checked on every module's imports (at the top and inside functions)."""
+"""The layers of ARCHITECTURE.md, checked on every module's imports (at the top and inside functions); and no import
+circle anywhere in the package."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ PACKAGE = Path(__file__).resolve().parents[1] / "conformance"
 PROTOCOL_PACKAGES = ("vidicore", "spectra")
 
 DATA = {"conformance", "conformance.descriptor", "conformance.catalogue", "conformance.tables", "conformance.names",
-        "conformance.protocols", *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}  # a package's __init__: data
+        "conformance.protocols", "conformance.status", "conformance.events", "conformance.options",
+        *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}  # a package's __init__: data
 CORE = {"conformance.results", "conformance.record", "conformance.check", "conformance.http", "conformance.generation",
         "conformance.validation", "conformance.judging", "conformance.target", "conformance.receiver",
-        "conformance.exclusive", "conformance.waivers"}
-RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformance.reports", "conformance.cli",
-       "conformance.timelimit", "conformance.shards", "conformance.junit", "conformance.html", "conformance.diff",
-       "conformance.selection", "conformance.progress",
-       "conformance.__main__"}
+        "conformance.waivers"}
+RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformance.cli", "conformance.collection",
+       "conformance.__main__",
+       # the feature plugins (conformance.plugin.FEATURES), and what only commands use
+       "conformance.selection", "conformance.shards", "conformance.waiving", "conformance.generating",
+       "conformance.timelimit", "conformance.exclusive", "conformance.receiving", "conformance.progress",
+       "conformance.reports", "conformance.terminal", "conformance.resultsfile", "conformance.junit",
+       "conformance.html", "conformance.allure_report", "conformance.diff"}
 REFERENCE_MAY_READ = {"conformance.protocols", "conformance.descriptor",
                       *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}
 
@@ -107,3 +112,30 @@ def test_cases_fixtures_alone_reach_the_run():
             assert reached <= {"conformance.run"}, f"{module} imports {reached}"
         else:
             assert not reached, f"{module} imports {reached}"
+
+
+def test_no_import_circle_anywhere_in_the_package():
+    """Every import of the package (at the top or inside a function) forms a graph without a circle: a module can
+    be read, tested and changed knowing only what it imports."""
+    known = modules()
+    graph = {name: imported(path, name) - {name} for name, path in known.items()}
+    state: dict[str, str] = {}
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        if state.get(module) == "done":
+            return
+        assert state.get(module) != "open", f"import circle: {' -> '.join((*path, module))}"
+        state[module] = "open"
+        for other in sorted(graph[module]):
+            if other != "conformance" or module.count(".") == 0:  # `from conformance import x` names x, not the package
+                visit(other, (*path, module))
+        state[module] = "done"
+
+    for module in sorted(graph):
+        visit(module, ())
+
+
+def test_every_feature_plugin_is_in_the_run_layer():
+    from conformance import plugin
+
+    assert set(plugin.FEATURES) <= RUN

@@ -442,6 +442,9 @@ def test_a_case_past_its_time_limit_fails_naming_what_it_waited_for(run_suite, p
     pytester.makepyfile(test_slow='''
 import pytest
 
+pytestmark = pytest.mark.area("delivery")
+
+
 @pytest.mark.requirement("VC-DLV-FINISHED")
 def test_waits_for_a_delivery_that_never_comes(check, receiver):
     receiver.mailbox("never").wait_for(1, within=60)
@@ -524,6 +527,9 @@ def test_a_failing_case_shows_and_records_the_command_that_reruns_it(run_suite, 
     target = _target_file(pytester, server)
     pytester.makepyfile(test_broken='''
 import pytest
+
+pytestmark = pytest.mark.area("crud")
+
 
 @pytest.mark.requirement("VC-LIST")
 def test_answer_unreadable(check):

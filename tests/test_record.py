@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 from conformance.http import Exchange
+from conformance.events import CheckEvent
 from conformance.record import CaseRecord, Inbound, ProcessSummary, server_identity
-from conformance.results import CheckEvent
+from conformance.status import CaseOutcome, Outcome
 
 
 def sample() -> CaseRecord:
@@ -23,7 +24,7 @@ def sample() -> CaseRecord:
                                   0.0, False, 25))
     record.leftovers.append("item/notification/VX-9: 500")
     record.unreached.append("VC-B")
-    record.outcome = "failed"
+    record.outcome = CaseOutcome.FAILED
     return record
 
 
@@ -73,3 +74,18 @@ def test_the_identity_headers_of_every_process_are_merged_distinct_and_cross_the
     assert [ProcessSummary.from_dict(json.loads(json.dumps(w.to_dict()))) for w in workers] == workers
     assert server_identity(workers) == {"vidicore": {"Server": ["VidiCore/5.7", "nginx"], "Via": ["1.1 proxy"]},
                                         "spectra": {"X-Powered-By": ["BlackPearl"]}}
+
+
+def test_a_rollback_drops_what_came_after_its_checkpoint_and_a_rewrite_replaces_it():
+    record = sample()
+    mark = record.checkpoint()
+    record.emit(CheckEvent("VC-LIST", Outcome.PASS, record.case))
+    record.add(Exchange("GET", "http://h/API/x", {}, "", status=200))
+    record.mailboxes.append("http://127.0.0.1:9/cb/t/2-twice")
+    assert len(record.since(mark)) == 1
+    dropped = record.rollback(mark)
+    assert [e.outcome for e in dropped] == [Outcome.PASS]
+    assert record.checkpoint() == mark and record.since(mark) == []
+    warned = CheckEvent("VC-ACCEPT", Outcome.WARN, record.case, "kept")
+    record.rewrite(mark, [warned])
+    assert record.since(mark) == [warned] and record.events[-1] == warned

@@ -1,22 +1,15 @@
-"""Tests for conformance.results: the status of a requirement from its events, the verdict line, the JSON file."""
+"""Tests for conformance.results: the status of a requirement from its events, the verdict and its line."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 
 import pytest
 
 from conformance.catalogue import Requirement
-from conformance.results import (
-    CheckEvent,
-    RequirementResult,
-    ResultStream,
-    assess,
-    summarize,
-    verdict,
-    write_json,
-)
+from conformance.events import CheckEvent
+from conformance.results import RequirementResult, Verdict, assess, summarize, verdict
+from conformance.status import ExitCode, Status, VerdictKind
 from conformance.waivers import Waiver
 
 
@@ -36,26 +29,6 @@ def status(requirement: Requirement, *outcomes: str) -> str:
 
 def result(id: str, status: str, level: str = "MUST") -> RequirementResult:
     return RequirementResult(req(id, level), status, {}, [])
-
-
-# --- the stream -----------------------------------------------------------------------------------------
-
-
-def test_stream_keeps_events_in_order_and_tells_listeners():
-    stream = ResultStream()
-    heard: list[CheckEvent] = []
-    stream.listeners.append(heard.append)
-    events = [ev("A", "pass"), ev("B", "fail", message="no"), ev("A", "n/a")]
-    for event in events:
-        stream.emit(event)
-    assert stream.events == events == heard
-
-
-def test_stream_refuses_an_unknown_outcome():
-    stream = ResultStream()
-    with pytest.raises(ValueError, match="unknown outcome 'passed'"):
-        stream.emit(ev("A", "passed"))
-    assert stream.events == []
 
 
 # --- status of one requirement --------------------------------------------------------------------------
@@ -158,29 +131,6 @@ def test_verdict_notes_requirements_not_selected():
     assert v.line == "VERDICT: CONFORMANT — every MUST checked passed (1 PASS; 2 not selected in this run)"
 
 
-# --- the JSON file --------------------------------------------------------------------------------------
-
-
-def test_write_json_round_trip(tmp_path):
-    requirements = [req("A", reading="a reading"), req("B", "SHOULD")]
-    events = [ev("A", "fail", "tests/x.py::t", "got 500 — ünïcode"), ev("B", "pass", "tests/x.py::u")]
-    results = summarize(requirements, events)
-    path = tmp_path / "results.json"
-
-    write_json(path, results, events, {"target": "local", "started": 1.5})
-
-    text = path.read_text(encoding="utf-8")
-    assert text.endswith("}\n") and "ünïcode" in text  # readable, not \u-escaped
-    data = json.loads(text)
-    assert data["meta"] == {"target": "local", "started": 1.5}
-    assert data["verdict"] == {"conformant": False, "line": verdict(results).line}
-    assert data["requirements"] == [r.as_dict() for r in results]
-    first = data["requirements"][0]
-    assert first["id"] == "A" and first["reading"] == "a reading" and first["status"] == "FAIL"
-    assert first["messages"] == ["tests/x.py::t: got 500 — ünïcode"]
-    assert [CheckEvent(**e) for e in data["events"]] == events
-
-
 # --- exit codes: a function of the verdict alone -------------------------------------------------------------
 
 
@@ -194,6 +144,15 @@ def test_write_json_round_trip(tmp_path):
 def test_exit_code_is_a_function_of_the_verdict(results, environment, kind, code):
     final = verdict(results, environment)
     assert (final.kind, final.exit_code) == (kind, code)
+
+
+def test_every_verdict_kind_has_an_exit_code_and_a_line_made_of_its_parts():
+    for kind in VerdictKind:
+        made = Verdict(kind, "why", {Status.PASS: 2, Status.NOT_RUN: 1})
+        assert made.exit_code in (ExitCode.OK, ExitCode.FAILED, ExitCode.ERROR)
+        assert made.line.startswith(f"VERDICT: {kind} — why")
+        assert made.conformant is (kind is VerdictKind.CONFORMANT)
+        assert made.as_dict()["kind"] == str(kind) and made.as_dict()["line"] == made.line
 
 
 # --- the environment rule: a step of the assessment, not a rewrite of events ---------------------------------

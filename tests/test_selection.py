@@ -12,28 +12,33 @@ import pytest
 from _pytest.mark import KeywordMatcher  # what -k matches against: the test must judge as pytest does
 from _pytest.mark.expression import Expression
 
-from conformance import catalogue, protocols, selection, shards
+from conformance import collection, protocols, selection
 
 
-def test_every_case_module_is_in_an_area_and_every_area_holds_a_module():
-    modules = {f"{info.name}.py" for protocol in protocols.PROTOCOLS
+def _declared_areas(module) -> tuple[str, ...]:
+    marks = module.__dict__.get("pytestmark", [])
+    marks = marks if isinstance(marks, list) else [marks]
+    return next((tuple(mark.args) for mark in marks if mark.name == collection.AREA_MARKER), ())
+
+
+def test_every_case_module_declares_its_areas_and_every_area_holds_a_module():
+    modules = {f"{protocol.name}/{info.name}": import_module(f"{protocol.package}.cases.{info.name}")
+               for protocol in protocols.PROTOCOLS
                for info in pkgutil.iter_modules(import_module(f"{protocol.package}.cases").__path__)
                if info.name.startswith("test_")}
-    in_areas = {module.rpartition("/")[2] for _, held in shards.AREAS.values() for module in held}
-    assert modules - in_areas == set(), "a case module no area holds: add it to shards.AREAS"
-    assert in_areas - modules == set(), "an area names a module that does not exist"
+    declared = {name: _declared_areas(module) for name, module in modules.items()}
+    assert [name for name, areas in declared.items() if not areas] == [], \
+        "a case module declares no area: pytestmark = pytest.mark.area(NAME)"
+    assert {area for areas in declared.values() for area in areas} == set(collection.AREAS), \
+        "an area no module declares, or a module declaring an unknown area"
+    assert declared["spectra/test_generated_model"] == ("generated", "delivery")  # the Spectra model delivers
+    assert declared["vidicore/test_generated_model"] == ("generated",)
 
 
 def test_a_case_is_marked_with_its_protocol_areas_and_levels():
-    requirements = catalogue.load_all()
-    marks = selection.markers("spectra", [requirements["SP-DLV-NAMES"], requirements["SP-DLV-ENVELOPE"]],
-                              "cases/test_naming.py::test_completed_job_delivery[UNDERSCORED-XML-POST]")
-    assert marks == ["spectra", "delivery", "naming", "must", "should"]
-    assert selection.markers("vidicore", [requirements["VC-ID-BARE"]], "tests/test_mine.py::test_x") == \
-        ["vidicore", "should"]
-    model = "cases/test_generated_model.py::test_generated_sequences_agree_with_a_model"  # Spectra's delivers
-    assert shards.areas("spectra", model) == ("delivery", "generated")
-    assert shards.areas("vidicore", model) == ("generated",)
+    assert selection.markers("spectra", ("naming", "delivery"), {"MUST", "SHOULD"}) == \
+        ["spectra", "naming", "delivery", "must", "should"]
+    assert selection.markers("vidicore", ("crud",), {"SHOULD"}) == ["vidicore", "crud", "should"]
 
 
 def test_every_case_id_is_unique_as_the_command_line_collects_them(pytester):
@@ -102,8 +107,8 @@ def test_last_failed_reads_the_failed_and_the_blocked_cases(tmp_path):
 
 
 @pytest.mark.parametrize("content, message", [
-    (None, "missing.json: no results file (run the suite first"),
-    ("{not json", "not a results file of this suite"),
+    (None, "missing.json: file not found (run the suite first"),
+    ("{not json", "missing.json: not JSON"),
     ('{"meta": {}}', "not a results file of this suite"),
     ("[]", "not a results file of this suite"),
     ("passed", "no case failed or was blocked in the last run (VERDICT: CONFORMANT"),

@@ -10,6 +10,8 @@ from conformance.spectra.cases.support import judge_error, listed_endpoints, not
 from conformance.spectra.client import SpectraClient
 from conformance.spectra.signing import SpectraAuth
 
+pytestmark = pytest.mark.area("roles")
+
 requirement = pytest.mark.requirement
 
 

@@ -19,7 +19,7 @@ from conformance.spectra.cases.support import setup_registration, success_proble
 
 requirement = pytest.mark.requirement
 # registered for all of the administrator's jobs: another case's job would fire them
-pytestmark = pytest.mark.exclusive
+pytestmark = [pytest.mark.area("bookkeeping", "delivery"), pytest.mark.exclusive]
 
 
 @requirement("SP-BOOK-SUCCESS")

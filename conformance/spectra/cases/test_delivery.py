@@ -13,6 +13,8 @@ import pytest
 from conformance.receiver import Answer
 from conformance.spectra.cases.support import arrived, judge_payload, ours, register
 
+pytestmark = pytest.mark.area("delivery")
+
 requirement = pytest.mark.requirement
 
 

@@ -20,6 +20,8 @@ from conformance.spectra.cases.support import (fresh_problems, ids_in_list, judg
                                                read_registration, same_value, unknown_uuid)
 from conformance.spectra.client import ECHOED
 
+pytestmark = pytest.mark.area("generated")
+
 requirement = pytest.mark.requirement
 generated = pytest.mark.generated
 PARAMETER_OF = {element: param for param, element in ECHOED.items()}

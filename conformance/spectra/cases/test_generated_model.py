@@ -48,6 +48,8 @@ from conformance.spectra.cases.support import (agreed_walk, fields_of, ids_in_li
                                                wait_for_bookkeeping)
 from conformance.spectra.triggers import Job
 
+pytestmark = pytest.mark.area("generated", "delivery")
+
 requirement = pytest.mark.requirement
 COMPARED = ("Id", "UserId", "Format", "JobId", "NamingConvention", "NotificationEndPoint", "NotificationHttpMethod")
 # what the end points do during a delivery; no answer twice as likely (its bookkeeping bugs need failures in a row)

@@ -7,6 +7,8 @@ import pytest
 
 from conformance.spectra.cases.support import judge_error, listed_endpoints, nothing_created, unknown_uuid
 
+pytestmark = pytest.mark.area("invalid")
+
 requirement = pytest.mark.requirement
 
 # name -> (parameters beyond the end point, requirement, status, BlackPearl's Code)

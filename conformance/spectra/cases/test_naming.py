@@ -16,6 +16,8 @@ from conformance.spectra import naming
 from conformance.spectra.cases.support import arrived, judge_form, judge_payload, register
 from conformance.spectra.client import CONVENTIONS, FORMATS, METHODS
 
+pytestmark = pytest.mark.area("naming", "delivery")
+
 requirement = pytest.mark.requirement
 MATRIX = list(itertools.product(CONVENTIONS, FORMATS, METHODS))
 # no naming_convention / format / method at all: the defaults must hold

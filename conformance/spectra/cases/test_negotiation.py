@@ -10,6 +10,8 @@ from conformance.spectra import documents
 from conformance.spectra.cases.support import unknown_uuid
 from conformance.validation import DocumentError
 
+pytestmark = pytest.mark.area("negotiation")
+
 requirement = pytest.mark.requirement
 
 

@@ -7,6 +7,8 @@ import pytest
 
 from conformance.spectra.cases.support import judge_error, unknown_uuid
 
+pytestmark = pytest.mark.area("not_found")
+
 requirement = pytest.mark.requirement
 
 

@@ -14,6 +14,8 @@ from conformance.spectra.cases.support import (agreed_walk, echo_problems, ids_i
 from conformance.http import segment
 from conformance.spectra.client import CONVENTIONS, FORMATS, METHODS, REGISTRATIONS
 
+pytestmark = pytest.mark.area("crud")
+
 requirement = pytest.mark.requirement
 COMBINATIONS = list(itertools.product(FORMATS, CONVENTIONS, METHODS, (False, True)))
 

@@ -16,6 +16,8 @@ from conformance.vidicore.cases.support import (REFUSED, bound_or_na, check_exce
                                                 setup_get, setup_list, stored_with)
 from conformance.vidicore.client import Bound, VidiCoreClient
 
+pytestmark = pytest.mark.area("roles")
+
 requirement = pytest.mark.requirement
 
 

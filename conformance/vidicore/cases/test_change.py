@@ -9,6 +9,8 @@ from conformance.vidicore.cases.support import (bound_or_na, check_accept, forms
                                                 setup_create, setup_get)
 from conformance.vidicore.client import JSON, XML
 
+pytestmark = pytest.mark.area("crud")
+
 requirement = pytest.mark.requirement
 
 

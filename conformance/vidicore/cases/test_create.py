@@ -9,6 +9,8 @@ from conformance.vidicore import documents
 from conformance.vidicore.cases.support import bound_or_na, check_accept, check_created, created_uri, forms
 from conformance.vidicore.client import XML
 
+pytestmark = pytest.mark.area("crud")
+
 requirement = pytest.mark.requirement
 
 

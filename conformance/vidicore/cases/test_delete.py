@@ -7,6 +7,8 @@ import pytest
 from conformance.vidicore import documents
 from conformance.vidicore.cases.support import bound_or_na, check_exception, forms, setup_create, setup_list
 
+pytestmark = pytest.mark.area("crud")
+
 requirement = pytest.mark.requirement
 
 

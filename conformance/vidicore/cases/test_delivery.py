@@ -18,6 +18,8 @@ from conformance.vidicore.cases.support import setup_create
 from conformance.vidicore.client import Bound, Form
 from conformance.vidicore.triggers import FINAL_STATES, JOB_TYPE, Job
 
+pytestmark = pytest.mark.area("delivery")
+
 requirement = pytest.mark.requirement
 MUST_KEYS = ("jobId", "status", "type", "action", "user")
 SHOULD_KEYS = ("started", "sequenceNumber", "totalSteps", "currentStepNumber", "currentStepStatus", "itemId")

@@ -21,6 +21,8 @@ from conformance.vidicore.cases.support import (check_accept, check_exception, r
                                                 stored_with)
 from conformance.vidicore.client import ALL_FORMS, JSON, XML, Bound, VidiCoreClient
 
+pytestmark = pytest.mark.area("generated")
+
 requirement = pytest.mark.requirement
 generated = pytest.mark.generated
 MEDIA = {"xml": XML, "json": JSON}

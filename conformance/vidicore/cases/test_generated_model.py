@@ -21,6 +21,8 @@ from conformance.vidicore import strategies as gen
 from conformance.vidicore.cases.support import check_exception, read
 from conformance.vidicore.client import ALL_FORMS, JSON, XML
 
+pytestmark = pytest.mark.area("generated")
+
 requirement = pytest.mark.requirement
 MEDIA = {"xml": XML, "json": JSON}
 

@@ -8,6 +8,8 @@ from conformance.vidicore import documents
 from conformance.vidicore.cases.support import bound_or_na, check_exception, json_body_accepted, setup_list, stored_with
 from conformance.vidicore.client import ALL_FORMS, JSON, Form, form_id
 
+pytestmark = pytest.mark.area("invalid")
+
 requirement = pytest.mark.requirement
 INVALID = tuple(documents.invalid_documents("u"))
 CLIENT_REQUIRED = tuple(documents.lacking_client_required("m"))

@@ -9,6 +9,8 @@ from conformance.vidicore import documents
 from conformance.vidicore.cases.support import bound_or_na, check_accept, forms, read, setup_create, setup_list
 from conformance.vidicore.client import JSON, SINGLE_FORMS, XML, Bound, Form
 
+pytestmark = pytest.mark.area("crud")
+
 requirement = pytest.mark.requirement
 
 

@@ -11,6 +11,8 @@ from conformance.vidicore.cases.support import (bound_or_na, check_accept, check
                                                 json_body_accepted, setup_create)
 from conformance.vidicore.client import JSON, TEXT
 
+pytestmark = pytest.mark.area("negotiation")
+
 requirement = pytest.mark.requirement
 
 

@@ -10,6 +10,8 @@ from conformance.vidicore import documents
 from conformance.vidicore.cases.support import bound_or_na, check_exception, forms
 from conformance.vidicore.client import SINGLE_FORMS, Bound
 
+pytestmark = pytest.mark.area("not_found")
+
 requirement = pytest.mark.requirement
 
 

@@ -7,6 +7,8 @@ import pytest
 from conformance.vidicore import documents
 from conformance.vidicore.cases.support import bound_or_na, forms
 
+pytestmark = pytest.mark.area("crud")
+
 requirement = pytest.mark.requirement
 
 

@@ -8,6 +8,8 @@ from conformance.vidicore import documents
 from conformance.vidicore.cases.support import bound_or_na, check_accept, forms, read, setup_create
 from conformance.vidicore.client import JSON, XML, Form
 
+pytestmark = pytest.mark.area("crud")
+
 requirement = pytest.mark.requirement
 FORMATS = pytest.mark.parametrize("fmt", ["xml", "json"])
 MEDIA = {"xml": XML, "json": JSON}
