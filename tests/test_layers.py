@@ -14,7 +14,7 @@ DATA = {"conformance", "conformance.descriptor", "conformance.catalogue", "confo
         "conformance.protocols", *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}  # a package's __init__: data
 CORE = {"conformance.results", "conformance.record", "conformance.check", "conformance.http", "conformance.generation",
         "conformance.validation", "conformance.judging", "conformance.target", "conformance.receiver",
-        "conformance.exclusive", "conformance.waivers"}
+        "conformance.exclusive", "conformance.waivers", "conformance.cleanup"}
 RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformance.reports", "conformance.cli",
        "conformance.timelimit", "conformance.shards", "conformance.junit", "conformance.html", "conformance.diff",
        "conformance.selection", "conformance.progress",
