@@ -56,11 +56,15 @@ class JobEngine:
 
     def __init__(self, app: Host, dispatcher: Dispatcher | None = None) -> None:
         self.app = app
-        self.behaviour = app.behaviour
         self.buckets: dict[str, Bucket] = {}
         self.jobs: dict[str, Job] = {}
         self.dispatcher = dispatcher if dispatcher is not None else Dispatcher("spectra")
         self.pending = self.dispatcher.pending
+
+    @property
+    def behaviour(self) -> SpectraBehaviour:
+        """The app's behaviour, read at each use (the faults' settings)."""
+        return self.app.behaviour
 
     # -------------------------------------------------------------- buckets
 
