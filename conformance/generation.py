@@ -36,9 +36,11 @@ import functools
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
+from hypothesis import strategies
+from hypothesis.strategies import SearchStrategy
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from conformance.check import Check, ConformanceFailure
@@ -129,7 +131,8 @@ class Generation:
     def machine(self, machine: type) -> None:
         """Run a `hypothesis.stateful.RuleBasedStateMachine` as the case's property: each run of the machine is one
         example (its `__init__` must call `self.begin()` through `Generation.begin_example`), its steps' failures
-        are shrunk to the shortest sequence, and the record ends holding that sequence's exchanges."""
+        are shrunk to the shortest sequence, and the record ends holding that sequence's exchanges. A model written
+        at module level over a context is given `bound(Model, context)`."""
         from hypothesis.stateful import run_state_machine_as_test
 
         def test() -> None:
@@ -241,6 +244,25 @@ def _strategies_alone() -> Iterator[None]:
     finally:
         providers._get_local_constants = original
         cache.cache.clear()
+
+
+M = TypeVar("M")
+
+
+def bound(machine: type[M], context: Any) -> type[M]:
+    """`machine`, a module-level state machine whose rules read `self.context`, bound to one case's `context` (what
+    the case gives it: its clients, the target's users or resources): a subclass made for the case, so no case sees
+    another's context. It keeps the model's name and place, so Hypothesis, which keys a machine's example database
+    and derandomised examples on the machine's source, finds the model's own source there."""
+    return type(machine.__name__, (machine,), {"context": context, "__module__": machine.__module__,
+                                               "__qualname__": machine.__qualname__, "__doc__": machine.__doc__})
+
+
+def from_context(build: Callable[[Any], SearchStrategy[Any]]) -> SearchStrategy[Any]:
+    """A rule argument's strategy that depends on the case: `build(context)` of the running machine (a module-level
+    model's rules are written before any target is known). It draws exactly what `build(context)` draws: Hypothesis's
+    `runner()` (the running machine) makes no choice of its own."""
+    return strategies.runner().flatmap(lambda machine: build(machine.context))
 
 
 def rule_body(method: Callable[..., Any]) -> Callable[..., Any]:

@@ -39,8 +39,8 @@ def leftovers(server) -> dict[str, list[str]]:
     spectra = server.apps["spectra"]
     if spectra.registrations:
         left["registrations"] = sorted(spectra.registrations)
-    if spectra.buckets:
-        left["buckets"] = sorted(spectra.buckets)
+    if spectra.jobs.buckets:
+        left["buckets"] = sorted(spectra.jobs.buckets)
     return left
 
 

@@ -211,7 +211,7 @@ def test_a_spectra_only_target_runs_spectra_leaves_no_trace_and_leaks_no_secret(
         assert "vidicore: not run — the target target.toml names no [vidicore] server" in result.stdout.str()
         assert {r["id"].split("-")[0] for r in results["requirements"] if r["status"] == "PASS"} == {"SP"}
         assert set(app.registrations) == before, "the run left registrations behind or removed someone else's"
-        assert not app.buckets, f"the run left buckets behind: {sorted(app.buckets)}"
+        assert not app.jobs.buckets, f"the run left buckets behind: {sorted(app.jobs.buckets)}"
     secrets = set(server.env.values())
     evidence = result.stdout.str() + "".join(p.read_text(errors="replace") for p in allure_dir.iterdir())
     assert "_rest_/job_completed_notification_registration" in evidence  # the evidence is there
@@ -264,7 +264,7 @@ def test_names_stay_unique_when_a_cleanup_fails(run_suite, pytester, monkeypatch
         result, results = run_suite("--conformance-target", "target.toml", "-k",
                                     "test_cancelled_job_delivery or test_get_one or test_registration_fires_only",
                                     protocol="conformance.spectra")
-        kept = sorted(server.apps["spectra"].buckets)
+        kept = sorted(server.apps["spectra"].jobs.buckets)
     assert result.ret == 0, result.stdout.str()[-2000:]
     assert statuses(results, "BLOCKED") == set()
     assert len(kept) == len(set(kept)) >= 4  # every case made its own buckets, none could be removed

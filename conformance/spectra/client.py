@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Union
 
-from conformance.http import HttpClient, Response, TransportError, safe_id, segment
+from conformance.cleanup import REMOVED, remove_all
+from conformance.http import HttpClient, Response, safe_id, segment
 from conformance.names import Names
 from conformance.spectra import documents
 from conformance.spectra.signing import SpectraAuth
@@ -113,23 +114,16 @@ class SpectraClient:
 
     def cleanup(self) -> list[str]:
         """Delete every registration this client created (its creator first, then the administrator)."""
-        left = []
-        while self.created:
-            registration_id, role = self.created.pop()
-            problem = None
-            for user in dict.fromkeys([role, "admin"]):
-                if not self.has_user(user):
-                    continue
-                try:
-                    response = self.request("DELETE", f"{REGISTRATIONS}/{segment(registration_id)}", user=user,
-                                            label="cleanup registration")
-                except TransportError as exc:
-                    problem = str(exc)
-                    break
-                if response.status in (200, 204, 404):
-                    problem = None
-                    break
-                problem = f"answered {response.status}"
-            if problem:
-                left.append(f"registration {registration_id}: {problem}")
-        return left
+        return remove_all(self.created, self._delete_made, lambda made: f"registration {made[0]}",
+                          refused=lambda status: f"answered {status}")
+
+    def _delete_made(self, made: tuple[str, str]) -> Response:
+        """Delete a registration the run made as its creator; if that is refused, as the administrator (always in
+        the target: its settings require one)."""
+        registration_id, role = made
+        for user in [user for user in dict.fromkeys([role, "admin"]) if self.has_user(user)]:
+            response = self.request("DELETE", f"{REGISTRATIONS}/{segment(registration_id)}", user=user,
+                                    label="cleanup registration")
+            if response.status in REMOVED:
+                break
+        return response

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from xml.sax.saxutils import quoteattr
 
 from conformance.check import Check
-from conformance.http import TransportError, safe_id, segment
+from conformance.cleanup import remove_all
+from conformance.http import Response, safe_id, segment
 from conformance.spectra.client import SpectraClient
 from conformance.validation import DocumentError, parse_xml
 
@@ -80,15 +81,9 @@ class Jobs:
         check.precondition(response.status in (200, 204), f"cancelling job {job.job_id} answered {response.status}")
 
     def cleanup(self) -> list[str]:
-        left = []
-        while self.buckets:
-            bucket, user = self.buckets.pop()
-            try:
-                response = self.sp.request("DELETE", f"_rest_/bucket/{bucket}?force", user=user,
-                                           label="cleanup bucket")
-            except TransportError as exc:
-                left.append(f"bucket {bucket}: {exc}")
-                continue
-            if response.status not in (200, 204, 404):
-                left.append(f"bucket {bucket}: {response.status}")
-        return left
+        """Delete every bucket this run made, objects and all, as its creator; returns what could not be removed."""
+        return remove_all(self.buckets, self._delete_bucket, lambda made: f"bucket {made[0]}")
+
+    def _delete_bucket(self, made: tuple[str, str]) -> Response:
+        bucket, user = made
+        return self.sp.request("DELETE", f"_rest_/bucket/{bucket}?force", user=user, label="cleanup bucket")

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from conformance.http import Credentials, HttpClient, Response, TransportError, safe_id, segment
+from conformance.cleanup import remove_all
+from conformance.http import Credentials, HttpClient, Response, safe_id, segment
 from conformance.names import Names
 from conformance.vidicore.settings import VidiCoreTarget
 from conformance.vidicore import documents
@@ -227,14 +228,11 @@ class VidiCoreClient:
 
     def cleanup(self) -> list[str]:
         """Delete everything this client created; returns what could not be removed (for the log)."""
-        left = []
-        while self.created:
-            bound, notification_id = self.created.pop()
-            try:
-                response = self.request("DELETE", bound.path(notification_id), label="cleanup")
-            except TransportError as exc:
-                left.append(f"{bound.path(notification_id)}: {exc}")
-                continue
-            if response.status not in (200, 204, 404):
-                left.append(f"{bound.path(notification_id)}: {response.status}")
-        return left
+        return remove_all(self.created, lambda made: self.request("DELETE", _made_path(made), label="cleanup"),
+                          _made_path)
+
+
+def _made_path(made: tuple[Bound, str]) -> str:
+    """The path of a notification the run made: what cleanup deletes, and names when it cannot."""
+    bound, notification_id = made
+    return bound.path(notification_id)

@@ -20,7 +20,8 @@ import urllib.parse
 from dataclasses import dataclass
 
 from conformance.check import Check
-from conformance.http import TransportError, safe_id, segment
+from conformance.cleanup import remove_all
+from conformance.http import Response, safe_id, segment
 from conformance.vidicore.settings import JobSettings
 from conformance.validation import DocumentError, parse_xml
 from conformance.vidicore import documents
@@ -116,14 +117,8 @@ class Jobs:
             return None
 
     def cleanup(self) -> list[str]:
-        left = []
-        while self.items:
-            item_id = self.items.pop()
-            try:
-                response = self.vc.request("DELETE", f"item/{segment(item_id)}", accept=XML, label="cleanup item")
-            except TransportError as exc:
-                left.append(f"item/{item_id}: {exc}")
-                continue
-            if response.status not in (200, 204, 404):
-                left.append(f"item/{item_id}: {response.status}")
-        return left
+        """Delete every placeholder item this run made; returns what could not be removed."""
+        return remove_all(self.items, self._delete_item, lambda item_id: f"item/{item_id}")
+
+    def _delete_item(self, item_id: str) -> Response:
+        return self.vc.request("DELETE", f"item/{segment(item_id)}", accept=XML, label="cleanup item")

@@ -2,7 +2,9 @@
 
 Modules, each importing only those listed before it: `users` (users and the request signature), `behaviour` (the
 settings the faults change), `delivery` (naming conventions and the delivered payload), `store` (registrations,
-buckets, jobs), `app` (the WSGI app, which sends deliveries through `conformance.reference.dispatch`).
+buckets, jobs), `errors` (the error answers), `jobs` (the job engine: buckets, bulk-put jobs, their completion, the
+deliveries it sends through `conformance.reference.dispatch` and their bookkeeping), `app` (the WSGI app: routing,
+authentication, registrations and every answer's HTTP shape).
 """
 
 from .app import SpectraApp

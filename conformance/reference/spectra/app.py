@@ -1,5 +1,6 @@
-"""The reference Spectra S3 (BlackPearl) server: job-completed notification registrations (NOTES §2), a small
-bucket/job model to complete and cancel jobs, and deliveries (see `delivery`), with injectable faults.
+"""The reference Spectra S3 (BlackPearl) server: job-completed notification registrations (NOTES §2), with
+injectable faults. `SpectraApp` routes, authenticates and answers; buckets, bulk-put jobs and what their completion
+does (deliveries, see `delivery`, and their bookkeeping) are its `JobEngine`'s (`jobs`), which shares its lock.
 
 It shares no code with the suite (nothing from conformance/ outside conformance/reference/ is imported): its own
 signature check (`users`), naming conventions and XML, so a bug on the suite side cannot hide behind the same bug
@@ -17,13 +18,12 @@ Users and their credentials: see `users`. Faults (`conformance.reference.faults`
 
 from __future__ import annotations
 
-import functools
 import re
 import threading
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -33,10 +33,11 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
 from ..server import call_wsgi
-from ..dispatch import Dispatcher, Outbound, Outcome
 from .behaviour import for_faults
-from .delivery import CONVENTIONS, DEFAULT_CONVENTION, FORMATS, Blob, Completion, convert, iso_millis, render
-from .store import Bucket, Job, Registration
+from .delivery import CONVENTIONS, DEFAULT_CONVENTION, FORMATS, convert, iso_millis
+from .errors import ApiError, bad_request as _bad_request
+from .jobs import JobEngine
+from .store import Registration, now as _now
 from .users import BY_ACCESS_ID, USERS, SpectraUser
 
 MOUNT = ""  # every path not claimed by a longer mount (VidiCore keeps /API)
@@ -45,7 +46,6 @@ REGISTRATIONS = f"{REST}/job_completed_notification_registration"
 HTTP_METHODS = ("POST", "PUT", "GET", "DELETE", "HEAD")  # BlackPearl accepts any of its request types
 DEFAULT_PAGE_LENGTH = 1000
 MAX_BODY_BYTES = 16 * 1024 * 1024
-DELIVERY_TIMEOUT = 10.0  # seconds, of one delivery attempt
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 # path pattern -> method -> the SpectraApp method serving it (called with the pattern's groups)
 _ROUTES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = (
@@ -59,24 +59,6 @@ _ROUTES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = (
 )
 _CREATE_PARAMETERS = ("notification_end_point", "format", "job_id", "naming_convention", "notification_http_method")
 _LIST_PARAMETERS = ("page_length", "page_offset", "page_start_marker", "last_page", "user_id")
-
-
-class ApiError(Exception):
-    """An error answer: status, BlackPearl's Code word, a message and the id concerned."""
-
-    def __init__(self, status: int, code: str, message: str, resource_id: str = "",
-                 headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(f"{status} {code}: {message}")
-        self.status, self.code, self.message, self.resource_id = status, code, message, resource_id
-        self.headers = dict(headers or {})
-
-
-def _now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def _bad_request(message: str, resource_id: str = "") -> ApiError:
-    return ApiError(400, "BadRequest", message, resource_id)
 
 
 # ================================================================== the app
@@ -95,10 +77,8 @@ class SpectraApp:
         self.registrations: dict[str, Registration] = {}  # in creation order
         self.issued: set[str] = set()  # every registration id ever handed out
         self._soft_deleted: set[str] = set()  # only behaviour.delete_soft fills it
-        self.buckets: dict[str, Bucket] = {}
-        self.jobs: dict[str, Job] = {}
-        self.dispatcher = Dispatcher("spectra")
-        self.pending = self.dispatcher.pending
+        self.jobs = JobEngine(self)
+        self.pending = self.jobs.pending
         self.node_id = str(uuid.uuid4())  # the one data-path node this appliance has (MasterObjectList's Nodes)
 
     # -------------------------------------------------------------- ProtocolApp interface
@@ -113,12 +93,17 @@ class SpectraApp:
 
     def close(self) -> None:
         """Stop the delivery pool (idempotent, quick)."""
-        self.dispatcher.close()
+        self.jobs.close()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """True as soon as every delivery so far was attempted and its bookkeeping written; False if that does not
         happen within `timeout` seconds."""
-        return self.dispatcher.wait_idle(timeout)
+        return self.jobs.wait_idle(timeout)
+
+    def dispatchable(self) -> list[Registration]:
+        """The registrations a job's completion may fire: every one not deleted (call with the lock held)."""
+        return [registration for registration in self.registrations.values()
+                if registration.id not in self._soft_deleted]
 
     # -------------------------------------------------------------- WSGI
 
@@ -221,8 +206,7 @@ class SpectraApp:
             raise _bad_request(f"job_id {job_id!r} is not a UUID", job_id)
         job_id = job_id.lower()
         with self.lock:
-            job = self.jobs.get(job_id) if job_id else None
-            if job_id and (job is None or job.status != "IN_PROGRESS") and behaviour.job_existence_checked:
+            if job_id and self.jobs.active(job_id) is None and behaviour.job_existence_checked:
                 raise ApiError(404, "NotFound", f"no active job {job_id}", job_id)
             if not job_id and not user.administrator and behaviour.all_jobs_admin_only:
                 raise ApiError(403, "Forbidden", "only an administrator may register for all jobs (give job_id)")
@@ -347,36 +331,22 @@ class SpectraApp:
         name = request.args.get("name", "")
         if not name or "/" in name:
             raise _bad_request("name is required (a bucket name without '/')")
-        with self.lock:
-            if name in self.buckets:
-                raise ApiError(409, "Conflict", f"bucket {name} already exists", name)
-            bucket = self.buckets[name] = Bucket(str(uuid.uuid4()), name)
+        bucket = self.jobs.create_bucket(name)
         root = ET.Element("Data")
         ET.SubElement(root, "BucketId").text = bucket.id
         ET.SubElement(root, "Name").text = bucket.name
         return _xml(_xml_bytes(root), 201)
 
     def _delete_bucket(self, request: Request, user: SpectraUser, name: str) -> Response:
-        with self.lock:
-            if self.buckets.pop(name, None) is None:
-                raise ApiError(404, "NotFound", f"no bucket {name}", name)
-            for job in [job for job in self.jobs.values() if job.bucket == name]:
-                del self.jobs[job.id]  # unfinished jobs are cancelled without a notification
-                self._drop_bound(job.id)
+        self.jobs.delete_bucket(name)
         return _empty(204)
 
     def _start_bulk_put(self, request: Request, user: SpectraUser, name: str) -> Response:
         if request.args.get("operation") != "start_bulk_put":
             raise _bad_request("operation=start_bulk_put is required")
         wanted = _bulk_objects(request.get_data())
-        with self.lock:
-            if name not in self.buckets:
-                raise ApiError(404, "NotFound", f"no bucket {name}", name)
-            blobs = {object_name: Blob(str(uuid.uuid4()), object_name, size, str(uuid.uuid4()))
-                     for object_name, size in wanted}
-            job = Job(str(uuid.uuid4()), name, user, blobs, str(uuid.uuid4()), _now())
-            self.jobs[job.id] = job
-        size = sum(blob.length for blob in blobs.values())
+        job = self.jobs.start_bulk_put(name, user, wanted)
+        size = sum(blob.length for blob in job.blobs.values())
         root = ET.Element("MasterObjectList", {  # what BlackPearl answers (the SDKs read Nodes/Node)
             "Aggregating": "false", "BucketName": name, "CachedSizeInBytes": "0",
             "ChunkClientProcessingOrderGuarantee": "IN_ORDER", "CompletedSizeInBytes": "0",
@@ -390,7 +360,7 @@ class SpectraApp:
         ET.SubElement(nodes, "Node", {"EndPoint": address.hostname or "", "HttpPort": str(address.port or 80),
                                       "HttpsPort": "443", "Id": self.node_id})
         chunk = ET.SubElement(root, "Objects", {"ChunkId": job.chunk_id, "ChunkNumber": "1", "NodeId": self.node_id})
-        for blob in blobs.values():
+        for blob in job.blobs.values():
             ET.SubElement(chunk, "Object", {"InCache": "false", "Length": str(blob.length), "Name": blob.name,
                                             "Offset": str(blob.offset)})
         return _xml(_xml_bytes(root))
@@ -401,26 +371,12 @@ class SpectraApp:
             raise _bad_request("job is required (objects are put as part of a bulk put job)")
         if request.args.get("offset", "0") != "0":
             raise _bad_request("offset must be 0 (every object is one blob)")
-        data = request.get_data()
-        with self.lock:
-            job = self.jobs.get(job_id)
-            if bucket not in self.buckets:
-                raise ApiError(404, "NotFound", f"no bucket {bucket}", bucket)
-            if job is None or job.status != "IN_PROGRESS" or job.bucket != bucket:
-                raise ApiError(404, "NotFound", f"no active job {job_id} on bucket {bucket}", job_id)
-            if name not in job.blobs:
-                raise ApiError(404, "NotFound", f"object {name} is not part of job {job_id}", name)
-            job.received.add(name)
-            self.buckets[bucket].objects[name] = len(data)
-            if job.received == set(job.blobs):
-                self._complete(job, cancelled=False)
+        self.jobs.put_object(bucket, job_id, name, len(request.get_data()))
         return _empty(200)
 
     def _get_job(self, request: Request, user: SpectraUser, job_id: str) -> Response:
         with self.lock:
-            job = self.jobs.get(job_id.lower())
-            if job is None:
-                raise ApiError(404, "NotFound", f"no job {job_id}", job_id)
+            job = self.jobs.job(job_id)
             root = ET.Element("Data")
             for name, text in (("BucketName", job.bucket), ("JobId", job.id), ("Status", job.status),
                                ("UserId", job.owner.user_id)):
@@ -428,83 +384,8 @@ class SpectraApp:
         return _xml(_xml_bytes(root))
 
     def _cancel_job(self, request: Request, user: SpectraUser, job_id: str) -> Response:
-        with self.lock:
-            job = self.jobs.get(job_id.lower())
-            if job is None or job.status != "IN_PROGRESS":  # BlackPearl forgets completed jobs
-                raise ApiError(404, "NotFound", f"no active job {job_id}", job_id)
-            self._complete(job, cancelled=True)
+        self.jobs.cancel(job_id)
         return _empty(204)
-
-    # -------------------------------------------------------------- completion and deliveries (NOTES §2.4)
-
-    def _complete(self, job: Job, *, cancelled: bool) -> None:
-        """Mark the job done and hand one delivery per firing registration to the dispatcher (lock held)."""
-        job.status = "CANCELED" if cancelled else "COMPLETED"
-        missing = tuple(blob for name, blob in job.blobs.items() if name not in job.received)
-        completion = Completion(job.id, cancelled, missing, _now())
-        behaviour = self.behaviour
-        firing = [] if cancelled and not behaviour.fires_on_cancel else [
-            registration for registration in self.registrations.values() if self._fires(registration, job)]
-        for registration in firing:
-            convention = registration.naming_convention
-            if not registration.naming_given and behaviour.default_delivery_convention is not None:
-                convention = behaviour.default_delivery_convention
-            content_type, body = render(completion, registration.format, convention, behaviour)
-            # one attempt; the retry-on-error bug adds one after a non-2xx answer (never after no answer)
-            outbound = Outbound(registration.endpoint, behaviour.delivery_method or registration.method,
-                                {"Content-Type": content_type}, body, timeout=DELIVERY_TIMEOUT,
-                                attempts=2 if behaviour.retry_on_error_answer else 1, retry_unanswered=False)
-            self.dispatcher.send(outbound, functools.partial(self._record, registration.id, registration.endpoint),
-                                 functools.partial(self._delivered, registration.id, registration.job_id == job.id))
-        fired = {registration.id for registration in firing}
-        self._drop_bound(job.id, keep=fired)  # the firing ones go after their delivery
-
-    def _fires(self, registration: Registration, job: Job) -> bool:
-        """Whether a registration fires for a completed job: its user owns the job, and it is for every job or
-        for that one (lock held)."""
-        if registration.id in self._soft_deleted or registration.user_id != job.owner.user_id:
-            return False
-        return registration.job_id in ("", job.id) or not self.behaviour.job_filter_applied
-
-    def _drop_bound(self, job_id: str, keep: set[str] | None = None) -> None:
-        """Remove the registrations bound to a finished job, except `keep` (lock held)."""
-        for registration in list(self.registrations.values()):
-            if registration.job_id == job_id and registration.id not in (keep or set()):
-                del self.registrations[registration.id]
-
-    def _record(self, registration_id: str, endpoint: str, outcome: Outcome) -> None:
-        """Bookkeeping after one attempt (NOTES §2.4): any HTTP answer is a delivery, no answer a failure."""
-        behaviour = self.behaviour
-        with self.lock:
-            registration = self.registrations.get(registration_id)
-            if registration is None:
-                return
-            if outcome.status is None:
-                if behaviour.no_answer_clears_code:
-                    registration.last_code = None
-                if behaviour.no_answer_counted:
-                    registration.failures = registration.failures + 1 if behaviour.failures_accumulate else 1
-                    registration.last_failure = outcome.failure
-                else:
-                    registration.last_failure = ""
-                return
-            if behaviour.success_code_recorded if outcome.success else behaviour.error_code_recorded:
-                registration.last_code = outcome.status
-            registration.last_notification = outcome.finished
-            if not outcome.success and behaviour.error_answer_counted:
-                registration.failures += 1
-                registration.last_failure = f"{endpoint} answered HTTP {outcome.status}"
-                return
-            if not outcome.success or behaviour.success_resets_failures:
-                registration.failures = 0
-            if behaviour.success_clears_last_failure:
-                registration.last_failure = ""
-
-    def _delivered(self, registration_id: str, bound_to_the_job: bool) -> None:
-        """After the last attempt: a registration bound to the completed job goes with it (as BlackPearl does)."""
-        if bound_to_the_job:
-            with self.lock:
-                self.registrations.pop(registration_id, None)
 
     # -------------------------------------------------------------- answers
 

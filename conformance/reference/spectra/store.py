@@ -4,10 +4,15 @@ buckets, and bulk-put jobs. Not thread-safe by itself: the app's lock guards it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 from .delivery import Blob
 from .users import SpectraUser
+
+
+def now() -> datetime:
+    """The moment (UTC) registrations, jobs and completions are stamped with."""
+    return datetime.now(timezone.utc)
 
 
 @dataclass

@@ -3,28 +3,20 @@ retrieve, list, change and delete across entities, single-entity forms and the p
 server must agree with an in-memory model of what this run made there. A failing sequence is shrunk to the shortest
 one that still fails; its steps are the failure's example line and its exchanges the case's evidence.
 
-After every step that created, changed or deleted a notification (an invariant), and in a retrieve step of its own:
-a retrieve equals the model's document (VC-RETRIEVE, VC-CHANGE-PERSISTS after a change), a deleted id answers 404
-(VC-DELETED-GONE); and the list names every live id of the run on that resource once and no id the run deleted
-(VC-LIST, VC-DELETE-ONE). Others' notifications on the resource are never judged or touched.
+The model, its rules and what it judges after every step: `conformance.vidicore.cases.model`.
 """
 
 from __future__ import annotations
 
 import pytest
-from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
-from conformance.generation import rule_body
-from conformance.vidicore import documents
-from conformance.vidicore import strategies as gen
-from conformance.vidicore.cases.support import check_exception, read
-from conformance.vidicore.client import ALL_FORMS, JSON, XML
+from conformance.generation import bound
+from conformance.vidicore.cases.model import Context, Model
+from conformance.vidicore.client import ALL_FORMS
 
 pytestmark = pytest.mark.area("generated")
 
 requirement = pytest.mark.requirement
-MEDIA = {"xml": XML, "json": JSON}
 
 
 @pytest.mark.generated
@@ -33,114 +25,6 @@ MEDIA = {"xml": XML, "json": JSON}
              "VC-XSD-EXCEPTION")
 def test_generated_sequences_agree_with_a_model(check, vc, generation_for):
     generation = generation_for("vidicore")
-    forms = [b for b in (vc.bind(form) for form in ALL_FORMS) if b is not None]
+    forms = tuple(b for b in (vc.bind(form) for form in ALL_FORMS) if b is not None)
     check.precondition(bool(forms), "the target names no notification resource the suite can use")
-
-    class Model(RuleBasedStateMachine):
-        notifications = Bundle("notifications")
-
-        def __init__(self) -> None:
-            super().__init__()
-            self.generation = generation
-            generation.begin_example()
-            self.live: dict[str, tuple] = {}     # id -> (bound, document, requirement) as the model holds it
-            self.deleted: dict[str, object] = {}  # id -> bound
-            self.touched: str | None = None  # the id the last step created, changed or deleted
-            self.forms = forms[:1]
-
-        @initialize(chosen=st.lists(st.sampled_from(forms), min_size=1, max_size=1))
-        def resources(self, chosen) -> None:
-            """One run works on one resource (drawn per run), so its steps meet each other's notifications."""
-            self.forms = chosen
-            generation.step("on " + ", ".join(bound.path() for bound in chosen))
-
-        @rule(target=notifications, data=st.data())
-        @rule_body
-        def create(self, data):
-            bound = data.draw(st.sampled_from(self.forms), label="resource")
-            encoded = data.draw(gen.encoded_documents(vc.names.name("g")), label="document")
-            generation.step(f"create {encoded.describe()} on {bound.path()}")
-            response = vc.create_raw(bound, encoded.body(), encoded.media_type)
-            requirement_id = "VC-BODY-FORMATS" if encoded.fmt == "json" else "VC-CREATE-STATUS"
-            check(requirement_id, 200 <= response.status < 300, f"a valid {encoded.describe()} document was "
-                                                                f"answered {response.status}")
-            ids = vc.ids_in(response)
-            check.precondition(len(ids) == 1, f"no id in the create answer on {bound.path()}")
-            self.live[ids[0]] = (bound, encoded.tree, "VC-RETRIEVE")
-            self.touched = ids[0]
-            return ids[0]
-
-        @rule(notification_id=notifications, fmt=st.sampled_from(("xml", "json")))
-        @rule_body
-        def retrieve(self, notification_id, fmt):
-            generation.step(f"retrieve {'' if notification_id in self.live else 'deleted '}{notification_id} as "
-                            f"{fmt.upper()}")
-            self.agrees(notification_id, fmt)
-
-        def agrees(self, notification_id: str, fmt: str = "xml") -> None:
-            """A retrieve of `notification_id` equals the model's document, or answers 404 if the run deleted it."""
-            if notification_id in self.live:
-                bound, tree, requirement_id = self.live[notification_id]
-                response = vc.get(bound, notification_id, accept=MEDIA[fmt])
-                check(requirement_id, response.status == 200, f"retrieve answered {response.status}")
-                diffs = documents.differences(tree, read(check, response, "NotificationDocument"))
-                check(requirement_id, not diffs, "read back differs from the model: " + "; ".join(diffs)[:1500])
-            else:
-                check_exception(check, vc.get(self.deleted[notification_id], notification_id), "VC-DELETED-GONE",
-                                "notFound", 404)
-
-        @rule(notification_id=notifications, data=st.data())
-        @rule_body
-        def change(self, notification_id, data):
-            if notification_id not in self.live:
-                return
-            bound, _, _ = self.live[notification_id]
-            encoded = data.draw(gen.encoded_documents(vc.names.name("g")), label="change")
-            generation.step(f"change {notification_id} to a {encoded.describe()} document")
-            response = vc.put_raw(bound, notification_id, encoded.body(), encoded.media_type)
-            self.touched = notification_id
-            check("VC-BODY-FORMATS" if encoded.fmt == "json" else "VC-CHANGE", 200 <= response.status < 300,
-                  f"a valid {encoded.describe()} change was answered {response.status}")
-            check("VC-CHANGE", response.status == 200, f"the change answered {response.status}, expected 200")
-            self.live[notification_id] = (bound, encoded.tree, "VC-CHANGE-PERSISTS")
-
-        @rule(notification_id=notifications)
-        @rule_body
-        def delete(self, notification_id):
-            if notification_id not in self.live:
-                return
-            bound, _, _ = self.live.pop(notification_id)
-            generation.step(f"delete {notification_id}")
-            response = vc.delete(bound, notification_id)
-            self.touched = notification_id
-            check("VC-DELETE-ONE", response.status == 200, f"delete answered {response.status}, expected 200")
-            vc.forget(bound, notification_id)
-            self.deleted[notification_id] = bound
-
-        @invariant()
-        @rule_body
-        def server_agrees(self):
-            """After every step that created, changed or deleted a notification (not a step itself): a retrieve of
-            it equals the model's document (or answers 404, deleted), and the list of the run's resource names every
-            live id of the run there once and no id the run deleted."""
-            touched, self.touched = self.touched, None
-            if touched is None:
-                return
-            self.agrees(touched)
-            for bound in self.forms:
-                response = vc.list(bound)
-                check("VC-LIST", response.status == 200, f"list answered {response.status}")
-                listed = documents.uri_ids(read(check, response, "URIListDocument"))
-                for notification_id, (where, _, _) in self.live.items():
-                    if where == bound:
-                        check("VC-LIST", listed.count(notification_id) == 1,
-                              f"after the last step the list of {bound.path()} names {notification_id} "
-                              f"{listed.count(notification_id)} times, expected once")
-                gone = [i for i, where in self.deleted.items() if where == bound and i in listed]
-                check("VC-DELETE-ONE", not gone, f"after the last step the list of {bound.path()} still names "
-                                                 f"deleted {gone}")
-
-        def teardown(self) -> None:
-            vc.cleanup()
-
-    generation.machine(Model)
+    generation.machine(bound(Model, Context(check, vc, generation, forms)))
