@@ -11,13 +11,15 @@ each through the `check` fixture, an instance of `Check`:
   (a SHOULD warns and the case ends skipped with the reason). Typed `NoReturn`.
 - ``check.precondition(ok, "why")`` — something the case needs but does not judge (a setup create that did
   not work): the case stops as BLOCKED, so a fault in one requirement never fails an unrelated one.
+- ``check.needs(value, "why")`` — `value` when it is not None, else the case is BLOCKED, as by a precondition.
 - ``check.not_applicable("why")`` — the target cannot be asked this (no user of that kind configured).
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING, Iterable, NoReturn
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import pytest
 
@@ -28,6 +30,9 @@ if TYPE_CHECKING:
     from conformance.catalogue import Requirement
     from conformance.http import Exchange
     from conformance.record import CaseRecord
+
+
+T = TypeVar("T")
 
 
 class ConformanceFailure(AssertionError):
@@ -92,7 +97,14 @@ class Check:
         self._settle(Outcome.BLOCKED, message)
         pytest.skip(f"blocked: {message}")
 
-    def not_applicable(self, reason: str) -> None:
+    def needs(self, value: T | None, message: str) -> T:
+        """`value`, which the case needs but does not judge; None blocks the case (a precondition)."""
+        __tracebackhide__ = True
+        self.precondition(value is not None, message)
+        assert value is not None
+        return value
+
+    def not_applicable(self, reason: str) -> NoReturn:
         self._settle(Outcome.NA, reason)
         pytest.skip(f"not applicable: {reason}")
 

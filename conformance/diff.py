@@ -2,8 +2,8 @@
 
 `conformance diff OLD.json NEW.json [--format md|text|json]` and the comparison section of the HTML report
 (`--baseline OLD.json`) both call `compare` on two results files (`conformance.resultsfile.read`). It reads the
-statuses each run recorded (the `requirements` section of a results file), not a re-assessment: an old file judged again by today's catalogue would lose the
-requirements that catalogue dropped, and show the ones it added as NOT RUN.
+statuses each run recorded (the `requirements` section of a results file), not a re-assessment: an old file judged
+again by today's catalogue would lose the requirements that catalogue dropped, and show the ones it added as NOT RUN.
 
 Each requirement of the two runs is one of:
 
@@ -108,7 +108,7 @@ def _kind(old: str | None, new: str | None) -> str:
         return "removed"
     if old == new:
         return "unchanged"
-    if old in SEVERITY and new in SEVERITY and SEVERITY[new] > SEVERITY[old]:
+    if old in SEVERITY and new in SEVERITY and SEVERITY[Status(new)] > SEVERITY[Status(old)]:
         return "regressed"
     if new == Status.PASS and old in SEVERITY and old not in (Status.PASS, Status.NA):
         return "fixed"

@@ -26,7 +26,7 @@ Profiles (`conformance run --profile NAME`, `[generation] profile`), examples pe
 
 
 `deadline=None` everywhere: the HTTP timeouts bound each request, and a property's time is the server's.
-"""
+"""  # noqa: E501 (a Markdown table)
 
 from __future__ import annotations
 
@@ -38,10 +38,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from hypothesis import HealthCheck, Phase, given, seed as hypothesis_seed, settings
-from hypothesis import strategies
-from hypothesis.strategies import SearchStrategy
+from hypothesis import HealthCheck, Phase, given, settings, strategies
+from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.strategies import SearchStrategy
 
 from conformance.check import Check, ConformanceFailure
 from conformance.events import CheckEvent
@@ -70,10 +70,12 @@ class GenerationProfile:
 
 
 GENERATION_PROFILES = {  # how hard generated cases search (a run profile of conformance.selection names one)
-    "dev": GenerationProfile("dev", 10, False, True, 10, 10, "quick: 10 examples per property, failures saved and tried first"),
-    "ci": GenerationProfile("ci", 50, True, False, 15, 50, "derandomised, 50 examples per property, no example database"),
-    "certify": GenerationProfile("certify", 500, False, True, 30, 250, "10 x ci: 500 examples per property (stateful models: "
-                       "250 runs of 30 steps)"),
+    "dev": GenerationProfile("dev", 10, False, True, 10, 10,
+                             "quick: 10 examples per property, failures saved and tried first"),
+    "ci": GenerationProfile("ci", 50, True, False, 15, 50,
+                            "derandomised, 50 examples per property, no example database"),
+    "certify": GenerationProfile("certify", 500, False, True, 30, 250,
+                                 "10 x ci: 500 examples per property (stateful models: 250 runs of 30 steps)"),
 }
 DEFAULT_GENERATION_PROFILE = "ci"
 DATABASE_DIR = os.path.join("reports", "hypothesis")
@@ -90,7 +92,7 @@ class Generation:
     database_dir: str = DATABASE_DIR
     examples: int = 0
     current: str = ""              # the running example, in a line
-    _mark: Checkpoint = Checkpoint(0, 0, 0)  # the case's record before the property
+    _mark: Checkpoint = dataclasses.field(default_factory=lambda: Checkpoint(0, 0, 0))  # the record before it
     _passed: dict[str, CheckEvent] = dataclasses.field(default_factory=dict)
     _warned: dict[str, list[CheckEvent]] = dataclasses.field(default_factory=dict)
 
@@ -99,11 +101,11 @@ class Generation:
         # too_slow: every example waits on the server under test (HTTP round trips), which Hypothesis's
         # generation-time check would take for a slow strategy. data_too_large: long values (2,000+ characters)
         # are drawn on purpose.
-        base = dict(max_examples=self.profile.max_examples, derandomize=self.profile.derandomize, deadline=None,
-                    database=database, print_blob=True, report_multiple_bugs=False,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much],
-                    phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink])
+        base: dict[str, Any] = {
+            "max_examples": self.profile.max_examples, "derandomize": self.profile.derandomize, "deadline": None,
+            "database": database, "print_blob": True, "report_multiple_bugs": False,
+            "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+            "phases": [Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink]}
         base.update(overrides)
         return settings(**base)
 
@@ -208,8 +210,8 @@ class Generation:
             how = f", seed {self.seed}"
         else:
             how = f", saved in {self.database_dir}: the next {self.profile.name} run tries it first"
-        extra = [f"minimal example ({self.examples} examples run, shrinking included; profile {self.profile.name}"
-                 f"{how}): {self.current or '(see the exchanges)'}", f"rerun: {self.rerun}"]
+        extra = [(f"minimal example ({self.examples} examples run, shrinking included; profile {self.profile.name}"
+                 f"{how}): {self.current or '(see the exchanges)'}"), f"rerun: {self.rerun}"]
         extra += [" ".join(note.split()) for note in notes]
         record = self.check.record
         events = record.since(self._mark)

@@ -31,5 +31,5 @@ def pytest_conformance_assessed(assessment, config) -> None:
 
 
 @pytest.hookspec
-def pytest_conformance_meta(config) -> dict:
+def pytest_conformance_meta(config) -> dict:  # type: ignore[empty-body]
     """The part of the run's metadata a feature knows (called once, in the controller, when the run is assessed)."""

@@ -344,7 +344,8 @@ def _case(record: CaseRecord, budget: _Budget, opened: bool) -> str:
     if not budget.take(head):
         budget.cut.add(record.case)
         return f'<p id="{anchor}">Case <code>{esc(record.case)}</code>: not shown (the page\'s size cap).</p>'
-    kept, used = [], 0
+    kept: list[str] = []
+    used = 0
     for number in range(len(record.exchanges), 0, -1):  # from the last: the failure is near the end (then cleanup)
         block = _exchange(number, record.exchanges[number - 1], opened)
         size = budget.take(block, used)

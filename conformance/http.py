@@ -22,15 +22,14 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from http.cookiejar import CookieJar, DefaultCookiePolicy
-from typing import Callable, Iterable, Mapping
 from urllib.parse import quote
 
 import httpcore  # noqa: F401 - loaded with the seam: httpx imports it lazily and maps its exceptions by class,
-import httpx     # so a copy imported later (pytester's in-process runs drop modules) would escape that mapping
+import httpx  # so a copy imported later (pytester's in-process runs drop modules) would escape that mapping
 
 REDACTED = "***"
 _SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
@@ -101,7 +100,7 @@ class Exchange:
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items()}
+        return dict(self.__dict__.items())
 
 
 class Recorder:
@@ -431,6 +430,7 @@ class RecordingTransport(httpx.BaseTransport):
         """The body, at most `max_body_bytes`, read by `deadline` (the whole exchange's: a body trickled a byte at a
         time, each read within the per-read timeout, must not hold the case)."""
         chunks, size = [], 0
+        assert isinstance(response.stream, httpx.SyncByteStream)  # a sync client's
         for chunk in response.stream:
             if time.perf_counter() > deadline:
                 raise httpx.ReadTimeout(f"the answer took longer than {self.timeout:g} s", request=request)
@@ -470,9 +470,9 @@ class HttpClient:
         self.timeout = timeout
         self.max_body_bytes = max_body_bytes
         self.redactor = Redactor(secrets)
-        if isinstance(verify, str):  # a CA bundle path (httpx 0.28 wants an SSL context for that)
-            verify = ssl.create_default_context(cafile=verify)
-        inner = transport if transport is not None else httpx.HTTPTransport(verify=verify)
+        checked: bool | ssl.SSLContext = verify if isinstance(verify, bool) else \
+            ssl.create_default_context(cafile=verify)  # a CA bundle path (httpx 0.28 wants an SSL context for that)
+        inner = transport if transport is not None else httpx.HTTPTransport(verify=checked)
         self.transport = RecordingTransport(inner, self.redactor, max_body_bytes, timeout, Breaker(stop_after))
         no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no session replayed
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), transport=self.transport,

@@ -61,7 +61,8 @@ TOKEN_INPUT = "conformance_token"
 
 def option_table() -> tuple[Option, ...]:
     """Every option of the run: the spine's and each feature's, in that order (`conformance run` is made of it)."""
-    return (*OPTIONS, *(option for name in FEATURES for option in getattr(importlib.import_module(name), "OPTIONS", ())))
+    features = [importlib.import_module(name) for name in FEATURES]
+    return (*OPTIONS, *(option for feature in features for option in getattr(feature, "OPTIONS", ())))
 
 
 def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:

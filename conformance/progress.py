@@ -133,6 +133,7 @@ class Progress:
 
     def _write(self, text: str) -> None:
         sys.stdout.flush()  # what pytest wrote first stays first
+        assert self.live is not None  # only a live line is drawn
         self.live.write(text)
         self.live.flush()
 

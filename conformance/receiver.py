@@ -21,8 +21,8 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable
 from urllib.parse import urlsplit
 
 from pytest_httpserver import HTTPServer
@@ -214,7 +214,7 @@ class _Server(HTTPServer):
 
     def thread_target(self) -> None:
         assert self.server is not None
-        self.server.block_on_close = False  # stop() must not wait for a client that never finishes sending
+        self.server.block_on_close = False  # type: ignore[attr-defined]  # stop() must not wait for a client that never finishes sending
         self.server.RequestHandlerClass = _QuietHandler  # no access-log line per delivery on stderr
         self.server.serve_forever(poll_interval=_POLL_INTERVAL)
 

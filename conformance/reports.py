@@ -16,7 +16,7 @@ The assessment (`pytest_conformance_assessed`) is made once, in the controller; 
 anything. `RunMeta` is assessed first (`tryfirst`): its metadata (suite version, catalogue digest, targets and their
 identity headers, target file digest, generation profile and seed, waivers, times) is what the file reports write
 beside the assessment. Features add their part of it through `pytest_conformance_meta`.
-"""
+"""  # noqa: E501 (a Markdown table)
 
 from __future__ import annotations
 

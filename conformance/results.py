@@ -40,8 +40,17 @@ from urllib.parse import urlsplit
 from conformance.catalogue import Catalogue, Requirement
 from conformance.events import CheckEvent
 from conformance.record import CaseRecord, ProcessSummary
-from conformance.status import STATUS_ORDER, VERDICT_EXIT, CaseOutcome, CaseStatus, ExitCode, Outcome, Status, \
-    VerdictKind, WaiverState
+from conformance.status import (
+    STATUS_ORDER,
+    VERDICT_EXIT,
+    CaseOutcome,
+    CaseStatus,
+    ExitCode,
+    Outcome,
+    Status,
+    VerdictKind,
+    WaiverState,
+)
 from conformance.waivers import Waiver
 
 UNREACHABLE_RECEIVER = "receiver not reachable from the target"
@@ -186,7 +195,8 @@ class Verdict:
         were not selected instead)."""
         if self.kind is VerdictKind.ENVIRONMENT_ERROR:
             return f"VERDICT: {self.kind} — {self.reason}"
-        shown = ", ".join(f"{self.counts[s]} {s}" for s in STATUS_ORDER if self.counts.get(s) and s is not Status.NOT_RUN)
+        shown = ", ".join(f"{self.counts[s]} {s}" for s in STATUS_ORDER
+                          if self.counts.get(s) and s is not Status.NOT_RUN)
         if self.kind in (VerdictKind.CONFORMANT, VerdictKind.STALE_WAIVERS) and self.counts.get(Status.NOT_RUN):
             shown += f"; {self.counts[Status.NOT_RUN]} not selected in this run"
         empty = {VerdictKind.INTERRUPTED: "nothing checked", VerdictKind.NOTHING_CHECKED: "none run"}
@@ -344,9 +354,10 @@ def unreachable_protocols(records: Sequence[CaseRecord], processes: Sequence[Pro
     mailbox owns proves nothing about any protocol's server.)"""
     stopped = {protocol for process in processes for protocol in process.stopped}
     found = []
-    for protocol in dict.fromkeys(record.protocol for record in records if record.uses_receiver):
+    for protocol in dict.fromkeys(record.protocol for record in records if record.uses_receiver and record.protocol):
         waited = [record for record in records if record.protocol == protocol and record.uses_receiver]
-        if protocol in stopped or not any(event.outcome is Outcome.FAIL for record in waited for event in record.events):
+        failed = any(event.outcome is Outcome.FAIL for record in waited for event in record.events)
+        if protocol in stopped or not failed:
             continue
         mine = [record for record in records if record.protocol == protocol]
         if any(getattr(record, "unreadable", 0) for record in mine) or any(
@@ -414,7 +425,8 @@ def assess(catalogues: Mapping[str, Catalogue], records: Sequence[CaseRecord],
     levels = {id: req.level for catalogue in catalogues.values() for id, req in catalogue.requirements.items()}
     cases = {record.case: case_result(record, by_case.get(record.case, []), levels, waivers) for record in records}
     uses = waiver_uses(waivers, settled, {result.requirement.id: result for result in results}, cases)
-    stale = [f"{use.waiver.id} ({use.waiver.where})" for use in uses if use.state is WaiverState.STALE] if strict_waivers else []
+    stale = [f"{use.waiver.id} ({use.waiver.where})" for use in uses
+             if strict_waivers and use.state is WaiverState.STALE]
     final = verdict(results, problem, interrupted, stale)
     return Assessment(by_protocol, final, problem, list(records), list(processes), final.exit_code, interrupted,
                       cases, uses, strict_waivers)

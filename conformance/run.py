@@ -99,9 +99,8 @@ class ProcessRun:
     def case_timeout(self, protocol: str) -> float:
         """Seconds one case of `protocol` may take (its table's `case_timeout`; the default for the embedded
         server)."""
-        if self.named(protocol):
-            return self.target.settings(protocol).case_timeout
-        return DEFAULT_CASE_TIMEOUT
+        settings = self.target.settings(protocol) if self.target is not None else None
+        return settings.case_timeout if settings is not None else DEFAULT_CASE_TIMEOUT
 
     def receiver(self):
         """The process's callback receiver, started on first use."""
@@ -133,11 +132,12 @@ class ProcessRun:
         return self.endpoints[protocol]
 
     def _resolve(self, protocol: str) -> Endpoint:
-        if self.named(protocol):
+        if self.target is not None and self.named(protocol):
             target, origin = self.target, self.target.source
         else:
             target, origin = self._embedded_target(), EMBEDDED
         settings = target.settings(protocol)
+        assert settings is not None  # named, or the embedded server's (every protocol)
         try:
             client = HttpClient(settings.base_url, timeout=settings.timeout, verify=settings.verify,
                                 max_body_bytes=settings.max_body_bytes, secrets=target.secrets())

@@ -248,8 +248,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.extra_keyword_matches.update(facts.requirements)
         for marker in markers(facts.protocol, facts.areas, facts.levels):
             item.add_marker(marker)
-        if sample and not _in_sample(item, protocols.get(facts.protocol)) or smoke and not in_smoke(facts) \
-                or chosen.last_failed and (facts.protocol, item.nodeid) not in chosen.last_failed:
+        if (sample and not _in_sample(item, protocols.get(facts.protocol))) or (smoke and not in_smoke(facts)) \
+                or (chosen.last_failed and (facts.protocol, item.nodeid) not in chosen.last_failed):
             dropped.append(item)
         else:
             kept.append(item)

@@ -17,6 +17,7 @@ catalogue, target file, generation settings or waivers differ are not parts of o
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
@@ -131,7 +132,7 @@ def merge(paths: Sequence[str]) -> tuple[Assessment, dict[str, Any]]:
             records[record.case] = record
         processes.extend(summaries)
     for key in SAME_IN_EVERY_SHARD:
-        _same(paths, metas, key, lambda meta: meta.get(key))
+        _same(paths, metas, key, functools.partial(_get, key=key))
     _same(paths, metas, "waivers", lambda meta: [_waiver(use) for use in meta.get("waivers", ())])
     assessment = _assess(list(records.values()), processes, metas, paths[0])
     started = min(meta.get("started", time.time()) for meta in metas)
@@ -146,6 +147,10 @@ def merge(paths: Sequence[str]) -> tuple[Assessment, dict[str, Any]]:
     return assessment, meta
 
 
+def _get(meta: dict[str, Any], key: str) -> Any:
+    return meta.get(key)
+
+
 def _waiver(use: dict[str, Any]) -> tuple:
     """What makes a waiver the same one in two shards (not what it did there)."""
     return use["id"], use["reason"], use["expires"], use.get("link")
@@ -154,7 +159,7 @@ def _waiver(use: dict[str, Any]) -> tuple:
 def _same(paths: Sequence[str], metas: list[dict[str, Any]], key: str, value: Callable[[dict], Any]) -> None:
     """The shards are parts of one run: `key` is the same in every shard's metadata (absent in older files)."""
     first = value(metas[0])
-    for path, meta in zip(paths[1:], metas[1:]):
+    for path, meta in zip(paths[1:], metas[1:], strict=False):
         if value(meta) != first:
             raise ResultsFileError(f"{path}: {key} not the same as in {paths[0]}: the shards are not parts of one run "
                              "(the same suite, catalogue, target file, generation profile and seed, waivers)")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, time
-from typing import Any
+from typing import Any, overload
 from urllib.parse import urlsplit
 
 DEFAULT_TIMEOUT = 10.0
@@ -125,6 +125,10 @@ def seconds(values: Mapping[str, Any], path: tuple[str, ...], name: str, default
     return float(value)
 
 
+@overload
+def text(values: Mapping[str, Any], path: tuple[str, ...], name: str, default: str) -> str: ...
+@overload
+def text(values: Mapping[str, Any], path: tuple[str, ...], name: str, default: None) -> str | None: ...
 def text(values: Mapping[str, Any], path: tuple[str, ...], name: str, default: str | None) -> str | None:
     value = values.get(name, default)
     if value is not None and (not isinstance(value, str) or not value.strip()):

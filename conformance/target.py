@@ -83,7 +83,7 @@ class Target:
     target file's path, or "--base-url"). `target.vidicore` is the VidiCore settings, and so on for every
     protocol of `conformance.protocols`. Immutable."""
 
-    __slots__ = ("source", "delivery", "generation", "waivers", "_sections")
+    __slots__ = ("_sections", "delivery", "generation", "source", "waivers")
 
     def __init__(self, source: str, delivery: DeliverySettings | None = None,
                  generation: GenerationSettings | None = None, waivers: str | None = None, **sections: Any) -> None:

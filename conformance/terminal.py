@@ -14,6 +14,7 @@ from conformance.results import Assessment
 from conformance.run import process_run
 from conformance.status import Status, WaiverState
 
+
 class TerminalSummary(Assessed):
     def __init__(self, target_source: str | None) -> None:
         super().__init__()

@@ -169,7 +169,7 @@ class SchemaSet:
             if message not in messages:
                 messages.append(message)
         if len(messages) > MAX_MESSAGES:
-            return messages[:MAX_MESSAGES] + [f"... and {len(messages) - MAX_MESSAGES} more errors"]
+            return [*messages[:MAX_MESSAGES], f"... and {len(messages) - MAX_MESSAGES} more errors"]
         return messages
 
     def _check_root(self, element: ET.Element, root: str) -> str | None:
@@ -226,7 +226,7 @@ class SchemaSet:
         if is_choice:
             options = ", ".join(repr(self._display(name)) for name in declared if name)
             return f"unexpected element {tag!r}: only one of {options} is allowed"
-        siblings = [child.tag for child in list(error.elem)[: error.index]]
+        siblings = [child.tag for child in list(error.elem if error.elem is not None else ())[: error.index]]
         if error.invalid_tag in siblings:
             return f"element {tag!r} given more than once"
         return f"unexpected element {tag!r} here" + (f"; expected {listed}" if expected else "")

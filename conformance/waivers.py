@@ -22,7 +22,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from conformance import tables
@@ -66,7 +66,7 @@ class Waiver:
 
 
 def today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 def load(path: str, on: date | None = None) -> list[Waiver]:
@@ -155,5 +155,5 @@ def _entry(entry: Mapping[str, Any], path: str, number: int) -> Waiver:
 
 
 def _text(entry: Mapping[str, Any], name: str) -> str:
-    value = tables.text(entry, (), name, None)
+    value = tables.text(entry, (), name, "")  # present: its callers checked (an empty one is refused)
     return value.strip()

@@ -52,8 +52,9 @@ def _load(config: pytest.Config) -> list[Waiver]:
     if path and named and target is not None:
         raise pytest.UsageError(f"--conformance-waivers {path}: the target file {target.source} already names a "
                                 f"waivers file ({named}); give one or the other")
+    chosen = path or named
     try:
-        return waivers.load(path or named) if path or named else []
+        return waivers.load(chosen) if chosen else []
     except WaiverError as exc:
         raise pytest.UsageError(str(exc)) from None
 
@@ -72,7 +73,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     chosen = config.stash[KEY]
     if not chosen:
         return
-    problem = waivers.unknown(chosen, catalogue.load_all(), config.stash[COLLECTED_KEY])
+    collected: list[str] = config.stash[COLLECTED_KEY]
+    problem = waivers.unknown(chosen, catalogue.load_all(), collected)
     if problem:
         process_run(config).problem = problem
         items[:] = []

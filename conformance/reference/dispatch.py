@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 MAX_ANSWER_BYTES = 64 * 1024  # the receiver's answer body is read up to this and discarded
@@ -103,7 +103,7 @@ class Outcome:
 
     status: int | None
     failure: str
-    finished: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    finished: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     @property
     def success(self) -> bool:

@@ -101,7 +101,8 @@ _ALL = (
     _vidicore("reader-may-write", "VC-ROLE-WRITE", "holding an entity's read role also allows writing it",
               read_role_may_write=True),
     _vidicore("delete-all-read-role", "VC-ROLE-WRITE",
-              "delete-all is authorized like a list: the entity's read role is enough", delete_all_needs_read_role_only=True),
+              "delete-all is authorized like a list: the entity's read role is enough",
+              delete_all_needs_read_role_only=True),
     _vidicore("forbidden-401", "VC-ROLE-FORBIDDEN-403", "refusals for a missing role answer 401 with no body",
               forbidden_status=401),
     _vidicore("cross-entity-roles", "VC-ROLE-CROSS-ENTITY",
@@ -127,8 +128,9 @@ _ALL = (
                          "fields are not in the server's own order is refused 400", create_xml_order_strict=True)),
     _generated(_vidicore("gen-json-numbers-refused", "VC-BODY-FORMATS", 'a JSON body holding a number ("retry": 3) '
                          "is refused 400 (strings are fine)", json_numbers_refused=True)),
-    _generated(_vidicore("gen-url-percent-decoded", "VC-RETRIEVE", "create stores url and endpoint with the escapes of reserved "
-                         "characters decoded (%2F as /, %3F as ?)",
+    _generated(_vidicore("gen-url-percent-decoded", "VC-RETRIEVE",
+                         "create stores url and endpoint with the escapes of reserved characters decoded "
+                         "(%2F as /, %3F as ?)",
                          create_url_percent_decoded=True)),
     _generated(_vidicore("gen-retry-int16", "VC-RETRIEVE", "create stores retry as a 16-bit count: above 32767 it "
                          "reads back 32767", create_retry_int16=True)),
@@ -199,7 +201,8 @@ _ALL = (
               "deliveries use the action as it was created (a PUT changes only what the API shows)",
               fires_action_as_created=True),
     _vidicore("dlv-no-retry", "VC-DLV-RETRY-PERFORMED",
-              "an attempt answered 500 is not retried, whatever retry says (503 and timeouts are)", unretried_status=500),
+              "an attempt answered 500 is not retried, whatever retry says (503 and timeouts are)",
+              unretried_status=500),
     _vidicore("dlv-extra-retry", "VC-DLV-RETRY-BOUND",
               "when every attempt fails, 2 + retry attempts are made (a success still ends them)", extra_attempts=1),
     _vidicore("dlv-retry-once", "VC-DLV-RETRY-EXACT", "at most one retry, whatever retry says", max_retries=1),

@@ -130,7 +130,7 @@ class ReferenceServer:
                 if mark is None:
                     return False
                 marks.append(mark)
-            if all(part.idle_mark(0) == mark for part, mark in zip(parts, marks)):
+            if all(part.idle_mark(0) == mark for part, mark in zip(parts, marks, strict=False)):
                 return True
             if time.monotonic() >= deadline:  # work keeps coming and going
                 return False

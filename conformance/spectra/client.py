@@ -9,15 +9,15 @@ its job completed (BlackPearl removes it), which cleanup accepts.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
-from typing import Union
 
 from conformance.cleanup import REMOVED, remove_all
 from conformance.http import HttpClient, Response, safe_id, segment
 from conformance.names import Names
 from conformance.spectra import documents
-from conformance.spectra.signing import SpectraAuth
 from conformance.spectra.settings import SpectraTarget
+from conformance.spectra.signing import SpectraAuth
 from conformance.validation import DocumentError
 
 REGISTRATIONS = "_rest_/job_completed_notification_registration"
@@ -31,7 +31,7 @@ DEFAULTS = {"format": "DEFAULT", "naming_convention": "CAMEL_CASE_WITH_FIRST_LET
 ECHOED = {"notification_end_point": "NotificationEndPoint", "format": "Format", "job_id": "JobId",
           "naming_convention": "NamingConvention", "notification_http_method": "NotificationHttpMethod"}
 
-User = Union[str, SpectraAuth, None]  # a target role, a signer of the case's own, or None (unsigned)
+User = str | SpectraAuth | None  # a target role, a signer of the case's own, or None (unsigned)
 
 
 class SpectraClient:
@@ -112,7 +112,7 @@ class SpectraClient:
     def forget(self, registration_id: str) -> None:
         self.created = [(rid, role) for rid, role in self.created if rid != registration_id]
 
-    def cleanup(self) -> list[str]:
+    def cleanup(self) -> builtins.list[str]:
         """Delete every registration this client created (its creator first, then the administrator)."""
         return remove_all(self.created, self._delete_made, lambda made: f"registration {made[0]}",
                           refused=lambda status: f"answered {status}")

@@ -12,9 +12,10 @@ template (regenerate with `python -m conformance.spectra.documents`; a test keep
 Payloads (NOTES §2.4). BlackPearl delivers `<Notification><Event>…</Event><Type>JobCompletedNotificationPayload
 </Type></Notification>` (JSON `{"Notification": {"Event": {…}, "Type": "…"}}`); the page's sample shows
 `<Name>…</Name><Payload>…</Payload>` without a root. `payload()` finds the payload under either (the
-page's pair under any root element, Notification included) and says which envelope it used. A JSON payload is turned into the XML form (keys -> elements; the items of the
-ObjectsNotPersisted array -> Object elements whose attributes are the item's keys) and judged by the same
-XSD; the JSON type rules (booleans, numbers, the array) are checked on the JSON itself.
+page's pair under any root element, Notification included) and says which envelope it used. A JSON payload is
+turned into the XML form (keys -> elements; the items of the ObjectsNotPersisted array -> Object elements whose
+attributes are the item's keys) and judged by the same XSD; the JSON type rules (booleans, numbers, the array) are
+checked on the JSON itself.
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ import json
 import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from string import Template
 from typing import Any
 
-from conformance.spectra import naming
 from conformance.judging import json_media
+from conformance.spectra import naming
 from conformance.validation import DocumentError, get_schema, parse_json, parse_xml, schemas_dir
 
 REGISTRATION_SCHEMA = "spectra/registration.xsd"
@@ -179,13 +180,13 @@ def parse_date(text: str) -> datetime | None:
         moment = datetime.fromisoformat(text)
     except ValueError:
         return None
-    return moment.astimezone(timezone.utc) if moment.tzinfo is not None else None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
 
 
 def epoch_ms_to_iso(value: int | float) -> str:
     """Epoch milliseconds as "YYYY-MM-DDThh:mm:ss.sssZ" (how BlackPearl's XML writes dates)."""
     seconds, millis = divmod(int(value), 1000)
-    moment = datetime.fromtimestamp(seconds, timezone.utc)
+    moment = datetime.fromtimestamp(seconds, UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
 
 
@@ -241,7 +242,7 @@ def _envelope(root: ET.Element, names: dict[str, str], convention: str,
         problem = f"/: expected one top-level key {notification!r}, got {keys or 'none'}"
         if found is None:
             return None, None, [problem]
-        return "Event", found, [problem] + schema.errors(found, event)
+        return "Event", found, [problem, *schema.errors(found, event)]
     if found is not None:  # an Event under another root: report the root, still read the payload
         return "Event", found, schema.errors(root, notification)
     return None, None, schema.errors(root, notification)

@@ -17,7 +17,7 @@ import hashlib
 import hmac
 import re
 from collections.abc import Callable, Generator, Iterable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import httpx
@@ -56,7 +56,7 @@ def signature(secret: str, string_to_sign: str) -> str:
 
 def http_date(moment: datetime) -> str:
     """RFC 1123 date in GMT ("Tue, 27 Mar 2007 19:36:42 GMT"); a naive datetime is taken as UTC."""
-    moment = moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return format_datetime(moment, usegmt=True)
 
 
@@ -66,7 +66,7 @@ def wire_path(request: httpx.Request) -> str:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class SpectraAuth(httpx.Auth):

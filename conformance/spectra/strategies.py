@@ -54,7 +54,7 @@ def canonical(params: dict[str, str]) -> dict[str, str]:
 def _spelling(value: str) -> st.SearchStrategy[str]:
     """The value as the page spells it, or in another letter case (per letter)."""
     other = st.lists(st.booleans(), min_size=len(value), max_size=len(value)).map(
-        lambda upper: "".join(c.upper() if u else c.lower() for c, u in zip(value, upper)))
+        lambda upper: "".join(c.upper() if u else c.lower() for c, u in zip(value, upper, strict=False)))
     return st.one_of(st.just(value), st.just(value.lower()), other)
 
 

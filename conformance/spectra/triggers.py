@@ -77,7 +77,8 @@ class Jobs:
             self.put(check, job, name)
 
     def cancel(self, check: Check, job: Job) -> None:
-        response = self.sp.request("DELETE", f"_rest_/job/{segment(job.job_id)}?force", user=job.user, label="cancel job")
+        response = self.sp.request("DELETE", f"_rest_/job/{segment(job.job_id)}?force", user=job.user,
+                                   label="cancel job")
         check.precondition(response.status in (200, 204), f"cancelling job {job.job_id} answered {response.status}")
 
     def cleanup(self) -> list[str]:

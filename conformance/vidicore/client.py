@@ -8,14 +8,15 @@ exactly that and nothing else (staging servers are shared).
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from conformance.cleanup import remove_all
 from conformance.http import Credentials, HttpClient, Response, safe_id, segment
 from conformance.names import Names
-from conformance.vidicore.settings import VidiCoreTarget
 from conformance.vidicore import documents
+from conformance.vidicore.settings import VidiCoreTarget
 
 ENTITIES = ("item", "collection", "job", "storage", "storage/file", "file", "quota", "group", "document",
             "deletion-lock")
@@ -63,7 +64,7 @@ class Form:
         return "/".join(parts) + ("/" if slash else "")
 
 
-WHOLE_FORMS = tuple(Form(e) for e in ENTITIES) + (Form(None),)
+WHOLE_FORMS = (*tuple(Form(e) for e in ENTITIES), Form(None))
 SINGLE_FORMS = tuple(Form(e, single=True) for e in SINGLE_ENTITIES)
 ALL_FORMS = WHOLE_FORMS + SINGLE_FORMS
 
@@ -108,7 +109,7 @@ class VidiCoreClient:
         """The form with its entity id; None when the target names no entity of that type."""
         if not form.single:
             return Bound(form)
-        entity_id = self.settings.entities.get(form.entity)
+        entity_id = self.settings.entities.get(form.entity) if form.entity else None
         return None if entity_id is None else Bound(form, entity_id)
 
     # --- documents this run sends -------------------------------------------------------------------
@@ -178,7 +179,7 @@ class VidiCoreClient:
 
     # --- lenient reads used by preconditions and cleanup (cases judge with `check`) ----------------
 
-    def ids_in(self, response: Response) -> list[str]:
+    def ids_in(self, response: Response) -> builtins.list[str]:
         """Notification ids named by a create or list answer, in whatever form it came; [] if unreadable. Only ids
         safe to put in a path are kept: the run never sends a request to a place a server's answer made up."""
         try:
@@ -191,7 +192,7 @@ class VidiCoreClient:
             return []
         return [notification_id for notification_id in found if safe_id(notification_id)]
 
-    def list_ids(self, bound: Bound) -> list[str] | None:
+    def list_ids(self, bound: Bound) -> builtins.list[str] | None:
         """The ids the admin sees on a form (XML list), or None when the list cannot be read."""
         response = self.list(bound)
         return self.ids_in(response) if response.status == 200 else None
@@ -205,7 +206,7 @@ class VidiCoreClient:
         """Take a notification out of cleanup (the case deleted it itself)."""
         self.created = [(b, i) for b, i in self.created if not (b == bound and i == notification_id)]
 
-    def carrying(self, bound: Bound, marker: str, before: Iterable[str]) -> list[str] | None:
+    def carrying(self, bound: Bound, marker: str, before: Iterable[str]) -> builtins.list[str] | None:
         """The notifications on `bound`, beyond `before`, whose stored document carries `marker` (a refused
         document that was stored anyway), taken into cleanup; None when the list cannot be read.
 
@@ -226,7 +227,7 @@ class VidiCoreClient:
                 self.created.append((bound, notification_id))
         return found
 
-    def cleanup(self) -> list[str]:
+    def cleanup(self) -> builtins.list[str]:
         """Delete everything this client created; returns what could not be removed (for the log)."""
         return remove_all(self.created, lambda made: self.request("DELETE", _made_path(made), label="cleanup"),
                           _made_path)

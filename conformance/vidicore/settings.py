@@ -155,7 +155,7 @@ def _read_jobs(value: Any) -> JobSettings:
     defaults = JobSettings()
     return JobSettings(
         readable_uri=tables.text(values, path, "readable_uri", None),
-        unreadable_uri=tables.text(values, path, "unreadable_uri", defaults.unreadable_uri),
+        unreadable_uri=tables.text(values, path, "unreadable_uri", defaults.unreadable_uri or ""),
         start_command=tables.text(values, path, "start_command", None),
         command_timeout=tables.seconds(values, path, "command_timeout", defaults.command_timeout),
     )

@@ -37,7 +37,7 @@ JSON = "application/json"
 # --- values ---------------------------------------------------------------------------------------------
 
 _C0_FORBIDDEN = "".join(chr(c) for c in range(0x20) if chr(c) not in "\t\n\r")
-CHARACTERS = st.characters(exclude_categories=("Cs",), exclude_characters=_C0_FORBIDDEN + "\ufffe\uffff")
+CHARACTERS = st.characters(exclude_categories=["Cs"], exclude_characters=_C0_FORBIDDEN + "\ufffe\uffff")
 SPECIALS = ("<", ">", "&", "'", '"', "]]>", "&amp;", "<![CDATA[x]]>", "\t", "\r\n", "é", "日本語", "😀", "\u0085",
             "\u2028", "%41", "  ", "\\", "{}", "null")
 LONG = (2000, 2100)
@@ -216,8 +216,8 @@ class Encoded:
     def describe(self) -> str:
         extra = ""
         if self.fmt == "json":
-            extra = f" (as numbers: {', '.join(sorted(self.numbers)) or 'none'}; " \
-                    f"{'non-ASCII escaped' if self.ascii_only else 'UTF-8'})"
+            extra = (f" (as numbers: {', '.join(sorted(self.numbers)) or 'none'}; "
+                     f"{'non-ASCII escaped' if self.ascii_only else 'UTF-8'})")
         return f"{self.fmt.upper()}{extra}"
 
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from conformance.check import Check
 from conformance.cleanup import remove_all
 from conformance.http import Response, safe_id, segment
-from conformance.vidicore.settings import JobSettings
 from conformance.validation import DocumentError, parse_xml
 from conformance.vidicore import documents
 from conformance.vidicore.client import XML, VidiCoreClient
+from conformance.vidicore.settings import JobSettings
 
 JOB_TYPE = "PLACEHOLDER_IMPORT"
 FINAL_STATES = ("FINISHED", "FAILED_TOTAL", "ABORTED")

@@ -23,7 +23,7 @@ import threading
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Mapping
-from datetime import timezone
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,9 +35,11 @@ from werkzeug.wrappers import Request, Response
 from ..server import call_wsgi
 from .behaviour import for_faults
 from .delivery import CONVENTIONS, DEFAULT_CONVENTION, FORMATS, convert, iso_millis
-from .errors import ApiError, bad_request as _bad_request
+from .errors import ApiError
+from .errors import bad_request as _bad_request
 from .jobs import JobEngine
-from .store import Registration, now as _now
+from .store import Registration
+from .store import now as _now
 from .users import BY_ACCESS_ID, USERS, SpectraUser
 
 MOUNT = ""  # every path not claimed by a longer mount (VidiCore keeps /API)
@@ -299,7 +301,7 @@ class SpectraApp:
         behaviour = self.behaviour
         created = iso_millis(registration.created)
         if behaviour.creation_date_without_millis:
-            created = registration.created.astimezone(timezone.utc).replace(microsecond=0).isoformat()
+            created = registration.created.astimezone(UTC).replace(microsecond=0).isoformat()
         last_notification = registration.last_notification
         if last_notification is None and behaviour.fresh_last_notification_is_creation:
             last_notification = registration.created

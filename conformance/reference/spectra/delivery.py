@@ -15,7 +15,7 @@ import json
 import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .behaviour import SpectraBehaviour
@@ -91,7 +91,7 @@ class Completion:
 
 def iso_millis(moment: datetime) -> str:
     """yyyy-MM-ddTHH:mm:ss.SSSZ in UTC."""
-    moment = moment.astimezone(timezone.utc)
+    moment = moment.astimezone(UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
@@ -99,7 +99,10 @@ def epoch_millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
-def render(completion: Completion, fmt: str, convention: str, behaviour: SpectraBehaviour = SpectraBehaviour()
+CONFORMING = SpectraBehaviour()
+
+
+def render(completion: Completion, fmt: str, convention: str, behaviour: SpectraBehaviour = CONFORMING
            ) -> tuple[str, bytes]:
     """The delivered (Content-Type, body): JSON for format JSON, XML for XML and DEFAULT."""
     def name(canonical: str) -> str:

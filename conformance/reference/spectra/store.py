@@ -4,7 +4,7 @@ buckets, and bulk-put jobs. Not thread-safe by itself: the app's lock guards it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .delivery import Blob
 from .users import SpectraUser
@@ -12,7 +12,7 @@ from .users import SpectraUser
 
 def now() -> datetime:
     """The moment (UTC) registrations, jobs and completions are stamped with."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass

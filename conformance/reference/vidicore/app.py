@@ -23,8 +23,20 @@ from werkzeug.wrappers import Request, Response
 from ..server import call_wsgi
 from .behaviour import for_faults
 from .documents import (
-    ACTIONS, InvalidDocument, Node, NotificationDocument, apply_defaults, check_required, exception_xml, notification_json,
-    notification_xml, parse_json, parse_xml, urilist_xml, xml_bytes, xml_root,
+    ACTIONS,
+    InvalidDocument,
+    Node,
+    NotificationDocument,
+    apply_defaults,
+    check_required,
+    exception_xml,
+    notification_json,
+    notification_xml,
+    parse_json,
+    parse_xml,
+    urilist_xml,
+    xml_bytes,
+    xml_root,
 )
 from .jobs import Job, JobEngine
 from .store import Notification, Scope, Store
@@ -186,7 +198,7 @@ class VidiCoreApp:
     def _authenticate(self, request: Request) -> User:
         auth = request.authorization
         user = USERS.get(auth.username or "") if auth is not None and auth.type == "basic" else None
-        if user is not None and (user.password_matches(auth.password or "")
+        if user is not None and auth is not None and (user.password_matches(auth.password or "")
                                  or not self.behaviour.password_checked):
             return user
         raise ApiError(401, "notAuthorized", {"message": "missing or wrong credentials"},

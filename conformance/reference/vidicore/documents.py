@@ -15,7 +15,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
@@ -56,7 +56,7 @@ class InvalidDocument(ValueError):
 
 # What an element may hold: a kind of text, or a mapping of the children it may have.
 TEXT, EMPTY, INT, BOOLEAN, TIMEOUT, HTTP_METHOD, ANY = "text", "empty", "int", "boolean", "timeout", "method", "any"
-Spec = Union[str, Mapping[str, "Spec"]]
+Spec = str | Mapping[str, "Spec"]
 
 _COMMON: dict[str, Spec] = {"retry": INT, "extradata": TEXT}
 _CREDENTIALS: dict[str, Spec] = {
@@ -83,7 +83,7 @@ REPEATABLE = frozenset({"data", "contentFilter", "field"})
 
 
 def _events(*names: str, **special: Spec) -> dict[str, Spec]:
-    return {**{name: EMPTY for name in names}, **special}
+    return {**dict.fromkeys(names, EMPTY), **special}
 
 
 _CREATE_DELETE_MODIFY = _events("create", "delete", "modify")

@@ -29,7 +29,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -53,7 +53,7 @@ _ENGINES = itertools.count(1)
 
 def now_iso() -> str:
     """The current time, ISO-8601 UTC with milliseconds and Z: 2024-05-01T10:00:00.123Z."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def readable(uri: str) -> bool:
@@ -393,5 +393,5 @@ class JobEngine:
                    "User-Agent": "vidicore-reference"}
         return Outbound(action.value("url") or "", method, headers, body, attempts=attempts, timeout=timeout,
                         pause=RETRY_PAUSE, synchronous=delivery.synchronous,
-                        final_statuses=frozenset({behaviour.unretried_status} - {None}),
+                        final_statuses=frozenset(s for s in (behaviour.unretried_status,) if s is not None),
                         rounds=behaviour.rounds_without_retry if retry == 0 else 1)

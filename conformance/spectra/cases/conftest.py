@@ -3,6 +3,8 @@ cleaning up after itself."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from conformance.run import ProcessRun, report_leftovers
@@ -16,14 +18,14 @@ def spectra_endpoint(conformance_run: ProcessRun):
 
 
 @pytest.fixture
-def sp(spectra_endpoint, names, request) -> SpectraClient:
+def sp(spectra_endpoint, names, request) -> Iterator[SpectraClient]:
     client = SpectraClient(spectra_endpoint.client, spectra_endpoint.settings, names)
     yield client
     report_leftovers(request, client.cleanup())
 
 
 @pytest.fixture
-def jobs(sp, request) -> Jobs:
+def jobs(sp, request) -> Iterator[Jobs]:
     made = Jobs(sp)
     yield made
     report_leftovers(request, made.cleanup())

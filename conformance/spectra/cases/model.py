@@ -35,20 +35,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import ClassVar, Protocol
 
 from hypothesis import strategies as st
-from hypothesis.stateful import (Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition,
-                                 rule)
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, multiple, precondition, rule
 
 from conformance.check import Check
 from conformance.generation import Generation, from_context, rule_body
 from conformance.receiver import Answer, Mailbox
 from conformance.spectra import strategies as gen
-from conformance.spectra.cases.support import (agreed_walk, fields_of, ids_in_list, judge_created, judge_error,
-                                               not_before, read_registration, success_problems,
-                                               wait_for_bookkeeping)
+from conformance.spectra.cases.support import (
+    agreed_walk,
+    fields_of,
+    ids_in_list,
+    judge_created,
+    judge_error,
+    not_before,
+    read_registration,
+    success_problems,
+    wait_for_bookkeeping,
+)
 from conformance.spectra.client import SpectraClient
 from conformance.spectra.triggers import Job, Jobs
 from conformance.target import DeliverySettings
@@ -336,7 +343,7 @@ class Model(RuleBasedStateMachine):
         else:
             side.resume()
         seen = {made.id: len(made.mailbox.deliveries) for made in live}
-        started = datetime.now(timezone.utc)
+        started = datetime.now(UTC)
         if cancel:
             self.jobs.cancel(check, job)
         else:
@@ -365,6 +372,7 @@ class Model(RuleBasedStateMachine):
         check.precondition(bool(before), f"{made.describe()} could not be read before the delivery")
         failures_before = before.get("NumberOfFailuresSinceLastSuccess", "")
         if kind == "2xx":
+            assert status is not None  # a 2xx outcome has its status
             fields = self.after(made, settled, lambda f: f.get("LastNotification") != before.get("LastNotification")
                                 or not success_problems(f, status, started))
             if failures_before != "0":

@@ -261,8 +261,8 @@ class Walk:
         found = {
             "SP-PAGING": [f"page_offset={page.offset} answered {page.status}" for page in self.pages
                           if page.status != 200]
-                         + ([f"paging by {self.length} over {total} registrations: duplicates {duplicates}, never "
-                             f"visited {never}"] if duplicates or never else []),
+                         + ([(f"paging by {self.length} over {total} registrations: duplicates {duplicates}, never "
+                             f"visited {never}")] if duplicates or never else []),
             "SP-XSD-REGISTRATION": [f"page_offset={page.offset}: {error}" for page in self.pages
                                     for error in page.errors],
             "SP-PAGING-HEADERS": [
@@ -287,8 +287,7 @@ def paging_walk(check: Check, sp: SpectraClient, made: list[str], *, length: int
     """One walk as `user`, `length` at a time (but in at most about `max_pages` pages: a shared server may hold
     thousands; default: a third of the registrations, at least 2), between two unpaged lists that must name every
     id of `made`."""
-    before = listed_endpoints(sp, user)
-    check.precondition(before is not None, "the unpaged list could not be read")
+    before = check.needs(listed_endpoints(sp, user), "the unpaged list could not be read")
     check.precondition(all(rid in before for rid in made), "an unpaged list lacks the new registrations "
                                                            "(judged under SP-LIST)")
     length = max(length or 2, math.ceil(len(before) / max_pages))
@@ -389,8 +388,7 @@ def judge_form(check, got: Delivery, method: str, fmt: str) -> None:
 
 def nothing_created(check, sp: SpectraClient, endpoint: str, response) -> None:
     """A refused create must leave no registration behind (judged only when it was refused)."""
-    listed = listed_endpoints(sp)
-    check.precondition(listed is not None, "the list could not be read to see what the refused create left")
+    listed = check.needs(listed_endpoints(sp), "the list could not be read to see what the refused create left")
     made = [rid for rid, end_point in listed.items() if end_point == endpoint]
     for rid in made:  # ours (run-unique end point): removed whatever the verdict
         sp.created.append((rid, "admin"))

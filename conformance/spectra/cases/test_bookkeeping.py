@@ -10,7 +10,7 @@ case asks until it shows (bounded by the delivery deadline).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -27,7 +27,7 @@ def test_after_a_2xx_answer(check, sp, jobs, receiver, delivery):
     mailbox = receiver.mailbox("book-200")
     mailbox.script(Answer(status=202))
     rid = setup_registration(check, sp, {"notification_end_point": mailbox.url})["Id"]
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     job = jobs.start(check)
     jobs.complete(check, job)
     check.precondition(bool(mailbox.wait_for(1, within=delivery.deadline)), "the completion delivered nothing "
@@ -74,7 +74,7 @@ def test_no_answer_then_a_2xx(check, sp, jobs, receiver, delivery):
           "expected '1', a reason, empty")
 
     late.resume()  # now the end point answers 201
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     jobs.complete(check, jobs.start(check))
     check.precondition(bool(mailbox.wait_for(1, within=delivery.deadline)),
                        "the second completion did not reach the end point once it listened")

@@ -16,8 +16,15 @@ import pytest
 from hypothesis import strategies as st
 
 from conformance.spectra import strategies as gen
-from conformance.spectra.cases.support import (fresh_problems, ids_in_list, judge_error, listed_endpoints,
-                                               read_registration, same_value, unknown_uuid)
+from conformance.spectra.cases.support import (
+    fresh_problems,
+    ids_in_list,
+    judge_error,
+    listed_endpoints,
+    read_registration,
+    same_value,
+    unknown_uuid,
+)
 from conformance.spectra.client import ECHOED
 
 pytestmark = pytest.mark.area("generated")

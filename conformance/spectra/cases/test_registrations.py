@@ -8,10 +8,18 @@ import itertools
 
 import pytest
 
-from conformance.spectra import documents
-from conformance.spectra.cases.support import (agreed_walk, echo_problems, ids_in_list, judge_created, judge_error,
-                                               read_registration, setup_registration, user_id)
 from conformance.http import segment
+from conformance.spectra import documents
+from conformance.spectra.cases.support import (
+    agreed_walk,
+    echo_problems,
+    ids_in_list,
+    judge_created,
+    judge_error,
+    read_registration,
+    setup_registration,
+    user_id,
+)
 from conformance.spectra.client import CONVENTIONS, FORMATS, METHODS, REGISTRATIONS
 
 pytestmark = pytest.mark.area("crud")

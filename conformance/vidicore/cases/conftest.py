@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from conformance.run import ProcessRun, report_leftovers
@@ -15,7 +17,7 @@ def vidicore_endpoint(conformance_run: ProcessRun):
 
 
 @pytest.fixture
-def vc(vidicore_endpoint, names, request) -> VidiCoreClient:
+def vc(vidicore_endpoint, names, request) -> Iterator[VidiCoreClient]:
     client = VidiCoreClient(vidicore_endpoint.client, vidicore_endpoint.settings, names)
     yield client
     report_leftovers(request, client.cleanup())
@@ -33,7 +35,7 @@ def readable_uri(vidicore_endpoint, tmp_path_factory) -> str | None:
 
 
 @pytest.fixture
-def jobs(vc, vidicore_endpoint, readable_uri, request) -> Jobs:
+def jobs(vc, vidicore_endpoint, readable_uri, request) -> Iterator[Jobs]:
     made = Jobs(vc, vidicore_endpoint.settings.jobs, readable_uri)
     yield made
     report_leftovers(request, made.cleanup())

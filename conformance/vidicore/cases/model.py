@@ -15,7 +15,7 @@ its generation and the notification resources the target names); the case runs i
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
@@ -52,8 +52,8 @@ class Model(RuleBasedStateMachine):
         self.check, self.vc = self.context.check, self.context.vc
         self.generation = self.context.generation  # (`rule_body` raises each failure through it)
         self.generation.begin_example()
-        self.live: dict[str, tuple] = {}     # id -> (bound, document, requirement) as the model holds it
-        self.deleted: dict[str, object] = {}  # id -> bound
+        self.live: dict[str, tuple[Bound, dict[str, Any], str]] = {}  # id -> (bound, document, requirement)
+        self.deleted: dict[str, Bound] = {}  # id -> bound
         self.touched: str | None = None  # the id the last step created, changed or deleted
         self.forms = list(self.context.forms[:1])
 

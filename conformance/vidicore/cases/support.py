@@ -108,7 +108,7 @@ def json_body_accepted(check: Check, response: Response, fmt: str) -> None:
                        "the server refuses JSON bodies (415): judged under VC-BODY-FORMATS")
 
 
-def bound_or_na(check: Check, vc: VidiCoreClient, form) -> Bound:
+def bound_or_na(check: Check, vc: VidiCoreClient, form: Form) -> Bound:
     bound = vc.bind(form)
     if bound is None:
         check.not_applicable(f"the target names no {form.entity} id ([vidicore.entities] {form.entity})")

@@ -5,8 +5,15 @@ from __future__ import annotations
 import pytest
 
 from conformance.vidicore import documents
-from conformance.vidicore.cases.support import (bound_or_na, check_accept, forms, json_body_accepted, read,
-                                                setup_create, setup_get)
+from conformance.vidicore.cases.support import (
+    bound_or_na,
+    check_accept,
+    forms,
+    json_body_accepted,
+    read,
+    setup_create,
+    setup_get,
+)
 from conformance.vidicore.client import JSON, XML
 
 pytestmark = pytest.mark.area("crud")

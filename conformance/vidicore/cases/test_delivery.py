@@ -44,7 +44,8 @@ def payload(check, delivery: Delivery) -> dict[str, str]:
                      f"the delivered SimpleMetadataDocument ({'JSON' if as_json else 'XML'})")
     if as_json:
         raw = parse_json(delivery.body).get("field", [])
-        loose = [f for f in raw if not isinstance(f, dict) or not all(isinstance(f.get(k), str) for k in ("key", "value"))]
+        loose = [f for f in raw
+                 if not isinstance(f, dict) or not all(isinstance(f.get(k), str) for k in ("key", "value"))]
         check("VC-DLV-JSON", not loose, f"JSON fields whose key/value are not strings: {loose[:3]}")
     fields = decoded.tree.get("field", [])
     return {str(f.get("key")): str(f.get("value", "")) for f in fields if isinstance(f, dict)}

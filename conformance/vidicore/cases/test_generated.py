@@ -17,8 +17,14 @@ from hypothesis import strategies as st
 
 from conformance.vidicore import documents
 from conformance.vidicore import strategies as gen
-from conformance.vidicore.cases.support import (check_accept, check_exception, read, setup_create, setup_list,
-                                                stored_with)
+from conformance.vidicore.cases.support import (
+    check_accept,
+    check_exception,
+    read,
+    setup_create,
+    setup_list,
+    stored_with,
+)
 from conformance.vidicore.client import ALL_FORMS, JSON, XML, Bound, VidiCoreClient
 
 pytestmark = pytest.mark.area("generated")

@@ -7,8 +7,15 @@ from __future__ import annotations
 import pytest
 
 from conformance.vidicore import documents
-from conformance.vidicore.cases.support import (bound_or_na, check_accept, check_created, created_uri, forms,
-                                                json_body_accepted, setup_create)
+from conformance.vidicore.cases.support import (
+    bound_or_na,
+    check_accept,
+    check_created,
+    created_uri,
+    forms,
+    json_body_accepted,
+    setup_create,
+)
 from conformance.vidicore.client import JSON, TEXT
 
 pytestmark = pytest.mark.area("negotiation")
