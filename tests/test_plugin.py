@@ -161,8 +161,12 @@ def test_a_shared_run_leaves_no_trace_and_keeps_what_others_made(run_suite, pyte
                       headers={"Content-Type": "application/xml", "Accept": "text/plain"})
     foreign_id = made.text.strip()
     before = _all_ids(server)
-    result, data = run_suite("--conformance-target", _target_file(pytester, server, shared=True))
+    # a few cases that create, list and (on a server that is not shared) delete all: the whole suite's leaving no
+    # trace on a server it shares is test_parallel's
+    result, data = run_suite("--conformance-target", _target_file(pytester, server, shared=True),
+                             "-k", "VC-DELETE-ALL or test_create_xml or test_list_names_created")
     assert result.ret == 0, result.stdout.str()[-2000:]
+    assert statuses(data, "N-A") == {"VC-DELETE-ALL"} and "VC-CREATE-200" in statuses(data, "PASS")
     assert _all_ids(server) == before, "the run left notifications behind or removed someone else's"
     assert foreign_id in before["item/notification"]
 
@@ -205,8 +209,9 @@ def test_a_spectra_only_target_runs_spectra_leaves_no_trace_and_leaks_no_secret(
         app = server.apps["spectra"]
         before = set(app.registrations)
         allure_dir = tmp_path / "allure"
-        result, results = run_suite("--conformance-target", "target.toml", "--alluredir", str(allure_dir),
-                                    protocol="conformance")
+        result, results = run_suite("--conformance-target", "target.toml", "--alluredir", str(allure_dir), "-k",
+                                    "test_create_with_defaults or test_get_one or test_default_convention or "
+                                    "VC-LIST-TEXT", protocol="conformance")
         assert result.ret == 0, result.stdout.str()[-2000:]
         assert "vidicore: not run — the target target.toml names no [vidicore] server" in result.stdout.str()
         assert {r["id"].split("-")[0] for r in results["requirements"] if r["status"] == "PASS"} == {"SP"}
