@@ -25,6 +25,9 @@ from conformance.status import CaseOutcome
 
 REPORT_ATTRIBUTE = "conformance_record"
 WORKER_OUTPUT_KEY = "conformance_process"
+JOB_START = "start "  # an exchange whose label begins so started a job on the server (the triggers label them so):
+                      # a delivery case's timeline runs from it
+ELAPSED_DIGITS = 5    # an exchange's elapsed time in a digest: to 10 µs (the run's latency can be computed again)
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,12 @@ class CaseRecord(Recorder):
     """The record of one case. It is the case's `Recorder` (exchanges) and its event stream (`emit`)."""
 
     def __init__(self, case: str, requirements: tuple[str, ...] = (), protocol: str | None = None,
-                 rerun: str = "") -> None:
+                 rerun: str = "", area: str = "") -> None:
         super().__init__()
         self.case = case
         self.requirements = tuple(requirements)
         self.protocol = protocol
+        self.area = area                   # the area of its module that shards deal it by (`CaseFacts.area`)
         self.rerun = rerun                 # the command that runs this case again (`selection.rerun_command`)
         self.stream = ResultStream()
         self.mailboxes: list[str] = []     # URLs of the case's mailboxes: it waited for deliveries
@@ -128,6 +132,10 @@ class CaseRecord(Recorder):
     def uses_receiver(self) -> bool:
         return bool(self.mailboxes)
 
+    def job_starts(self) -> list[float]:
+        """When the case started jobs on the server (`JOB_START`): where its deliveries' timeline begins."""
+        return [exchange.at for exchange in self.exchanges if exchange.label.startswith(JOB_START) and exchange.at]
+
     def render_inbound(self) -> str:
         by_mailbox: dict[str, list[Inbound]] = {url: [] for url in self.mailboxes}
         for request in self.inbound:
@@ -141,7 +149,7 @@ class CaseRecord(Recorder):
     def to_dict(self) -> dict[str, Any]:
         return {
             "case": self.case, "requirements": list(self.requirements), "protocol": self.protocol,
-            "rerun": self.rerun,
+            "area": self.area, "rerun": self.rerun,
             "events": [e.as_dict() for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
             "leftovers": list(self.leftovers), "shortened": list(self.shortened), "unreadable": self.unreadable,
@@ -153,17 +161,21 @@ class CaseRecord(Recorder):
         }
 
     def digest(self) -> dict[str, Any]:
-        """The record without its evidence (bodies, headers): what an assessment reads of a case that passed.
-        `from_dict` takes it back; a merge of shards' results re-assesses the whole run from these."""
+        """The record without its evidence (bodies, headers): what an assessment reads of a case that passed, and
+        what the run's timing is computed from (each exchange's elapsed time, when a job was started). `from_dict`
+        takes it back; a merge of shards' results re-assesses the whole run from these."""
         data = self.to_dict()
         data["exchanges"] = [{"method": e.method, "url": e.url, "request_headers": {}, "request_body": "",
-                              "status": e.status, "error": e.error, "label": e.label} for e in self.exchanges]
+                              "status": e.status, "error": e.error, "label": e.label,
+                              "elapsed": round(e.elapsed, ELAPSED_DIGITS),
+                              **({"at": e.at} if e.label.startswith(JOB_START) else {})} for e in self.exchanges]
         data["inbound"] = [{**asdict(r), "headers": {}, "body": ""} for r in self.inbound]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CaseRecord:
-        record = cls(data["case"], tuple(data.get("requirements", ())), data.get("protocol"), data.get("rerun", ""))
+        record = cls(data["case"], tuple(data.get("requirements", ())), data.get("protocol"), data.get("rerun", ""),
+                     data.get("area") or "")
         for event in data.get("events", ()):
             record.stream.events.append(CheckEvent(**event))
         record.exchanges = [Exchange(**e) for e in data.get("exchanges", ())]

@@ -12,7 +12,7 @@ from conformance.status import CaseOutcome, Outcome
 
 def sample() -> CaseRecord:
     record = CaseRecord("cases/test_x.py::test_y[item]", ("VC-LIST", "VC-ACCEPT"), "vidicore",
-                        rerun="conformance run vidicore -k 'test_y[item]'")
+                        rerun="conformance run vidicore -k 'test_y[item]'", area="crud")
     record.emit(CheckEvent("VC-LIST", "pass", record.case))
     record.emit(CheckEvent("VC-ACCEPT", "fail", record.case, "answered text/html — ünïcode"))
     record.add(Exchange("GET", "http://h/API/item/notification", {"accept": "application/xml"}, "", status=200,
@@ -36,13 +36,34 @@ def test_a_record_crosses_the_process_boundary_intact():
     assert back.to_dict() == record.to_dict()
     assert back.events == record.events and back.exchanges == record.exchanges and back.inbound == record.inbound
     assert back.uses_receiver and back.last() == record.exchanges[-1]
-    assert back.rerun == "conformance run vidicore -k 'test_y[item]'"
+    assert back.rerun == "conformance run vidicore -k 'test_y[item]'" and back.area == "crud"
 
 
 def test_a_digest_keeps_the_rerun_command_and_drops_the_evidence():
     record = sample()
     digest = CaseRecord.from_dict(json.loads(json.dumps(record.digest())))
     assert digest.rerun == record.rerun and digest.exchanges[0].response_body == ""
+
+
+def test_a_digest_keeps_what_the_run_s_timing_is_made_of():
+    """Its area and duration, each exchange's elapsed time (to 10 µs) and when it started a job: a passed delivery
+    case's timeline and the run's latency are drawn again from a results file alone."""
+    record = sample()
+    record.duration = 1.25
+    record.add(Exchange("POST", "http://h/API/import/placeholder", {}, "", status=200, elapsed=0.1234567,
+                        label="start import job", at=1.5e9 - 0.2))
+    digest = CaseRecord.from_dict(json.loads(json.dumps(record.digest())))
+    assert (digest.area, digest.duration) == ("crud", 1.25)
+    assert [e.elapsed for e in digest.exchanges] == [0.01, 0.12346]
+    assert [e.at for e in digest.exchanges] == [0.0, 1.5e9 - 0.2]  # only a job's start keeps its time
+    assert digest.job_starts() == record.job_starts() == [1.5e9 - 0.2]
+    assert digest.inbound[0].arrived == 1.5e9 and digest.inbound[0].body == ""
+
+
+def test_a_record_of_an_older_suite_has_no_area():
+    data = sample().to_dict()
+    del data["area"]
+    assert CaseRecord.from_dict(data).area == ""
 
 
 def test_a_record_is_its_case_recorder_and_event_stream():
