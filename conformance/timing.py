@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from conformance.record import CaseRecord
+from conformance.record import ELAPSED_DIGITS, CaseRecord
 
 UNRECORDED = "(not recorded)"  # the area of a case whose record has none (a results file of an older suite)
 DIGITS = 6                     # seconds are kept to the microsecond
@@ -58,7 +58,8 @@ class Timing:
                 if exchange.error:
                     unanswered[protocol] = unanswered.get(protocol, 0) + 1
                 else:
-                    times.append(exchange.elapsed)
+                    times.append(round(exchange.elapsed, ELAPSED_DIGITS))  # as a digest keeps it: the same
+                                                                           # figures from a results file
         areas = {protocol: {area: AreaTime(len(found), round(sum(found), DIGITS))
                             for area, found in sorted(by_area.items(), key=lambda item: -sum(item[1]))}
                  for protocol, by_area in durations.items()}
