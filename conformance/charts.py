@@ -8,7 +8,8 @@ Each function returns one `<svg>` element (its text escaped, its colours present
 - `columns`: one stacked column per run with a mark on each (time per area, and the run's wall time);
 - `lines`: series over the runs, gaps where a run has no value (request latency);
 - `marks`: one mark per run in order, coloured by a class (the verdict timeline);
-- `timeline`: a delivery case from its job's start, one lane per mailbox: each attempt's arrival and answer.
+- `timeline`: a delivery case from its job's start, one lane per mailbox: each attempt's arrival and answer;
+- `legend`: what each colour of a chart stands for.
 
 The pages (`conformance.html`, `conformance.history`) add `STYLE` to their own stylesheet.
 """
@@ -29,9 +30,7 @@ svg.chart .warn{fill:#9a6700;stroke:#9a6700}svg.chart .env{fill:#6639ba;stroke:#
 svg.chart .none{fill:#8c959f;stroke:#8c959f}svg.chart .job{fill:#0550ae;stroke:#0550ae}
 svg.chart .wall{stroke:#1f2328;stroke-width:2}svg.chart .span{stroke-width:3}
 svg.chart .line{fill:none;stroke-width:1.5}svg.chart a:hover circle,svg.chart a:hover rect{stroke:#1f2328;
-stroke-width:2}.legend{display:flex;flex-wrap:wrap;gap:.2rem 1rem;font-size:.85em;margin:.2rem 0 .8rem}
-.legend span::before{content:"";display:inline-block;width:.8em;height:.8em;margin-right:.3em;border-radius:2px;
-background:var(--swatch)}
+stroke-width:2}
 """
 
 PALETTE = ("#0969da", "#bf3989", "#1a7f37", "#bc4c00", "#8250df", "#4d2d00", "#1b7c83", "#9a6700", "#cf222e",
@@ -53,7 +52,7 @@ class Column:
     label: str                                            # under the column (shown where there is room)
     parts: dict[str, float] = field(default_factory=dict)  # series -> seconds, stacked in the order of `series`
     mark: float | None = None                             # a mark across the column (the run's wall time)
-    note: str = ""
+    note: str = ""                                        # the column's hover text (its parts say their own)
     href: str = ""
 
 
@@ -135,6 +134,9 @@ def _scale(top: float) -> tuple[float, list[float]]:
         if top / (step * factor) <= 4:
             step *= factor
             break
+    if step >= 30:  # minutes: whole ones
+        step = next(minutes for minutes in (30, 60, 120, 300, 600, 1200, 1800, 3600, 7200) if top / minutes <= 4
+                    or minutes == 7200)
     count = math.ceil(top / step)
     return step * count, [step * n for n in range(count + 1)]
 
@@ -157,24 +159,34 @@ def bars(items: Sequence[Bar], *, label: str, width: int = 900, label_width: int
     return _svg(width, max(row, row * len(items)), body, label)
 
 
-def _x_labels(labels: Sequence[str], x: Sequence[float], y: float, room: float) -> list[str]:
-    """The labels under a row of marks or columns, as many as fit (always the first and the last)."""
-    widest = max((len(text) for text in labels), default=0) * FONT + 10
-    every = max(1, math.ceil(widest / room)) if room else 1
-    shown = [n for n in range(len(labels)) if n % every == 0]
-    if labels and shown[-1] != len(labels) - 1:
-        if shown[-1] > len(labels) - 1 - every:
-            shown.pop()
-        shown.append(len(labels) - 1)
-    return [f'<text x="{x[n]:.1f}" y="{y}" text-anchor="middle" class="muted">{esc(labels[n])}</text>'
-            for n in shown]
+def _x_labels(labels: Sequence[str], x: Sequence[float], y: float, width: float) -> list[str]:
+    """The labels under a row of marks or columns, as many as fit without overlapping, each inside the picture
+    (`width`), the first and the last always."""
+    placed: list[tuple[float, float, int]] = []  # left, right, index
+
+    def place(n: int) -> tuple[float, float, int]:
+        half = len(labels[n]) * FONT / 2
+        centre = min(max(x[n], half + 2), width - half - 2)
+        return centre - half, centre + half, n
+
+    last = len(labels) - 1
+    for n in range(len(labels)):
+        box = place(n)
+        if placed and box[0] < placed[-1][1] + 8:
+            if n != last:
+                continue
+            while placed and len(placed) > 1 and box[0] < placed[-1][1] + 8:
+                placed.pop()
+        placed.append(box)
+    return [f'<text x="{(left + right) / 2:.1f}" y="{y}" text-anchor="middle" class="muted">{esc(labels[n])}</text>'
+            for left, right, n in placed]
 
 
 def columns(items: Sequence[Column], series: Sequence[tuple[str, str]], *, label: str, height: int = 220,
             width: int = 1100) -> str:
     """One stacked column per item (`series`: (name, colour) in stacking order), a wall mark on each, a seconds
     axis at the left."""
-    left, bottom, top_pad = 60, 22, 8
+    left, bottom, top_pad = 72, 22, 8
     slot = (width - left - 10) / max(1, len(items))
     bar = max(2.0, min(28.0, slot * 0.7))
     peak = max((max(sum(item.parts.values()), item.mark or 0.0) for item in items), default=0.0)
@@ -197,25 +209,24 @@ def columns(items: Sequence[Column], series: Sequence[tuple[str, str]], *, label
                 continue
             parts.append(f'<rect x="{centre - bar / 2:.1f}" y="{y(stacked + value):.1f}" width="{bar:.1f}" '
                          f'height="{y(stacked) - y(stacked + value):.1f}" fill="{esc(fill)}"><title>'
-                         f"{esc(item.note)}\n{esc(name)}: {esc(seconds(value))}</title></rect>")
+                         f"{esc(item.label)} {esc(name)}: {esc(seconds(value))}</title></rect>")
             stacked += value
         if item.mark is not None:
             parts.append(f'<line class="wall" x1="{centre - bar / 2 - 2:.1f}" x2="{centre + bar / 2 + 2:.1f}" '
-                         f'y1="{y(item.mark):.1f}" y2="{y(item.mark):.1f}"><title>{esc(item.note)}\nwall time: '
+                         f'y1="{y(item.mark):.1f}" y2="{y(item.mark):.1f}"><title>{esc(item.label)} wall time: '
                          f"{esc(seconds(item.mark))}</title></line>")
         if not parts:
-            parts.append(f'<text x="{centre:.1f}" y="{y(0) - 4:.1f}" text-anchor="middle" class="muted">–<title>'
-                         f"{esc(item.note)}\nno time recorded</title></text>")
-        body.append(_linked(item.href, f"<g>{''.join(parts)}</g>"))
-    body += _x_labels([item.label for item in items], centres, height - 6, slot)
+            parts.append(f'<text x="{centre:.1f}" y="{y(0) - 4:.1f}" text-anchor="middle" class="muted">–</text>')
+        body.append(_linked(item.href, f"<g><title>{esc(item.note)}</title>{''.join(parts)}</g>"))
+    body += _x_labels([item.label for item in items], centres, height - 6, width)
     return _svg(width, height, body, label)
 
 
-def lines(labels: Sequence[str], series: Sequence[Series], *, label: str, notes: Sequence[str] = (),
-          height: int = 200, width: int = 1100) -> str:
+def lines(labels: Sequence[str], series: Sequence[Series], *, label: str, height: int = 200,
+          width: int = 1100) -> str:
     """Each series as a line over the runs (a gap where a value is None), a point with its hover text on each
     value, a seconds axis at the left."""
-    left, bottom, top_pad = 60, 22, 8
+    left, bottom, top_pad = 72, 22, 8
     slot = (width - left - 10) / max(1, len(labels))
     peak = max((value for one in series for value in one.values if value is not None), default=0.0)
     top, grid = _scale(peak)
@@ -237,14 +248,13 @@ def lines(labels: Sequence[str], series: Sequence[Series], *, label: str, notes:
                 runs.append([])
                 continue
             runs[-1].append(f"{centres[number]:.1f},{y(value):.1f}")
-            note = notes[number] if number < len(notes) else labels[number]
             points.append(f'<circle cx="{centres[number]:.1f}" cy="{y(value):.1f}" r="2.5" fill="{esc(one.colour)}">'
-                          f"<title>{esc(note)}\n{esc(one.name)}: {esc(seconds(value))}</title></circle>")
+                          f"<title>{esc(labels[number])} {esc(one.name)}: {esc(seconds(value))}</title></circle>")
         dash = ' stroke-dasharray="4 3"' if one.dashed else ""
         body += [f'<polyline class="line" stroke="{esc(one.colour)}"{dash} points="{" ".join(run)}"/>'
                  for run in runs if len(run) > 1]
         body += points
-    body += _x_labels(labels, centres, height - 6, slot)
+    body += _x_labels(labels, centres, height - 6, width)
     return _svg(width, height, body, label)
 
 
@@ -258,7 +268,7 @@ def marks(items: Sequence[Mark], *, label: str, width: int = 1100) -> str:
     body += [_linked(item.href, f'<circle class="{esc(item.tone)}" cx="{centre:.1f}" cy="20" r="{radius:.1f}">'
                                 f"<title>{esc(item.note)}</title></circle>")
              for centre, item in zip(centres, items, strict=True)]
-    body += _x_labels([item.label for item in items], centres, height - 8, slot)
+    body += _x_labels([item.label for item in items], centres, height - 8, width)
     return _svg(width, height, body, label)
 
 
@@ -304,3 +314,17 @@ def timeline(lanes: Sequence[Lane], starts: Sequence[float], end: float, *, labe
                          'width="2" height="12"/>')
             body.append(f"<g>{''.join(parts)}</g>")
     return _svg(width, height, body, label)
+
+
+def legend(items: Sequence[tuple[str, str]], *, width: int = 1100) -> str:
+    """A swatch and a name per (name, colour), in rows."""
+    row, gap = 18, 16
+    body, x, y = [], 0.0, 0
+    for name, fill in items:
+        size = 14 + len(name) * FONT + gap
+        if x and x + size > width:
+            x, y = 0.0, y + row
+        body.append(f'<rect x="{x:.1f}" y="{y + 4}" width="10" height="10" rx="2" fill="{esc(fill)}"/>'
+                    f'<text x="{x + 14:.1f}" y="{y + 13}">{esc(name)}</text>')
+        x += size
+    return _svg(width, y + row + 2, body, "legend")

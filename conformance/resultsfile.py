@@ -29,7 +29,7 @@ import math
 import os
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -51,6 +51,11 @@ RESULTS = Option("conformance_results", "per-requirement results as JSON (every 
                  cli_default=os.path.join("reports", "results.json"))
 OPTIONS = (RESULTS,)
 KEEP_KEY = pytest.StashKey[bool]()  # the results file in place is read by this run (--last-failed): keep it till then
+
+
+class TargetSeen(NamedTuple):
+    base_url: str
+    origin: str  # a target file, --base-url, or the embedded reference server
 
 
 class ResultsFileError(ValueError):
@@ -107,13 +112,13 @@ class ResultsFile:
         return value if isinstance(value, str) else None
 
     @property
-    def targets(self) -> dict[str, str]:
-        """protocol -> the base URL its cases ran against."""
+    def targets(self) -> dict[str, TargetSeen]:
+        """protocol -> what its cases ran against: the base URL and where it came from."""
         found = self.meta.get("targets")
         if not isinstance(found, Mapping):
             return {}
-        return {str(protocol): str(target.get("base_url", "?")) if isinstance(target, Mapping) else str(target)
-                for protocol, target in found.items()}
+        return {str(protocol): TargetSeen(str(target.get("base_url", "?")), str(target.get("origin") or ""))
+                for protocol, target in found.items() if isinstance(target, Mapping)}
 
     @property
     def server_identity(self) -> dict[str, tuple[str, ...]]:
