@@ -45,7 +45,8 @@ from conformance import charts, collection, diff, html, protocols, resultsfile
 from conformance.catalogue import Requirement
 from conformance.results import RequirementResult, verdict
 from conformance.resultsfile import ResultsFile, ResultsFileError, TargetSeen
-from conformance.shards import SAME_IN_EVERY_SHARD
+from conformance.shards import SAME_IN_EVERY_SHARD, ShardError
+from conformance.shards import parse as parse_shard
 from conformance.status import STATUS_ORDER, ExitCode, Status, VerdictKind
 from conformance.timing import UNRECORDED, AreaTime, Timing
 
@@ -227,11 +228,15 @@ class _File:
         statuses = {entry["id"]: STATUSES.get(entry["status"], entry["status"]) for entry in self.requirements}
         shard = found.text("shard")
         merged = found.meta.get("merged")
+        try:
+            part = [shard] if shard and not merged and parse_shard(shard) else []
+        except ShardError:  # not a K/N this suite writes: a run of its own
+            part = []
         return Run(0, [self.path], started if started is not None else os.path.getmtime(self.path), found.finished,
                    found.verdict_kind, found.verdict_line, found.text("suite_version"),
                    found.text("catalogue_sha256"), found.targets, found.server_identity, found.faults, statuses,
-                   self.timing, found.format, shards=[shard] if shard and not merged else [],
-                   merged=len(merged) if isinstance(merged, list) else 0, undated=started is None)
+                   self.timing, found.format, shards=part, merged=len(merged) if isinstance(merged, list) else 0,
+                   undated=started is None)
 
 
 def build(paths: Iterable[str]) -> History:
@@ -316,8 +321,8 @@ def _joined(group: list[tuple[Run, _File]]) -> Run:
                for id, entry in entries.items() if statuses[id] in order]
     made = verdict(results, environment, interrupted)
     n = runs[0].shards[0].partition("/")[2]
-    have = sorted({run.shards[0] for run in runs}, key=lambda spec: int(spec.partition("/")[0] or 0))
-    missing = [f"{k}/{n}" for k in range(1, int(n) + 1) if f"{k}/{n}"not in have] if n.isdigit() else []
+    have = sorted({run.shards[0] for run in runs}, key=lambda spec: parse_shard(spec))
+    missing = [f"{k}/{n}" for k in range(1, int(n) + 1) if f"{k}/{n}" not in have]
     note = f"shards {', '.join(have)} not merged" + (f" (missing: {', '.join(missing)})" if missing else "")
     first = runs[0]
     return Run(0, [path for run in runs for path in run.paths], min(run.started or 0.0 for run in runs),

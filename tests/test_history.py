@@ -118,9 +118,11 @@ def test_shards_of_one_run_not_merged_are_one_run_judged_as_a_merge_would(tmp_pa
              results(tmp_path / "late.json", 100_000.0, {"VC-A": "PASS", "VC-B": "PASS", "VC-C": "PASS"},
                      **{**shard, "shard": "1/3"}),
              results(tmp_path / "merged.json", 200_000.0, {"VC-A": "PASS", "VC-B": "PASS", "VC-C": "PASS"},
-                     merged=["x1.json", "x2.json"], shards=["1/2", "2/2"])]
+                     merged=["x1.json", "x2.json"], shards=["1/2", "2/2"]),
+             results(tmp_path / "edited.json", 300_000.0, {"VC-A": "PASS"}, shard="one of two")]
     found = history.build([str(path) for path in paths])
-    joined, lone, merged = found.runs
+    joined, lone, merged, edited = found.runs
+    assert edited.shards == [] and edited.paths == [str(paths[-1])]  # a shard this suite never wrote: a run
     assert joined.paths == [str(paths[0]), str(paths[1])] and joined.shards == ["1/2", "2/2"]
     assert joined.statuses == {"VC-A": "PASS", "VC-B": "FAIL", "VC-C": "PASS"}
     assert joined.kind is VerdictKind.NOT_CONFORMANT and "VC-B" in joined.line
