@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 STYLE = """
@@ -36,6 +36,7 @@ stroke-width:2}
 PALETTE = ("#0969da", "#bf3989", "#1a7f37", "#bc4c00", "#8250df", "#4d2d00", "#1b7c83", "#9a6700", "#cf222e",
            "#57606a", "#6e7781", "#0550ae")
 FONT = 6.2  # px per character of the 11px font, for fitting labels
+LEFT, TOP, BOTTOM = 72, 8, 22  # px of a plot with a seconds axis: the axis labels, above, the run labels
 
 
 @dataclass(frozen=True)
@@ -182,25 +183,31 @@ def _x_labels(labels: Sequence[str], x: Sequence[float], y: float, width: float)
             for left, right, n in placed]
 
 
+def _seconds_axis(peak: float, height: int, width: int) -> tuple[Callable[[float], float], list[str]]:
+    """A seconds axis at the left of a plot reaching `peak`, with its grid lines: where a value goes, and the
+    axis's elements."""
+    top, grid = _scale(peak)
+    plot = height - BOTTOM - TOP
+
+    def y(value: float) -> float:
+        return TOP + plot - plot * value / top
+
+    body = [f'<line class="grid" x1="{LEFT}" x2="{width - 5}" y1="{y(value):.1f}" y2="{y(value):.1f}"/>'
+            f'<text x="{LEFT - 5}" y="{y(value) + 4:.1f}" text-anchor="end" class="muted">{esc(seconds(value))}'
+            "</text>" for value in grid[1:]]
+    body.append(f'<line class="axis" x1="{LEFT}" x2="{width - 5}" y1="{y(0):.1f}" y2="{y(0):.1f}"/>')
+    return y, body
+
+
 def columns(items: Sequence[Column], series: Sequence[tuple[str, str]], *, label: str, height: int = 220,
             width: int = 1100) -> str:
     """One stacked column per item (`series`: (name, colour) in stacking order), a wall mark on each, a seconds
     axis at the left."""
-    left, bottom, top_pad = 72, 22, 8
-    slot = (width - left - 10) / max(1, len(items))
+    slot = (width - LEFT - 10) / max(1, len(items))
     bar = max(2.0, min(28.0, slot * 0.7))
-    peak = max((max(sum(item.parts.values()), item.mark or 0.0) for item in items), default=0.0)
-    top, grid = _scale(peak)
-    plot = height - bottom - top_pad
-
-    def y(value: float) -> float:
-        return top_pad + plot - plot * value / top
-
-    body = [f'<line class="grid" x1="{left}" x2="{width - 5}" y1="{y(value):.1f}" y2="{y(value):.1f}"/>'
-            f'<text x="{left - 5}" y="{y(value) + 4:.1f}" text-anchor="end" class="muted">{esc(seconds(value))}'
-            "</text>" for value in grid[1:]]
-    body.append(f'<line class="axis" x1="{left}" x2="{width - 5}" y1="{y(0):.1f}" y2="{y(0):.1f}"/>')
-    centres = [left + slot * (number + 0.5) for number in range(len(items))]
+    y, body = _seconds_axis(max((max(sum(item.parts.values()), item.mark or 0.0) for item in items), default=0.0),
+                            height, width)
+    centres = [LEFT + slot * (number + 0.5) for number in range(len(items))]
     for centre, item in zip(centres, items, strict=True):
         stacked, parts = 0.0, []
         for name, fill in series:
@@ -226,20 +233,10 @@ def lines(labels: Sequence[str], series: Sequence[Series], *, label: str, height
           width: int = 1100) -> str:
     """Each series as a line over the runs (a gap where a value is None), a point with its hover text on each
     value, a seconds axis at the left."""
-    left, bottom, top_pad = 72, 22, 8
-    slot = (width - left - 10) / max(1, len(labels))
-    peak = max((value for one in series for value in one.values if value is not None), default=0.0)
-    top, grid = _scale(peak)
-    plot = height - bottom - top_pad
-
-    def y(value: float) -> float:
-        return top_pad + plot - plot * value / top
-
-    body = [f'<line class="grid" x1="{left}" x2="{width - 5}" y1="{y(value):.1f}" y2="{y(value):.1f}"/>'
-            f'<text x="{left - 5}" y="{y(value) + 4:.1f}" text-anchor="end" class="muted">{esc(seconds(value))}'
-            "</text>" for value in grid[1:]]
-    body.append(f'<line class="axis" x1="{left}" x2="{width - 5}" y1="{y(0):.1f}" y2="{y(0):.1f}"/>')
-    centres = [left + slot * (number + 0.5) for number in range(len(labels))]
+    slot = (width - LEFT - 10) / max(1, len(labels))
+    y, body = _seconds_axis(max((value for one in series for value in one.values if value is not None), default=0.0),
+                            height, width)
+    centres = [LEFT + slot * (number + 0.5) for number in range(len(labels))]
     for one in series:
         runs: list[list[str]] = [[]]
         points = []

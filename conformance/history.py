@@ -409,32 +409,17 @@ color:#bc4c00;border:1px solid #ffb77c}#f-cell{font-size:.85em;min-height:1.3em}
 .banner .small,.small{font-size:.85em}
 """
 
-SCRIPT = """
+SCRIPT = html.FILTER_SCRIPT + """
 (function () {
   var grid = document.getElementById('grid');
-  var rows = Array.prototype.slice.call(grid.querySelectorAll('tbody tr'));
   var heads = Array.prototype.slice.call(grid.querySelectorAll('thead th.run'));
-  var boxes = Array.prototype.slice.call(document.querySelectorAll('input[name=status]'));
-  var protocol = document.getElementById('f-protocol'), level = document.getElementById('f-level');
   var changed = document.getElementById('f-changed'), flaky = document.getElementById('f-flaky');
-  var search = document.getElementById('f-search'), shown = document.getElementById('f-shown');
   var cell = document.getElementById('f-cell');
   var names = JSON.parse(grid.dataset.names);
-  function apply() {
-    var statuses = boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; });
-    var query = search.value.trim().toLowerCase(), count = 0;
-    rows.forEach(function (row) {
-      var d = row.dataset;
-      var ok = statuses.indexOf(d.status) >= 0 && (!protocol.value || d.protocol === protocol.value) &&
-        (!level.value || d.level === level.value) && (!changed.checked || d.changed === '1') &&
-        (!flaky.checked || d.flaky === '1') && (!query || row.textContent.toLowerCase().indexOf(query) >= 0);
-      row.hidden = !ok;
-      if (ok) { count += 1; }
-    });
-    shown.textContent = count + ' of ' + rows.length + ' requirements shown';
-  }
-  boxes.concat([protocol, level, changed, flaky]).forEach(function (el) { el.addEventListener('change', apply); });
-  search.addEventListener('input', apply);
+  var apply = conformanceFilter(Array.prototype.slice.call(grid.querySelectorAll('tbody tr')), function (row) {
+    return (!changed.checked || row.dataset.changed === '1') && (!flaky.checked || row.dataset.flaky === '1');
+  });
+  [changed, flaky].forEach(function (el) { el.addEventListener('change', apply); });
   grid.addEventListener('mouseover', function (event) {
     var td = event.target;
     if (td.tagName !== 'TD' || !td.classList.contains('c')) { return; }
@@ -444,7 +429,6 @@ SCRIPT = """
     }
     cell.textContent = td.title.replace(/\\n/g, ' · ');
   });
-  apply();
 })();
 """
 

@@ -111,9 +111,11 @@ dd dl{margin:0}ul{margin:.2rem 0;padding-left:1.3rem}
 .delivery{margin:.6rem 0 1rem}.delivery p{margin:.1rem 0}
 """ + charts.STYLE
 
-SCRIPT = """
-(function () {
-  var rows = Array.prototype.slice.call(document.querySelectorAll('#requirements tbody tr'));
+FILTER_SCRIPT = """
+function conformanceFilter(rows, extra) {
+  /* The page's status boxes, protocol and level lists and search box show the rows of its table that match them
+     (data-status, data-protocol, data-level, the row's text) and `extra(row)`; returns the function that applies
+     them, for further controls. */
   var boxes = Array.prototype.slice.call(document.querySelectorAll('input[name=status]'));
   var protocol = document.getElementById('f-protocol'), level = document.getElementById('f-level');
   var search = document.getElementById('f-search'), shown = document.getElementById('f-shown');
@@ -123,7 +125,8 @@ SCRIPT = """
     rows.forEach(function (row) {
       var d = row.dataset;
       var ok = statuses.indexOf(d.status) >= 0 && (!protocol.value || d.protocol === protocol.value) &&
-        (!level.value || d.level === level.value) && (!query || row.textContent.toLowerCase().indexOf(query) >= 0);
+        (!level.value || d.level === level.value) && extra(row) &&
+        (!query || row.textContent.toLowerCase().indexOf(query) >= 0);
       row.hidden = !ok;
       if (ok) { count += 1; }
     });
@@ -132,7 +135,13 @@ SCRIPT = """
   boxes.concat([protocol, level]).forEach(function (el) { el.addEventListener('change', apply); });
   search.addEventListener('input', apply);
   apply();
-})();
+  return apply;
+}
+"""
+
+SCRIPT = FILTER_SCRIPT + """
+conformanceFilter(Array.prototype.slice.call(document.querySelectorAll('#requirements tbody tr')),
+                  function () { return true; });
 """
 
 
