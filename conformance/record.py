@@ -81,6 +81,8 @@ class CaseRecord(Recorder):
         self.mailboxes: list[str] = []     # URLs of the case's mailboxes: it waited for deliveries
         self.inbound: list[Inbound] = []
         self.earlier_inbound = 0           # requests that reached mailboxes of a generated case's earlier examples
+        self.earlier_elapsed: list[float] = []  # answered requests of its earlier examples: their time (the run's
+        self.earlier_unanswered = 0             # latency counts every request sent), and those not answered
         self.leftovers: list[str] = []     # what its cleanup could not remove
         self.shortened: list[str] = []     # mailboxes whose waits were cut short: the server had delivered nothing
         self.unreached: list[str] = []     # declared, but none of a generated case's examples (all run) checked it
@@ -117,7 +119,11 @@ class CaseRecord(Recorder):
 
     def rollback(self, mark: Checkpoint) -> list[CheckEvent]:
         """Back to `mark`: the events, exchanges and mailboxes recorded since are dropped (an earlier example's);
-        returns the dropped events (what they showed may still be worth keeping)."""
+        returns the dropped events (what they showed may still be worth keeping). The dropped exchanges' times
+        stay (`earlier_elapsed`): they were requests of the run."""
+        dropped = self.exchanges[mark.exchanges:]
+        self.earlier_elapsed += [round(e.elapsed, ELAPSED_DIGITS) for e in dropped if not e.error]
+        self.earlier_unanswered += sum(1 for e in dropped if e.error)
         del self.exchanges[mark.exchanges:]
         del self.mailboxes[mark.mailboxes:]
         return self.stream.truncate(mark.events)
@@ -154,7 +160,8 @@ class CaseRecord(Recorder):
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
             "leftovers": list(self.leftovers), "shortened": list(self.shortened), "unreadable": self.unreadable,
             "unreached": list(self.unreached),
-            "earlier_inbound": self.earlier_inbound,
+            "earlier_inbound": self.earlier_inbound, "earlier_elapsed": list(self.earlier_elapsed),
+            "earlier_unanswered": self.earlier_unanswered,
             "outcome": self.outcome.value,
             "started": self.started,
             "duration": self.duration,
@@ -186,6 +193,8 @@ class CaseRecord(Recorder):
         record.unreached = list(data.get("unreached", ()))
         record.unreadable = int(data.get("unreadable", 0))
         record.earlier_inbound = int(data.get("earlier_inbound", 0))
+        record.earlier_elapsed = [float(value) for value in data.get("earlier_elapsed", ())]
+        record.earlier_unanswered = int(data.get("earlier_unanswered", 0))
         record.outcome = data.get("outcome", "")
         record.started = data.get("started", 0.0)
         record.duration = data.get("duration", 0.0)

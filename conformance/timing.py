@@ -9,7 +9,8 @@ and reads nothing else. The single-run page (`conformance.html`) and the history
   exceeds the run's wall time);
 - `latency`: protocol -> the requests that got an answer, their median and 95th percentile time (seconds, from the
   request sent to its whole answer read), and how many got none (refused, timed out: their time says nothing
-  about the server's speed).
+  about the server's speed); a generated case's earlier examples count too (their exchanges are dropped, their
+  times kept: `CaseRecord.earlier_elapsed`).
 """
 
 from __future__ import annotations
@@ -54,9 +55,11 @@ class Timing:
             protocol = record.protocol or ""
             durations.setdefault(protocol, {}).setdefault(record.area or UNRECORDED, []).append(record.duration)
             times = elapsed.setdefault(protocol, [])
+            times += record.earlier_elapsed  # a generated case's earlier examples: requests of the run too
+            unanswered[protocol] = unanswered.get(protocol, 0) + record.earlier_unanswered
             for exchange in record.exchanges:
                 if exchange.error:
-                    unanswered[protocol] = unanswered.get(protocol, 0) + 1
+                    unanswered[protocol] += 1
                 else:
                     times.append(round(exchange.elapsed, ELAPSED_DIGITS))  # as a digest keeps it: the same
                                                                            # figures from a results file

@@ -101,12 +101,16 @@ def test_a_rollback_drops_what_came_after_its_checkpoint_and_a_rewrite_replaces_
     record = sample()
     mark = record.checkpoint()
     record.emit(CheckEvent("VC-LIST", Outcome.PASS, record.case))
-    record.add(Exchange("GET", "http://h/API/x", {}, "", status=200))
+    record.add(Exchange("GET", "http://h/API/x", {}, "", status=200, elapsed=0.0031234))
+    record.add(Exchange("GET", "http://h/API/y", {}, "", error="refused", elapsed=1.0))
     record.mailboxes.append("http://127.0.0.1:9/cb/t/2-twice")
     assert len(record.since(mark)) == 1
     dropped = record.rollback(mark)
     assert [e.outcome for e in dropped] == [Outcome.PASS]
     assert record.checkpoint() == mark and record.since(mark) == []
+    assert (record.earlier_elapsed, record.earlier_unanswered) == ([0.00312], 1)  # requests of the run still
+    back = CaseRecord.from_dict(json.loads(json.dumps(record.digest())))
+    assert (back.earlier_elapsed, back.earlier_unanswered) == ([0.00312], 1)
     warned = CheckEvent("VC-ACCEPT", Outcome.WARN, record.case, "kept")
     record.rewrite(mark, [warned])
     assert record.since(mark) == [warned] and record.events[-1] == warned
