@@ -277,32 +277,41 @@ def build(paths: Iterable[str]) -> History:
     return History(runs, _rows(runs, requirements), skipped, len(named) - len(skipped))
 
 
+@dataclass
+class _Shards:
+    """Shard files taken for parts of one run: alike in N and in what every shard of a run has alike."""
+
+    alike: tuple[Any, ...]
+    members: list[tuple[Run, _File]]
+    parts: set[int]
+    ended: float
+
+    def takes(self, run: Run, alike: tuple[Any, ...], part: int) -> bool:
+        return alike == self.alike and part not in self.parts and (run.started or 0.0) <= self.ended + SHARD_GAP
+
+    def add(self, run: Run, read: _File, part: int) -> None:
+        self.members.append((run, read))
+        self.parts.add(part)
+        self.ended = max(self.ended, run.finished or run.started or 0.0)
+
+
 def _join_shards(shard_files: list[tuple[Run, _File]]) -> list[Run]:
     """Shard files of one run that was not merged, as one run each (see the module's description)."""
-    groups: list[list[tuple[Run, _File]]] = []
+    groups: list[_Shards] = []
     for run, read in sorted(shard_files, key=lambda item: item[0].started or 0.0):
-        k, _, n = run.shards[0].partition("/")
-        same = tuple(json.dumps(read.found.meta.get(key), sort_keys=True) for key in SAME_IN_EVERY_SHARD)
-        for group in groups:
-            first, first_read = group[0]
-            ended = max((other.finished or other.started or 0.0) for other, _ in group)
-            if first.shards[0].partition("/")[2] == n and all(k != other.shards[0].partition("/")[0]
-                                                               for other, _ in group) \
-                    and tuple(json.dumps(first_read.found.meta.get(key), sort_keys=True)
-                              for key in SAME_IN_EVERY_SHARD) == same \
-                    and (run.started or 0.0) <= ended + SHARD_GAP:
-                group.append((run, read))
-                break
-        else:
-            groups.append([(run, read)])
-    return [_joined(group) for group in groups]
+        part, count = parse_shard(run.shards[0])
+        alike = (count, *(json.dumps(read.found.meta.get(key), sort_keys=True) for key in SAME_IN_EVERY_SHARD))
+        group = next((group for group in groups if group.takes(run, alike, part)), None)
+        if group is None:
+            group = _Shards(alike, [], set(), run.finished or run.started or 0.0)
+            groups.append(group)
+        group.add(run, read, part)
+    return [_joined(group.members) for group in groups]
 
 
 def _joined(group: list[tuple[Run, _File]]) -> Run:
     """The shards of one run as the run: each requirement's best evidence, the verdict made again from those."""
     runs = [run for run, _ in group]
-    if len(runs) == 1 and not runs[0].shards:
-        return runs[0]
     order: dict[str, int] = {status: number for number, status in enumerate(STATUS_ORDER)}
     statuses: dict[str, str] = {}
     entries: dict[str, dict[str, Any]] = {}
