@@ -329,9 +329,9 @@ def _joined(group: list[tuple[Run, _File]]) -> Run:
                                  Status(statuses[id]), {}, [])
                for id, entry in entries.items() if statuses[id] in order]
     made = verdict(results, environment, interrupted)
-    n = runs[0].shards[0].partition("/")[2]
-    have = sorted({run.shards[0] for run in runs}, key=lambda spec: parse_shard(spec))
-    missing = [f"{k}/{n}" for k in range(1, int(n) + 1) if f"{k}/{n}" not in have]
+    count = parse_shard(runs[0].shards[0])[1]
+    have = sorted({run.shards[0] for run in runs}, key=parse_shard)
+    missing = [f"{k}/{count}" for k in range(1, count + 1) if f"{k}/{count}" not in have]
     note = f"shards {', '.join(have)} not merged" + (f" (missing: {', '.join(missing)})" if missing else "")
     first = runs[0]
     return Run(0, [path for run in runs for path in run.paths], min(run.started or 0.0 for run in runs),
