@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 from conformance.http import Exchange
 from conformance.events import CheckEvent
-from conformance.record import CaseRecord, Inbound, ProcessSummary, server_identity
+from conformance.record import JOB_START, CaseRecord, Inbound, ProcessSummary, server_identity
 from conformance.status import CaseOutcome, Outcome
 
 
@@ -114,3 +116,15 @@ def test_a_rollback_drops_what_came_after_its_checkpoint_and_a_rewrite_replaces_
     warned = CheckEvent("VC-ACCEPT", Outcome.WARN, record.case, "kept")
     record.rewrite(mark, [warned])
     assert record.since(mark) == [warned] and record.events[-1] == warned
+
+
+def test_the_requests_that_start_jobs_and_only_they_are_labelled_so():
+    """A delivery case's timeline runs from the exchange whose label begins `JOB_START`: each protocol's triggers
+    label the request that starts a job so, and no other request of a protocol package is."""
+    package = Path(__file__).resolve().parents[1] / "conformance"
+    for protocol in ("vidicore", "spectra"):
+        labels = {path.name: re.findall(r'label=f?"([^"]*)"', path.read_text(encoding="utf-8"))
+                  for path in (package / protocol).rglob("*.py")}
+        assert any(label.startswith(JOB_START) for label in labels["triggers.py"]), protocol
+        assert not [(name, label) for name, found in labels.items() if name != "triggers.py"
+                    for label in found if label.startswith(JOB_START)]
