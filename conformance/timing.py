@@ -60,7 +60,7 @@ class Timing:
             for exchange in record.exchanges:
                 if exchange.error:
                     unanswered[protocol] += 1
-                else:
+                elif exchange.elapsed > 0:  # 0: not measured (a digest of an older suite kept no time)
                     times.append(round(exchange.elapsed, ELAPSED_DIGITS))  # as a digest keeps it: the same
                                                                            # figures from a results file
         areas = {protocol: {area: AreaTime(len(found), round(sum(found), DIGITS))

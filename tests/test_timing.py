@@ -31,7 +31,7 @@ def test_percentiles_interpolate_between_ranks_as_the_standard_library_does():
 def test_time_per_area_and_latency_per_protocol():
     generated = case("b", "vidicore", "crud", 2.0, 0.004)
     generated.earlier_elapsed, generated.earlier_unanswered = [0.002], 1  # its earlier examples' requests
-    records = [case("a", "vidicore", "crud", 1.0, 0.001, 0.003), generated,
+    records = [case("a", "vidicore", "crud", 1.0, 0.001, 0.003, 0.0), generated,  # 0.0: an older digest's
                case("c", "vidicore", "delivery", 5.0, 0.010, errors=1), case("d", "spectra", "", 0.5)]
     timing = Timing.of(records)
     assert timing.areas == {"vidicore": {"delivery": AreaTime(1, 5.0), "crud": AreaTime(2, 3.0)},
