@@ -6,6 +6,7 @@
     conformance merge SHARD.json ... [-o RUN.json]
     conformance report RESULTS.json [--html F] [--junitxml F] [--baseline OLD.json]
     conformance diff OLD.json NEW.json [--format md|text|json]
+    conformance history FILES_OR_DIRS... [-o reports/history.html] [--format html|md|json]
     conformance serve [--port N] [--fault NAME ...] [PROTOCOL ...]
     conformance requirements [PROTOCOL]
     conformance faults
@@ -29,7 +30,7 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from conformance import catalogue, diff, shards
+from conformance import catalogue, diff, history, shards
 from conformance.protocols import BY_NAME
 from conformance.protocols import NAMES as PROTOCOLS
 from conformance.status import ExitCode, exit_help
@@ -49,8 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run, shards.add_command, _add_report, diff.add_command, _add_serve, _add_requirements,
-                _add_faults):
+    for add in (_add_run, shards.add_command, _add_report, diff.add_command, history.add_command, _add_serve,
+                _add_requirements, _add_faults):
         add(commands)
     return parser
 

@@ -275,7 +275,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if facts is None:
         return (yield)
     record = item.stash[RECORD_KEY] = CaseRecord(item.nodeid, facts.requirements, facts.protocol,
-                                                 rerun=_rerun(item, facts))
+                                                 rerun=_rerun(item, facts), area=facts.area)
     item.config.hook.pytest_conformance_started(record=record, item=item)
     with recording(record):
         return (yield)
