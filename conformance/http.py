@@ -522,6 +522,17 @@ class RecordingTransport(httpx.BaseTransport):
         return " ".join(parts)
 
 
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps none, so no session is replayed: what a policy allowing no domain decides, without
+    turning every answer's headers into an email message first (httpx extracts the cookies of each answer)."""
+
+    def extract_cookies(self, response: object, request: object) -> None:
+        pass
+
+    def set_cookie(self, cookie: object) -> None:
+        pass
+
+
 class HttpClient:
     """A pooled client for one target: timeouts, capped bodies, recorded and redacted exchanges."""
 
@@ -536,7 +547,7 @@ class HttpClient:
             verify = ssl.create_default_context(cafile=verify)
         inner = transport if transport is not None else httpx.HTTPTransport(verify=verify)
         self.transport = RecordingTransport(inner, self.redactor, max_body_bytes, timeout, Breaker(stop_after))
-        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no session replayed
+        no_cookies = _NoCookies(policy=DefaultCookiePolicy(allowed_domains=[]))  # no session replayed
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), transport=self.transport,
                                     follow_redirects=False, trust_env=False, cookies=no_cookies,
                                     headers={"Accept-Encoding": ACCEPTED_ENCODINGS})
