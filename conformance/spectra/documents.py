@@ -153,20 +153,20 @@ def flat(body: bytes | str) -> dict[str, str]:
 def registration(body: bytes | str) -> Decoded:
     """A registration answer (create, get-one): root Data with the twelve fields."""
     element = parse_xml(body)
-    return Decoded(element, _fields(element), get_schema(REGISTRATION_SCHEMA).errors(element, "Data"))
+    return Decoded(element, _fields(element), get_schema(REGISTRATION_SCHEMA).errors(element, "Data", source=body))
 
 
 def registration_list(body: bytes | str) -> DecodedList:
     """A list answer: root Data holding JobCompletedNotificationRegistration elements."""
     element = parse_xml(body)
     records = [_fields(child) for child in element if child.tag == LIST_ITEM]
-    return DecodedList(element, records, get_schema(REGISTRATION_LIST_SCHEMA).errors(element, "Data"))
+    return DecodedList(element, records, get_schema(REGISTRATION_LIST_SCHEMA).errors(element, "Data", source=body))
 
 
 def error_document(body: bytes | str) -> Decoded:
     """An error answer: root Error with Code, HttpErrorCode, Message, Resource, ResourceId."""
     element = parse_xml(body)
-    return Decoded(element, _fields(element), get_schema(ERROR_SCHEMA).errors(element, "Error"))
+    return Decoded(element, _fields(element), get_schema(ERROR_SCHEMA).errors(element, "Error", source=body))
 
 
 # --- dates ----------------------------------------------------------------------------------------------

@@ -85,6 +85,36 @@ def test_start_on_a_free_port_and_stop_quickly(any_client: httpx.Client) -> None
         any_client.get(url + "/item/notification")
 
 
+def test_connections_are_answered_on_reused_threads_and_a_slow_one_holds_no_other(any_client: httpx.Client) -> None:
+    """Each connection is answered on an idle thread of the server's, or a new one when none is idle: sequential
+    requests reuse one thread; a client that connects and sends nothing holds its own; stop() ends them."""
+    import socket
+    import threading
+
+    server = start(port=0)
+    url = server.urls["vidicore"] + "/item/notification"
+    prefix = f"reference-server:{server.port}-"
+
+    def threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith(prefix)]
+
+    try:
+        for _ in range(40):
+            assert any_client.get(url).status_code == 200
+        # a thread may still be closing the last connection when the next arrives: then one more starts
+        assert 1 <= len(threads()) < 10
+        with socket.create_connection(("127.0.0.1", server.port)) as silent:  # holds its thread, sends no end
+            silent.sendall(b"GET /API/item/notification HTTP/1.1\r\n")
+            for _ in range(5):
+                assert any_client.get(url).status_code == 200
+            assert len(threads()) >= 2
+    finally:
+        server.stop()
+    for thread in threads():
+        thread.join(timeout=5)
+        assert not thread.is_alive(), thread.name
+
+
 def test_target_data_names_users_entities_and_passwords(server: Any) -> None:
     data = server.target_data()["vidicore"]
     assert data["base_url"] == server.urls["vidicore"]
