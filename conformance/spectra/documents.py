@@ -150,6 +150,13 @@ def flat(body: bytes | str) -> dict[str, str]:
     return _fields(parse_xml(body))
 
 
+def users(body: bytes | str) -> list[dict[str, str]]:
+    """A user list (`GET /_rest_/user`; BlackPearl: Data holding one User per user, each with AuthId, Id, Name):
+    one field dict per child element that has children of its own. Not schema-checked (set-up reads it)."""
+    root = parse_xml(body)
+    return [_fields(child) for child in root if isinstance(child.tag, str) and len(child)]
+
+
 def registration(body: bytes | str) -> Decoded:
     """A registration answer (create, get-one): root Data with the twelve fields."""
     element = parse_xml(body)

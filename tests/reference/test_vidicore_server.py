@@ -486,6 +486,9 @@ FAULT_PROBES: dict[str, tuple[Probe, Any, Any]] = {
                                                                       c.get(f"item/notification/{uri}").status_code,
                                                                       uri in text_list(c, "item/notification")),
                                                       MINIMAL_JSON), (200, 404, False), (200, 404, True)),
+    "gen-change-answer-cached": (_changed_then(lambda c, uri: "group" in c.put(
+        f"item/notification/{uri}", json=SYNCHRONOUS_AND_GROUP, headers=AS_JSON).json()["action"]["http"], MINIMAL_JSON),
+        True, False),
     "json-urilist-key": (lambda c: (list(c.get("item/notification", headers=AS_JSON).json()),
                                     list(c.post("item/notification", json=MINIMAL_JSON, headers=AS_JSON).json())),
                          (["uri"], ["uri"]), (["uris"], ["uri"])),
