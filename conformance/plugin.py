@@ -3,8 +3,9 @@
 Registered through the `pytest11` entry point, so it is loaded wherever the package is installed; it stays inert
 (no server started, no summary printed) unless conformance cases run. Everything else a run does is a feature
 plugin of its own, loaded from here (`FEATURES`, pytest's `pytest_plugins`), each owning its options, hooks and
-state as pytest's own `junitxml` and `terminal` do: selection, shards, waivers, progress, the receiver fixtures,
-generated cases, time limits, the server lock and each report.
+state as pytest's own `junitxml` and `terminal` do: the pre-flight (each user authenticates before any case),
+selection, shards, waivers, progress, the receiver fixtures, generated cases, time limits, the server lock and each
+report.
 
 The spine's own options: `--conformance-target FILE` (servers, users, entities), `--<protocol>-url URL` (users from
 `CONFORMANCE_<PROTOCOL>_*` variables), `--reference-fault NAME` (the embedded reference server with a fault on),
@@ -42,10 +43,10 @@ from conformance.run import RECORD_KEY, RUN_KEY, ProcessRun, process_run, report
 from conformance.status import CaseOutcome, ExitCode, Outcome
 from conformance.target import Target, TargetError, load_target, target_for_url
 
-FEATURES = ("conformance.selection", "conformance.shards", "conformance.waiving", "conformance.generating",
-            "conformance.timelimit", "conformance.exclusive", "conformance.receiving", "conformance.progress",
-            "conformance.reports", "conformance.terminal", "conformance.resultsfile", "conformance.junit",
-            "conformance.html", "conformance.allure_report")
+FEATURES = ("conformance.preflight", "conformance.selection", "conformance.shards", "conformance.waiving",
+            "conformance.generating", "conformance.timelimit", "conformance.exclusive", "conformance.receiving",
+            "conformance.progress", "conformance.reports", "conformance.terminal", "conformance.resultsfile",
+            "conformance.junit", "conformance.html", "conformance.allure_report")
 pytest_plugins = FEATURES
 
 TARGET = Option("conformance_target", "target file (TOML) naming the servers to test: servers, users, entities",
