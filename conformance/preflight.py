@@ -37,7 +37,7 @@ from conformance.http import HttpClient, Redactor, TransportError, recording
 from conformance.names import Names, new_run_token
 from conformance.receiver import Receiver
 from conformance.run import RUN_KEY
-from conformance.setup import Probe, Row
+from conformance.setup import Probe, Row, reachable
 from conformance.status import ExitCode, Readiness
 from conformance.target import DeliverySettings, Target, TargetError, load_target, target_for_url, target_from_mapping
 
@@ -134,9 +134,11 @@ def check_target(target: Target, names: Sequence[str], *, embedded: bool, starte
             probe = Probe(settings, http, run, receiver, delivery, embedded, started + BUDGET)
             try:
                 with recording(probe.record):
-                    rows = protocols.get(name).readiness_module().check(probe)
+                    rows = [reachable(probe, settings.base_url, settings.verify)]
+                    if rows[0].status is Readiness.READY:
+                        rows += protocols.get(name).readiness_module().check(probe)
             except TransportError as exc:  # a server that stopped answering halfway
-                rows = [Row(Readiness.NOT_READY, "answers", f"no answer: {exc}")]
+                rows.append(Row(Readiness.NOT_READY, "answers", f"no answer: {exc}"))
             finally:
                 http.close()
             if probe.record.leftovers:

@@ -51,12 +51,18 @@ def resolve(names: Iterable[str] | str) -> frozenset[str]:
 
     Raises ValueError("unknown behaviour 'x'; known: a, b") for a name no behaviour has.
     """
+    return checked(names, BEHAVIOURS, "behaviour")
+
+
+def checked(names: Iterable[str] | str, known: Mapping[str, Any], noun: str) -> frozenset[str]:
+    """`names` (or one string of names separated by commas) as a set, each one a key of `known`; ValueError
+    naming the unknown one and every known one otherwise. (Faults are resolved the same way.)"""
     if isinstance(names, str):
         names = names.split(",")
     wanted = frozenset(name.strip() for name in names if name.strip())
     for name in sorted(wanted):
-        if name not in BEHAVIOURS:
-            raise ValueError(f"unknown behaviour {name!r}; known: {', '.join(sorted(BEHAVIOURS))}")
+        if name not in known:
+            raise ValueError(f"unknown {noun} {name!r}; known: {', '.join(sorted(known))}")
     return wanted
 
 

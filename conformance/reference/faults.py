@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from .behaviours import BEHAVIOURS
+from .behaviours import BEHAVIOURS, checked
 from .behaviours import resolve as resolve_behaviours
 
 Behaviour = TypeVar("Behaviour")
@@ -358,13 +358,7 @@ def resolve(names: Iterable[str] | str) -> frozenset[str]:
 
     Raises ValueError("unknown fault 'x'; known: a, b, ...") for a name no fault has.
     """
-    if isinstance(names, str):
-        names = names.split(",")
-    wanted = frozenset(name.strip() for name in names if name.strip())
-    for name in sorted(wanted):
-        if name not in FAULTS:
-            raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(FAULTS))}")
-    return wanted
+    return checked(names, FAULTS, "fault")
 
 
 def for_protocol(protocol: str) -> list[Fault]:

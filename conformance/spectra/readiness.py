@@ -1,7 +1,7 @@
 """Whether a Spectra S3 (BlackPearl) target is ready for a run (`conformance check`; the run itself does the cheap
-part first: `authenticate`). Each row is ready, not ready or not configured, with its reason:
+part first: `authenticate`). `conformance.preflight` shows first whether the server is reachable, then, when it is,
+these rows, each ready, not ready or not configured, with its reason:
 
-- reachable: any HTTP answer from the server root, with its identity headers and how TLS is configured;
 - each configured user: a signed request is accepted (a one-record list of registrations: 403 means its access id
   or secret key is refused), and its Id resolves (`conformance.spectra.users`: the target's `user_id`, its `name`,
   its access id, the user list) and how;
@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 
 from conformance.http import HttpClient, TransportError
-from conformance.setup import Probe, Row, reachable, step
+from conformance.setup import Probe, Row, step
 from conformance.spectra.client import REGISTRATIONS, SpectraClient, detail
 from conformance.spectra.settings import SpectraTarget
 from conformance.spectra.signing import SpectraAuth
@@ -45,9 +45,7 @@ def authenticate(http: HttpClient, settings: SpectraTarget, source: str) -> str 
 
 def check(probe: Probe) -> list[Row]:
     settings: SpectraTarget = probe.settings
-    rows = [reachable(probe, settings.base_url, settings.verify)]
-    if rows[0].status is not READY:
-        return rows
+    rows: list[Row] = []
     sp = SpectraClient(probe.http, settings, probe.names)
     rows += [_user(probe, sp, role) for role in settings.users]
     jobs = Jobs(sp)

@@ -17,7 +17,6 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from conformance.validation import DocumentError, get_schema, parse_json, parse_xml
@@ -236,22 +235,6 @@ def exception_kind(tree: Tree) -> str | None:
     """The kind of an ExceptionDocument tree (notFound, invalidInput, forbidden, ...)."""
     kinds = [key for key in tree if key not in ACTION_ATTRIBUTES]
     return kinds[0] if len(kinds) == 1 else None
-
-
-def parse_date(text: str) -> datetime | None:
-    """A date with a zone as VidiCore writes them ("2024-05-01T10:00:00.123+0000", "...Z", "...+02:00") as an aware
-    UTC datetime; None for anything else (no zone, not a date)."""
-    text = _BASIC_OFFSET.sub(r"\1:\2", text.strip())
-    if "T" not in text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo is not None else None
-
-
-_BASIC_OFFSET = re.compile(r"([+-]\d\d)(\d\d)$")  # +0000, as VidiCore writes offsets
 
 
 def text_ids(body: bytes) -> tuple[list[str], bool]:

@@ -1,7 +1,6 @@
 """Whether a VidiCore target is ready for a run (`conformance check`; the run itself does the cheap part first:
 `authenticate`). Each row is ready, not ready or not configured, with its reason:
 
-- reachable: any HTTP answer from the API root, with the server's identity headers and how TLS is configured;
 - each configured user: it authenticates (`GET version`, a cheap read: 401 means refused), and which notification
   roles it appears to have (a list: 2xx means read; a create with a body that is no document: 400 means write was
   allowed, since the server read the body; 401/403 means refused) against what its role needs (admin read and
@@ -23,7 +22,7 @@ import time
 from pathlib import Path
 
 from conformance.http import Credentials, HttpClient, TransportError
-from conformance.setup import Probe, Row, poll, reachable, step
+from conformance.setup import Probe, Row, poll, step
 from conformance.status import Readiness
 from conformance.vidicore import documents
 from conformance.vidicore.client import XML, Bound, Form, VidiCoreClient
@@ -55,9 +54,7 @@ def authenticate(http: HttpClient, settings: VidiCoreTarget, source: str) -> str
 
 def check(probe: Probe) -> list[Row]:
     settings: VidiCoreTarget = probe.settings
-    rows = [reachable(probe, settings.base_url, settings.verify)]
-    if rows[0].status is not READY:
-        return rows
+    rows: list[Row] = []
     rows += [_user(probe, settings, role) for role in settings.users]
     rows += [_entity(probe, settings, name, entity_id) for name, entity_id in settings.entities.items()]
     rows += _jobs_and_receiver(probe, settings)

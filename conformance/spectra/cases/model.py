@@ -383,6 +383,8 @@ class Model(RuleBasedStateMachine):
             payload = documents.payload(got.body, form, convention.upper())
         except DocumentError:
             return  # an unreadable delivery is judged by the hand-written cases (SP-DLV-NAMES, ...)
+        if payload.envelope is None or payload.schema_errors:
+            return  # names or structure wrong: SP-DLV-NAMES' (and the hand-written cases'), not judged twice here
         self.check("SP-DLV-JOB", (payload.job_id or "").lower() == job.job_id.lower(),
                    f"registration {made.describe()}'s delivery for job {job.job_id} names job {payload.job_id!r}")
         if payload.cancel_occurred is not None:

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.judging import json_body, judged
 from conformance.receiver import Answer, Delivery, Mailbox
-from conformance.validation import parse_json
+from conformance.validation import parse_date, parse_json
 from conformance.vidicore import documents
 from conformance.vidicore.cases.support import setup_create
 from conformance.vidicore.client import Bound, Form
@@ -78,7 +78,7 @@ def should_values(fields: dict[str, str], job: Job, metadata: dict[str, str]) ->
         wrong.append(f"itemId is {fields['itemId']!r}, the job's item is {job.item_id!r}")
     wrong += [f"jobmetadata {key} is {fields[key]!r}, given {value!r}" for key, value in metadata.items()
               if key in fields and fields[key] != value]
-    started = documents.parse_date(fields.get("started", ""))
+    started = parse_date(fields.get("started", ""))
     if started is not None and job.started is not None and started < job.started:
         wrong.append(f"started {fields['started']!r} is before the job was started "
                      f"({job.started.isoformat(timespec='seconds')} or later by the server's clock)")
