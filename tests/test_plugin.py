@@ -563,6 +563,16 @@ def test_a_server_that_resolves_users_as_blackpearl_does_is_conformant_with_no_k
     assert data["meta"]["behaviours"] == ["blackpearl-users"]
 
 
+def test_a_server_allocating_cache_is_asked_again_after_its_retry_after(run_suite):
+    """BlackPearl answers an object put 503 with Retry-After while it allocates cache for the job's chunk: the suite
+    puts the object again after that time, and the delivery cases run (CONFORMANT), not BLOCKED."""
+    result, data = run_suite("--reference-behaviour", "cache-busy", "-k", "test_registration_fires_only_for_its_job",
+                             protocol="conformance.spectra")
+    assert result.ret == 0, result.stdout.str()[-3000:]
+    assert statuses(data, "PASS") == {"SP-DLV-JOB-FILTER", "SP-DLV-FIRES"}  # each object's first put was a 503
+    assert data["meta"]["behaviours"] == ["cache-busy"]
+
+
 def test_a_refused_set_up_is_one_blocked_line_naming_the_key_and_the_verdict_names_the_blocked(run_suite, pytester,
                                                                                                 monkeypatch):
     """A server whose users have no default data policy refuses every bucket without data_policy_id: each case

@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 import httpx
 import pytest
+from test_cli import conformance
 
 from conformance import reference
 from conformance.http import HttpClient
@@ -23,7 +24,6 @@ from conformance.status import Readiness
 from conformance.vidicore import readiness as vidicore_readiness
 from conformance.vidicore.settings import JobSettings, User, VidiCoreTarget
 from conftest import toml
-from test_cli import conformance
 
 READY, NOT_READY, NOT_CONFIGURED = Readiness.READY, Readiness.NOT_READY, Readiness.NOT_CONFIGURED
 
@@ -48,7 +48,7 @@ def vidicore_target(roles=("admin",), entities=(), readable=None, shared=False) 
     users = {role: User(role, role, "pw", f"{role.upper()}_PW", "item" if role == "single" else None)
              for role in roles}
     return VidiCoreTarget("http://vs/API", True, 10.0, shared, 1 << 20, MappingProxyType(users),
-                          MappingProxyType({name: "VX-1" for name in entities}), JobSettings(readable_uri=readable))
+                          MappingProxyType(dict.fromkeys(entities, "VX-1")), JobSettings(readable_uri=readable))
 
 
 @pytest.mark.parametrize(("roles", "entities", "readable", "shared", "embedded", "says"), [

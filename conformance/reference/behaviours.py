@@ -41,6 +41,10 @@ _ALL = (
               "users have no default data policy: a bucket created without data_policy_id is refused 400 "
               f"(the server's one data policy is {DATA_POLICY_ID})",
               settings=(("default_data_policy", False),), target=(("data_policy_id", DATA_POLICY_ID),)),
+    Behaviour("cache-busy", "spectra",
+              "an object's first PUT answers 503 Service Unavailable with Retry-After: 1, as BlackPearl does while it "
+              "allocates cache for a job's chunk; the PUT after it is taken",
+              settings=(("cache_busy_seconds", 1),)),
 )
 
 BEHAVIOURS: dict[str, Behaviour] = {item.name: item for item in _ALL}

@@ -6,7 +6,9 @@ whose registrations fire), and then either puts every object (the job completes 
 it made, objects and all; nothing else is touched.
 
 Set-up, not judged: a step the server refuses blocks the case with one line naming the step, the answer and the
-target-file key that would help (`conformance.setup.refused`). A bucket is created with the target's
+target-file key that would help (`conformance.setup.refused`). An object put answered 503 with Retry-After (a cache
+being allocated for the job's chunk, as BlackPearl answers) is made again after the time it asks for (at most
+BUSY_RETRIES times, BUSY_WAIT seconds each). A bucket is created with the target's
 `data_policy_id` when it names one (a server whose users have no default data policy refuses a bucket without
 one: BlackPearl does). Each job keeps, by the server's clock, when it was started and when its completion was
 asked for (`conformance.setup.earliest`), for the dates a server writes about it.
@@ -14,6 +16,7 @@ asked for (`conformance.setup.earliest`), for the dates a server writes about it
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.sax.saxutils import quoteattr
@@ -26,6 +29,8 @@ from conformance.spectra.client import SpectraClient, detail
 from conformance.validation import DocumentError, parse_xml
 
 OBJECT_SIZE = 10
+BUSY_RETRIES = 5   # object puts made again after a 503 with Retry-After (a cache being allocated)
+BUSY_WAIT = 10.0   # the longest Retry-After honoured (seconds); longer: BLOCKED
 DATA_POLICY = "[spectra] data_policy_id (a data policy the users may create buckets with)"
 
 
@@ -67,6 +72,7 @@ class Jobs:
     def _refused(self, step: str, response: Response, key: str) -> str:
         return self.sp.http.redactor.text(refused(step, [answered(response, detail(response))], key))
 
+
     def start(self, check: Check, *, objects: int = 1, user: str = "admin", bucket: str | None = None) -> Job:
         """A bulk put of `objects` objects of OBJECT_SIZE bytes in a fresh bucket, owned by `user`; or in `bucket`,
         under object names of their own (a bucket may hold only one object of a name)."""
@@ -90,11 +96,24 @@ class Jobs:
         return Job(job_id, bucket, user, names, started=earliest(response, before))
 
     def put(self, check: Check, job: Job, name: str) -> None:
-        before = datetime.now(UTC)
-        response = self.sp.request("PUT", f"{job.bucket}/{name}", user=job.user,
-                                   params={"job": job.job_id, "offset": "0"}, body=b"c" * OBJECT_SIZE,
-                                   content_type="application/octet-stream", label=f"put object {name}")
-        check.precondition(response.status == 200, f"putting object {name} answered {response.status}")
+        """Put one object of the job; a server still allocating cache for it answers 503 with Retry-After
+        (BlackPearl does): the put is made again after that many seconds, up to BUSY_RETRIES times and never more
+        than BUSY_WAIT seconds at once."""
+        tried = []
+        for _ in range(BUSY_RETRIES + 1):
+            before = datetime.now(UTC)
+            response = self.sp.request("PUT", f"{job.bucket}/{name}", user=job.user,
+                                       params={"job": job.job_id, "offset": "0"}, body=b"c" * OBJECT_SIZE,
+                                       content_type="application/octet-stream", label=f"put object {name}")
+            tried.append(answered(response, detail(response)))
+            wait = retry_after(response)
+            if response.status != 503 or wait is None:
+                break
+            threading.Event().wait(wait)
+        if response.status != 200:
+            check.precondition(False, self.sp.http.redactor.text(refused(
+                f"putting object {name} of job {job.job_id}", tried[-2:],
+                f"{DATA_POLICY}, or give {job.user} the rights to write its buckets")))
         job.put.append(name)
         if not job.not_put:
             job.ended = earliest(response, before)
@@ -118,3 +137,11 @@ class Jobs:
     def _delete_bucket(self, made: tuple[str, str]) -> Response:
         bucket, user = made
         return self.sp.request("DELETE", f"_rest_/bucket/{bucket}?force", user=user, label="cleanup bucket")
+
+
+def retry_after(response: Response) -> float | None:
+    """The seconds a 503's Retry-After asks for (a number of seconds; 0 to BUSY_WAIT), None for anything else."""
+    value = response.headers.get("retry-after", "").strip()
+    if response.status != 503 or not value.isdigit() or float(value) > BUSY_WAIT:
+        return None
+    return float(value)

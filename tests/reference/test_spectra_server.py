@@ -1233,6 +1233,15 @@ def test_without_a_default_data_policy_a_bucket_needs_one(spectra_with: Callable
     assert sp.server.target_data()["spectra"]["data_policy_id"] == DATA_POLICY_ID
 
 
+def test_a_busy_cache_answers_an_objects_first_put_503_with_retry_after(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with(behaviours=("cache-busy",))
+    bucket = sp.bucket()
+    job = sp.start_job(bucket, objects={"o1": b"x"})
+    busy = sp.put(bucket, "o1", job, b"x")
+    assert (busy.status_code, busy.headers["Retry-After"], data(busy)["Code"]) == (503, "1", "ServiceUnavailable")
+    assert sp.put(bucket, "o1", job, b"x").status_code == 200 and sp.job_status(job) == "COMPLETED"
+
+
 def test_fault_sp_dlv_owner_ignored(spectra_with: Callable[..., Spectra], receiver: Receiver) -> None:
     sp = spectra_with("sp-dlv-owner-ignored")
     inbox = receiver.mailbox()

@@ -75,3 +75,4 @@ def test_every_way_failing_is_one_line_naming_each_answer_and_the_key(name, list
     with pytest.raises(UserIdNotFound) as caught:
         find_user_id(client(answers, [], **({"name": name} if name else {})), "user")
     assert str(caught.value) == expected
+

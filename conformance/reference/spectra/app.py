@@ -82,6 +82,7 @@ class SpectraApp:
         self.registrations: dict[str, Registration] = {}  # in creation order
         self.issued: set[str] = set()  # every registration id ever handed out
         self._soft_deleted: set[str] = set()  # only behaviour.delete_soft fills it
+        self._allocated: set[tuple[str, str]] = set()  # only behaviour.cache_busy_seconds fills it
         self.jobs = JobEngine(self)
         self.pending = self.jobs.pending
         self.node_id = str(uuid.uuid4())  # the one data-path node this appliance has (MasterObjectList's Nodes)
@@ -397,8 +398,18 @@ class SpectraApp:
             raise _bad_request("job is required (objects are put as part of a bulk put job)")
         if request.args.get("offset", "0") != "0":
             raise _bad_request("offset must be 0 (every object is one blob)")
+        if self.behaviour.cache_busy_seconds and self._cache_allocated(bucket, name):
+            raise ApiError(503, "ServiceUnavailable", "the cache is being allocated for this job's chunk; retry later",
+                           name, headers={"Retry-After": str(self.behaviour.cache_busy_seconds)})
         self.jobs.put_object(bucket, job_id, name, len(request.get_data()))
         return _empty(200)
+
+    def _cache_allocated(self, bucket: str, name: str) -> bool:
+        """Whether this is an object's first PUT (behaviour.cache_busy_seconds: answered 503, then allocated)."""
+        with self.lock:
+            first = (bucket, name) not in self._allocated
+            self._allocated.add((bucket, name))
+            return first
 
     def _get_job(self, request: Request, user: SpectraUser, job_id: str) -> Response:
         with self.lock:

@@ -20,6 +20,7 @@ class SpectraBehaviour:
     # ---------------------------------------------------------------- set-up (conforming either way: behaviours)
     user_lookup_by_access_id: bool = True    # GET /_rest_/user/{access id} answers the user (BlackPearl: 404)
     default_data_policy: bool = True         # False: a bucket needs data_policy_id (users have no default one)
+    cache_busy_seconds: int = 0              # an object's first PUT answers 503 with Retry-After: this (0: never)
     # ---------------------------------------------------------------- requests
     unsigned_user: str | None = None         # the user an unsigned request is served as (None: refused 403)
     unknown_parameters_refused: bool = True
