@@ -156,23 +156,25 @@ def _job_rows(probe: Probe, vc: VidiCoreClient, jobs: Jobs) -> list[Row]:
     if job is None:
         return [Row(NOT_READY, "set-up", refused or "no job"), Row(NOT_READY, "receiver", "not tried: no job")]
     started = time.monotonic()
-    deadline = probe.delivery.deadline * probe.delivery.multiplier
-    got = mailbox.wait_for(1, within=probe.left(deadline) / probe.delivery.multiplier)
+    deadline = probe.left(probe.delivery.deadline * probe.delivery.multiplier)  # cut to what the check has left
+    got = mailbox.wait_for(1, within=deadline / probe.delivery.multiplier)
+    waited = round(deadline, 1)
     latency = (got[0].arrived - started) if got else None
-    status = poll(lambda: jobs.status(job), lambda s: s in FINAL_STATES, within=probe.left(deadline))
+    status = poll(lambda: jobs.status(job), lambda s: s in FINAL_STATES,
+                  within=probe.left(probe.delivery.deadline * probe.delivery.multiplier))
     promised = "FINISHED"
     made = f"placeholder item {item_id}, job {job.job_id}"
     if status == promised:
         setup = Row(READY, "set-up", f"{made} {status} as readable_uri promises; both removed after the check")
     else:
-        setup = Row(NOT_READY, "set-up", f"{made} is {status or 'unreadable'} after {deadline:g} s, not {promised}: "
+        setup = Row(NOT_READY, "set-up", f"{made} is {status or 'unreadable'} after {waited:g} s, not {promised}: "
                                          "set [vidicore.jobs] readable_uri to a URI this server can import")
     if latency is not None:
         receiver = Row(READY, "receiver", f"the job's delivery reached {mailbox.url} {latency * 1000:.0f} ms after "
                                           "the job started")
     elif status == promised:
         receiver = Row(NOT_READY, "receiver", f"no delivery reached {probe.receiver.public_base} within "
-                                              f"{deadline:g} s though job {job.job_id} FINISHED: the server cannot "
+                                              f"{waited:g} s though job {job.job_id} FINISHED: the server cannot "
                                               "reach the receiver; set [delivery] public_url (and listen_host) to "
                                               "an address it can reach")
     else:
