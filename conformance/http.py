@@ -157,6 +157,11 @@ class Response:
         return self.body.decode("utf-8", errors="replace")
 
 
+# the value of a SecretKey element or JSON key (BlackPearl's user documents carry every listed user's secret key)
+_SECRET_FIELDS = (re.compile(r"(<SecretKey>)([^<]*)(</SecretKey>)"),
+                  re.compile(r'("SecretKey"\s*:\s*")((?:[^"\\]|\\.)*)(")'))
+
+
 class Redactor:
     """Replaces every secret value, and the credential part of sensitive headers, by ***.
 
@@ -233,6 +238,9 @@ class Redactor:
             ordered = sorted(found, key=self._key)
         for secret in ordered:
             value = value.replace(secret, REDACTED)
+        if "ecret" in value:  # a user document (BlackPearl's lists every user's SecretKey): never shown, known or not
+            for field_pattern in _SECRET_FIELDS:
+                value = field_pattern.sub(lambda m: m.group(1) + REDACTED + m.group(3), value)
         return value
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:

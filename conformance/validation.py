@@ -22,6 +22,7 @@ import threading
 import xml.etree.ElementTree as ET
 from collections import OrderedDict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.parsers.expat import errors as expat_errors
@@ -124,6 +125,19 @@ def _depth(root: Any, children: Callable[[Any], list[Any]]) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- schemas
+
+
+def parse_date(text: str) -> datetime | None:
+    """An ISO-8601 date with a zone ("2014-10-02T11:40:25.683Z", "2024-05-01T10:00:00.123+0000") as an aware UTC
+    datetime; None for anything else (no zone, not a date)."""
+    text = text.strip()
+    if "T" not in text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
 
 
 def schemas_dir() -> Path:

@@ -86,6 +86,25 @@ def test_requirements_and_faults_are_listed(tmp_path):
     assert faults.returncode == 0 and "list-text-lf" in faults.stdout
 
 
+def test_the_readings_a_verdict_may_rest_on_are_listed_with_their_notes_section(capsys):
+    """`conformance requirements --readings`: every [reading] of the catalogue, with its level and NOTES section,
+    and nothing else: what a vendor may dispute before a run."""
+    from conformance import catalogue
+    from conformance.cli import main
+
+    assert main(["requirements", "--readings"]) == 0
+    out = capsys.readouterr().out
+    readings = [r for r in catalogue.load_all().values() if r.reading]
+    for requirement in readings:
+        assert f"{requirement.id:<28}{requirement.level:<7}{requirement.source}: {requirement.reading}" in out
+    listed = [line.split()[0] for line in out.splitlines() if line[:3] in ("VC-", "SP-")]
+    assert listed == [r.id for r in readings]
+    wide = [reading for protocol in ("vidicore", "spectra") for reading in catalogue.load(protocol).readings]
+    assert wide and all(f"{'(every case)':<35}{reading.source}: {reading.text}" in out for reading in wide)
+    assert main(["requirements", "spectra", "--readings"]) == 0
+    assert capsys.readouterr().out.startswith("# Spectra S3 job-completed notification registrations: 6 reading(s)")
+
+
 def test_version_is_the_installed_distributions():
     from importlib import metadata
 
@@ -124,7 +143,7 @@ def test_every_option_of_every_command_shows_its_default_in_help():
             shown = (action.help or "") % {"default": action.default, "prog": command.prog}
             if "default" not in shown:
                 missing.append(f"conformance {name} {'/'.join(action.option_strings) or action.dest}")
-        assert "(default: " in " ".join(command.format_help().split()) or name == "faults"
+        assert "(default: " in " ".join(command.format_help().split()) or name in ("faults", "behaviours")
     assert missing == []
 
 

@@ -163,6 +163,16 @@ def test_redactor_sensitive_header_forms(value, shown):
     assert Redactor().headers({"Proxy-Authorization": value}) == {"Proxy-Authorization": shown}
 
 
+def test_a_secret_key_field_is_redacted_known_or_not():
+    """BlackPearl's user documents (the user lookup and the list the suite reads to find an Id) carry each user's
+    SecretKey, also of users the target does not name: the field's value is never shown, XML or JSON."""
+    redact = Redactor(["known"]).text
+    assert redact("<Data><User><Name>a</Name><SecretKey>unknown-1</SecretKey></User></Data>") == \
+        "<Data><User><Name>a</Name><SecretKey>***</SecretKey></User></Data>"
+    assert redact('{"SecretKey": "un\\"known", "Name": "known"}') == '{"SecretKey": "***", "Name": "***"}'
+    assert redact("a SecretKeyless text") == "a SecretKeyless text"
+
+
 def test_redactor_replaces_longer_secrets_first_and_ignores_empty_ones():
     redactor = Redactor(["abc", "abcdef", ""])
     assert redactor.text("xx abcdef abc") == f"xx {REDACTED} {REDACTED}"

@@ -183,14 +183,16 @@ def _url_host(host: str) -> str:
 class ReferenceServer:
     """A running reference server. A context manager; `stop()` is idempotent.
 
-    urls: protocol -> base URL (e.g. {"vidicore": "http://127.0.0.1:PORT/API"}); faults: the faults on;
+    urls: protocol -> base URL (e.g. {"vidicore": "http://127.0.0.1:PORT/API"}); faults: the faults on; behaviours:
+    the conforming behaviours on;
     env: the password environment variables `target_data()` refers to, with their values.
     """
 
     def __init__(self, apps: Sequence[ProtocolApp], faults: frozenset[str], host: str = "127.0.0.1",
-                 port: int = 0) -> None:
+                 port: int = 0, behaviours: frozenset[str] = frozenset()) -> None:
         self.apps: dict[str, ProtocolApp] = {app.protocol: app for app in apps}
         self.faults = frozenset(faults)
+        self.behaviours = frozenset(behaviours)
         self._mounts = _Mounts(apps)
         self._server = _PooledWSGIServer(host, port, self._mounts, _QuietHandler)
         self.host = host
@@ -251,4 +253,5 @@ class ReferenceServer:
 
     def __repr__(self) -> str:
         faults = ", ".join(sorted(self.faults)) or "none"
-        return f"<ReferenceServer {' '.join(self.urls.values())} faults: {faults}>"
+        behaviours = f" behaviours: {', '.join(sorted(self.behaviours))}" if self.behaviours else ""
+        return f"<ReferenceServer {' '.join(self.urls.values())} faults: {faults}{behaviours}>"

@@ -140,6 +140,29 @@ def test_serve_forever_prints_how_to_use_it_and_returns_on_interrupt() -> None:
     assert "CONFORMANCE_REFERENCE_ADMIN_PASSWORD=admin-secret" in text
 
 
+def test_a_conforming_behaviour_is_served_by_name_and_its_keys_join_the_target_file() -> None:
+    lines: list[str] = []
+
+    def out(line: str) -> None:
+        lines.append(line)
+        if line.startswith("Ctrl-C"):
+            raise KeyboardInterrupt
+
+    serve_forever(("spectra",), (), "127.0.0.1", 0, out=out, behaviours=("no-default-data-policy",))
+    text = "\n".join(lines)
+    assert "behaviours on: no-default-data-policy" in text and "faults on: none" in text
+    assert tomllib.loads(text[text.index("[spectra]"):text.index("set the passwords")])["spectra"]["data_policy_id"]
+    with pytest.raises(ValueError, match="behaviour 'blackpearl-users' belongs to spectra, which is not started"):
+        start(("vidicore",), behaviours=["blackpearl-users"])
+
+
+def test_the_version_is_a_read_for_any_authenticated_user(client: httpx.Client) -> None:
+    """`GET /API/version`, what `conformance run` and `check` authenticate each user with: every user, roles or
+    not; a wrong password 401."""
+    assert client.get("version", auth=("norole", "norole-secret")).status_code == 200
+    assert client.get("version", auth=("norole", "wrong")).status_code == 401
+
+
 def test_describe_holds_a_valid_target_file(server: Any) -> None:
     lines = describe(server)
     toml = "\n".join(lines[lines.index("[vidicore]"):lines.index("set the passwords (fixed test credentials):")])
@@ -516,6 +539,9 @@ FAULT_PROBES: dict[str, tuple[Probe, Any, Any]] = {
                                                                       c.get(f"item/notification/{uri}").status_code,
                                                                       uri in text_list(c, "item/notification")),
                                                       MINIMAL_JSON), (200, 404, False), (200, 404, True)),
+    "gen-change-answer-cached": (_changed_then(lambda c, uri: "group" in c.put(
+        f"item/notification/{uri}", json=SYNCHRONOUS_AND_GROUP, headers=AS_JSON).json()["action"]["http"], MINIMAL_JSON),
+        True, False),
     "json-urilist-key": (lambda c: (list(c.get("item/notification", headers=AS_JSON).json()),
                                     list(c.post("item/notification", json=MINIMAL_JSON, headers=AS_JSON).json())),
                          (["uri"], ["uri"]), (["uris"], ["uri"])),
