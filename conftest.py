@@ -25,8 +25,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items.sort(key=lambda item: not any(name in item.nodeid for name in LONGEST))  # stable: the rest keep order
 
 
+# What an in-process run imports but never changes: loaded once per test process, before pytester's snapshot of
+# sys.modules, so every run keeps it. pytester removes whatever a run imported when the run ends; without this, each
+# of the project's 200-odd in-process runs imported xmlschema and the reference server again and built every XSD
+# again (about a third of a small run's CPU), and a module of one run could meet a class of the run before it (a
+# DocumentError of another import, not caught). The protocols' cases are left out: each run collects them afresh.
+LIBRARIES = ("xmlschema", "elementpath", "defusedxml.ElementTree", "hypothesis.stateful")
+
+
+@pytest.fixture(scope="session")
+def _preloaded() -> None:
+    import importlib
+    import pkgutil
+
+    import conformance
+    from conformance import validation
+
+    for name in LIBRARIES:
+        importlib.import_module(name)
+    for module in pkgutil.walk_packages(conformance.__path__, "conformance."):
+        if ".cases" not in module.name and module.name != "conformance.__main__":
+            importlib.import_module(module.name)
+    for schema in validation.schemas_dir().rglob("*.xsd"):
+        validation.get_schema(schema.relative_to(validation.schemas_dir()).as_posix())
+
+
 @pytest.fixture
-def run_suite(pytester: pytest.Pytester):
+def run_suite(_preloaded: None, pytester: pytest.Pytester):
     """Run conformance cases in-process with pytester; returns (RunResult, results.json as a dict)."""
 
     def run(*args: str, protocol: str = "conformance.vidicore"):
