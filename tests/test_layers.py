@@ -16,7 +16,7 @@ DATA = {"conformance", "conformance.descriptor", "conformance.catalogue", "confo
         *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}  # a package's __init__: data
 CORE = {"conformance.results", "conformance.record", "conformance.check", "conformance.http", "conformance.generation",
         "conformance.validation", "conformance.judging", "conformance.target", "conformance.receiver",
-        "conformance.waivers", "conformance.cleanup"}
+        "conformance.waivers", "conformance.cleanup", "conformance.interruption"}
 RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformance.cli", "conformance.collection",
        "conformance.__main__",
        # the feature plugins (conformance.plugin.FEATURES), and what only commands use
