@@ -4,7 +4,7 @@ Registered through the `pytest11` entry point, so it is loaded wherever the pack
 (no server started, no summary printed) unless conformance cases run. Everything else a run does is a feature
 plugin of its own, loaded from here (`FEATURES`, pytest's `pytest_plugins`), each owning its options, hooks and
 state as pytest's own `junitxml` and `terminal` do: selection, shards, waivers, progress, the receiver fixtures,
-generated cases, time limits, the server lock and each report.
+generated cases, time limits, the server lock, the ledger and each report.
 
 The spine's own options: `--conformance-target FILE` (servers, users, entities), `--<protocol>-url URL` (users from
 `CONFORMANCE_<PROTOCOL>_*` variables), `--reference-fault NAME` (the embedded reference server with a fault on).
@@ -42,7 +42,8 @@ from conformance.status import CaseOutcome, ExitCode, Outcome
 from conformance.target import Target, TargetError, load_target, target_for_url
 
 FEATURES = ("conformance.selection", "conformance.shards", "conformance.waiving", "conformance.generating",
-            "conformance.timelimit", "conformance.exclusive", "conformance.receiving", "conformance.progress",
+            "conformance.timelimit", "conformance.exclusive", "conformance.ledgering", "conformance.receiving",
+            "conformance.progress",
             "conformance.reports", "conformance.terminal", "conformance.resultsfile", "conformance.junit",
             "conformance.html", "conformance.allure_report")
 pytest_plugins = FEATURES

@@ -16,14 +16,14 @@ DATA = {"conformance", "conformance.descriptor", "conformance.catalogue", "confo
         *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}  # a package's __init__: data
 CORE = {"conformance.results", "conformance.record", "conformance.check", "conformance.http", "conformance.generation",
         "conformance.validation", "conformance.judging", "conformance.target", "conformance.receiver",
-        "conformance.waivers", "conformance.cleanup", "conformance.interruption"}
+        "conformance.waivers", "conformance.cleanup", "conformance.interruption", "conformance.ledger"}
 RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformance.cli", "conformance.collection",
        "conformance.__main__",
        # the feature plugins (conformance.plugin.FEATURES), and what only commands use
        "conformance.selection", "conformance.shards", "conformance.waiving", "conformance.generating",
        "conformance.timelimit", "conformance.exclusive", "conformance.receiving", "conformance.progress",
        "conformance.reports", "conformance.terminal", "conformance.resultsfile", "conformance.junit",
-       "conformance.html", "conformance.allure_report", "conformance.diff"}
+       "conformance.html", "conformance.allure_report", "conformance.diff", "conformance.ledgering"}
 REFERENCE_MAY_READ = {"conformance.protocols", "conformance.descriptor",
                       *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}
 

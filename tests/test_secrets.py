@@ -1,8 +1,8 @@
 """No secret is ever written: the whole suite, both protocols, run as a vendor runs it (a target file whose
 passwords and secret keys come from environment variables) against a server with a fault of each protocol on (so
 failing cases write their evidence: every exchange, every delivery, the curl lines), with every report asked
-for. Then the terminal output and every file the run wrote are searched for each password and secret key, and for
-the forms they travel in (HTTP Basic credentials)."""
+for (and its ledger). Then the terminal output and every file the run wrote are searched for each password and
+secret key, and for the forms they travel in (HTTP Basic credentials)."""
 
 from __future__ import annotations
 
@@ -47,7 +47,8 @@ def test_no_secret_reaches_the_output_or_any_file_the_run_writes(tmp_path):
     assert len(secrets) >= 7 and all(len(secret) >= 8 for secret in secrets)
     written = [path for path in out.rglob("*") if path.is_file()]
     names = {path.name for path in written}
-    assert {"results.json", "junit.xml", "report.html"} <= names and any(n.endswith("-result.json") for n in names)
+    assert {"results.json", "junit.xml", "report.html", "ledger.jsonl"} <= names  # the ledger beside the results
+    assert any(n.endswith("-result.json") for n in names)
     assert any(n.endswith("-attachment.txt") for n in names), "Allure got no evidence attached"
     texts = {"terminal output": done.stdout + done.stderr,
              **{str(path.relative_to(tmp_path)): path.read_bytes().decode("utf-8", "replace") for path in written}}
