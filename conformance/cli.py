@@ -23,6 +23,7 @@ as for a process SIGPIPE ended (130: Ctrl-C).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -30,6 +31,7 @@ from importlib import metadata
 from typing import Any
 
 from conformance import catalogue, diff, shards
+from conformance.interruption import STATE
 from conformance.protocols import BY_NAME
 from conformance.protocols import NAMES as PROTOCOLS
 from conformance.status import ExitCode, exit_help
@@ -124,12 +126,18 @@ def _run(args: argparse.Namespace) -> int:
     except _UsageError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return ExitCode.ERROR
+    STATE.ended = None
     code = int(pytest.main(argv))
-    if code in (ExitCode.OK, ExitCode.FAILED):  # the verdict's (the plugin set it), or a user's own failing test
-        return code
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:  # (a selection that left no case is the plugin's one line)
-        print("conformance: error: no case collected (check the protocol names)", file=sys.stderr)
-    return ExitCode.ERROR
+    if code not in (ExitCode.OK, ExitCode.FAILED):  # else the verdict's (the plugin set it), or a user's own test's
+        if code == pytest.ExitCode.NO_TESTS_COLLECTED:  # (a selection that left no case is the plugin's one line)
+            print("conformance: error: no case collected (check the protocol names)", file=sys.stderr)
+        code = ExitCode.ERROR
+    if STATE.ended:  # interrupted, its reports written: end now, within the grace (the interpreter's own
+        for stream in (sys.stdout, sys.stderr):  # teardown took seconds on a loaded machine)
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    return code
 
 
 # --- report ---------------------------------------------------------------------------------------------------
