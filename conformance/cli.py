@@ -6,6 +6,7 @@
     conformance merge SHARD.json ... [-o RUN.json]
     conformance report RESULTS.json [--html F] [--junitxml F] [--baseline OLD.json]
     conformance diff OLD.json NEW.json [--format md|text|json]
+    conformance cleanup --target FILE [--ledger FILE] [--dry-run] [--older-than DURATION]
     conformance serve [--port N] [--fault NAME ...] [PROTOCOL ...]
     conformance requirements [PROTOCOL]
     conformance faults
@@ -15,9 +16,10 @@ the plugin's options (`conformance.plugin.option_table()`), each declared once b
 and turned back into the pytest command line they stand for. Its exit code is the verdict's
 (`conformance.status.VERDICT_EXIT`): 0 CONFORMANT; 1 NOT CONFORMANT, INCOMPLETE or STALE WAIVERS; 2 usage or
 configuration error, target unreachable, ENVIRONMENT ERROR, NOTHING CHECKED, INTERRUPTED, or a selection that left
-no case. `report` exits 0 once its reports are written; `diff` exits 1 when a requirement regressed, else 0; both 2
-on bad input. Output cut short by a reader that went away (`conformance requirements | head`) ends quietly with 141,
-as for a process SIGPIPE ended (130: Ctrl-C).
+no case. `report` exits 0 once its reports are written; `diff` exits 1 when a requirement regressed, else 0;
+`cleanup` exits 1 when something is left on the target, else 0; all 2 on bad input. Output cut short by a reader
+that went away (`conformance requirements | head`) ends quietly with 141, as for a process SIGPIPE ended (130:
+Ctrl-C).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from conformance import catalogue, diff, shards
+from conformance import catalogue, diff, shards, sweep
 from conformance.interruption import STATE
 from conformance.protocols import BY_NAME
 from conformance.protocols import NAMES as PROTOCOLS
@@ -51,8 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run, shards.add_command, _add_report, diff.add_command, _add_serve, _add_requirements,
-                _add_faults):
+    for add in (_add_run, shards.add_command, _add_report, diff.add_command, sweep.add_command, _add_serve,
+                _add_requirements, _add_faults):
         add(commands)
     return parser
 

@@ -34,6 +34,8 @@ class Protocol:
     settings: the module with `read_table(value, context)` (the protocol's table of a target file) and
         `from_environment(base_url, env)` (its settings for `--<name>-url`, users from the environment).
     reference_app: the reference server's app for this protocol (called with `faults=`).
+    sweeper: the module whose `Sweeper(http, settings)` finds what earlier runs left on a server (`marked()`) and
+        removes it (`remove(entry, removed)`), and whose `ORDER` says in which order kinds go (`conformance cleanup`).
     sample: the resource sample of `--conformance-sample` (the detection matrix): a case whose parameter
         `sample_parameter` has a value whose `str()` is not in `sample` is deselected; empty: nothing is.
     environment: how `--<name>-url` finds its users, for help texts.
@@ -46,6 +48,7 @@ class Protocol:
     reference_app: str
     environment: str
     url_example: str
+    sweeper: str = ""
     sample: frozenset[str] = frozenset()
     sample_parameter: str = "form"
 
@@ -58,3 +61,6 @@ class Protocol:
 
     def app_factory(self) -> Any:
         return resolve(self.reference_app)
+
+    def sweeper_module(self) -> Any:
+        return resolve(self.sweeper)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -27,7 +28,7 @@ import httpx
 import pytest
 from fakes import Config
 
-from conformance import interrupting, reference
+from conformance import cli, interrupting, reference
 from conformance.interruption import DEFAULT_GRACE, STATE, Interrupted
 from conformance.ledger import read
 from conformance.spectra.signing import SpectraAuth
@@ -270,3 +271,45 @@ def test_under_two_workers_every_worker_stops_and_the_controller_reports(target,
         assert len(data["meta"]["interruption"]["stopped"]) == 2, run.text[-3000:]
     assert "replacing crashed worker" not in run.text and "node down" not in run.text
     assert target.held() == target.foreign
+
+
+def test_a_second_signal_ends_the_run_at_once_and_says_what_is_left(target, monkeypatch):
+    """The first SIGTERM comes while the case starts its job through the target's `start_command`, one that takes
+    3 s and ignores the signal (the case is shielded meanwhile: a job started is written down before it stops); the
+    second ends the run at once, naming what is left (then `conformance cleanup` removes it)."""
+    command = "sh -c 'trap \"\" INT TERM; touch started; sleep 3; echo VX-1'"
+    cwd = in_target(target, "second", start_command=command)
+    run = Run.start(cwd, "vidicore", "--target", "target.toml", "-k", "test_one_request_per_event", *REPORTS,
+                    env=dict(target.server.env))
+    run.when(lambda: (cwd / "started").exists(), "the start_command running")
+    code, took = run.signal(signal.SIGTERM, "serial second SIGTERM", then=signal.SIGTERM)
+    assert code == 128 + signal.SIGTERM and took <= GRACE, run.text[-3000:]
+    assert "a second SIGTERM: the run ends at once; no results and no reports" in run.text
+    left = re.findall(r"^  vidicore (\w+) ", run.text, re.MULTILINE)
+    assert sorted(left) == ["item", "notification"], run.text[-3000:]
+    assert "conformance cleanup --target target.toml" in run.text
+    for name, value in target.server.env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(cwd)
+    assert cli.main(["cleanup", "--target", "target.toml"]) == 0
+    assert target.held() == target.foreign
+    os.killpg(run.process.pid, signal.SIGKILL)  # the start_command's sleep, orphaned
+
+
+def test_cleanup_removes_what_a_killed_run_left_and_nothing_else(target):
+    """SIGKILL cannot be caught: the ledger the run wrote (and the run marker) let `conformance cleanup` find
+    everything it left, while another user's notification, registration and bucket survive."""
+    cwd = in_target(target, "killed")
+    run = Run.start(cwd, "--target", "target.toml", "-n", "2", "-k", DELIVERY_WAITS, env=dict(target.server.env))
+    run.when(lambda: run.made() >= 9, "both cases' things in the ledger")
+    run.signal(signal.SIGKILL, "-n 2 SIGKILL")
+    left = {kind: things - target.foreign[kind] for kind, things in target.held().items()}
+    assert left["notifications"] and left["items"] and left["registrations"] and left["buckets"]
+    started = time.monotonic()
+    sweep = subprocess.run([sys.executable, "-m", "conformance", "cleanup", "--target", "target.toml"], cwd=cwd,
+                           env={**os.environ, **target.server.env}, capture_output=True, text=True, timeout=60)
+    DURATIONS["conformance cleanup after the SIGKILL"] = time.monotonic() - started
+    assert sweep.returncode == 0, sweep.stdout + sweep.stderr
+    assert target.held() == target.foreign, sweep.stdout
+    assert "could not remove" not in sweep.stdout and "removed: spectra bucket" in sweep.stdout
+    assert [entry for entry in read(str(run.ledger)) if entry.open] == []

@@ -23,8 +23,8 @@ RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformanc
        "conformance.selection", "conformance.shards", "conformance.waiving", "conformance.generating",
        "conformance.timelimit", "conformance.exclusive", "conformance.receiving", "conformance.progress",
        "conformance.reports", "conformance.terminal", "conformance.resultsfile", "conformance.junit",
-       "conformance.html", "conformance.allure_report", "conformance.diff", "conformance.ledgering",
-       "conformance.interrupting"}
+       "conformance.html", "conformance.allure_report", "conformance.diff", "conformance.interrupting",
+       "conformance.ledgering", "conformance.sweep"}
 REFERENCE_MAY_READ = {"conformance.protocols", "conformance.descriptor",
                       *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}
 

@@ -9,6 +9,7 @@ PROTOCOL = Protocol(
     name="vidicore",
     package="conformance.vidicore",
     settings="conformance.vidicore.settings",
+    sweeper="conformance.vidicore.sweeper",
     reference_app="conformance.reference.vidicore:VidiCoreApp",
     environment="CONFORMANCE_VIDICORE_<ROLE>_USER/_PASSWORD",
     url_example="http://vs.example.com:8080/API",
