@@ -18,7 +18,7 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
 
 # The longest tests of the project (minutes each, under a loaded CI): started first, they run beside the rest; started
 # last, they alone would set when a run on two cores ends.
-LONGEST = ("test_clean_reference_server_passes_certify",)
+LONGEST = ("test_clean_reference_server_passes_certify", "test_parallel.py")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -58,3 +58,21 @@ def statuses(data: dict, *wanted: str) -> set[str]:
 @pytest.fixture
 def repo_root() -> Path:
     return Path(__file__).parent
+
+
+def once(name: str, tmp_path_factory: pytest.TempPathFactory, make):
+    """`make(folder)` run once for the whole test session, whichever pytest-xdist worker asks first (the others wait
+    for it and read what it left): for the few end-to-end runs several tests judge. `make` returns JSON-able data
+    and may leave files in `folder`; returns (data, folder)."""
+    import fcntl
+
+    root = tmp_path_factory.getbasetemp()
+    root = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root  # the session's, shared by the workers
+    folder = root / f"once-{name}"
+    with open(root / f"once-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = root / f"once-{name}.json"
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            done.write_text(json.dumps(make(folder)))
+    return json.loads(done.read_text()), folder

@@ -1,5 +1,6 @@
 """`conformance` command line: run the suite, serve the reference server, list requirements and faults.
 
+    conformance check [PROTOCOL ...] [--base-url URL | --target FILE]
     conformance run [PROTOCOL ...] [--base-url URL | --target FILE] [-k EXPR] [-m EXPR] [--profile NAME]
                     [--last-failed] [-n N|auto] [--junitxml F] [--alluredir D] [--waivers F [--strict-waivers]]
                     [-- further pytest options]
@@ -7,9 +8,11 @@
     conformance report RESULTS.json [--html F] [--junitxml F] [--baseline OLD.json]
     conformance diff OLD.json NEW.json [--format md|text|json]
     conformance cleanup --target FILE [--ledger FILE] [--dry-run] [--older-than DURATION]
-    conformance serve [--port N] [--fault NAME ...] [PROTOCOL ...]
-    conformance requirements [PROTOCOL]
+    conformance history FILES_OR_DIRS... [-o reports/history.html] [--format html|md|json]
+    conformance serve [--port N] [--fault NAME ...] [--behaviour NAME ...] [PROTOCOL ...]
+    conformance requirements [PROTOCOL] [--readings]
     conformance faults
+    conformance behaviours
 
 `run` is a thin layer over pytest (the same cases run as `pytest --pyargs conformance.vidicore`): its flags are
 the plugin's options (`conformance.plugin.option_table()`), each declared once beside the feature it belongs to,
@@ -32,7 +35,7 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from conformance import catalogue, diff, shards, sweep
+from conformance import catalogue, diff, history, preflight, shards, sweep
 from conformance.interruption import STATE
 from conformance.protocols import BY_NAME
 from conformance.protocols import NAMES as PROTOCOLS
@@ -53,7 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conformance", description=__doc__.split("\n\n")[0])
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_run, shards.add_command, _add_report, diff.add_command, sweep.add_command, _add_serve,
+    for add in (_add_run, preflight.add_command, shards.add_command, _add_report, diff.add_command,
+                sweep.add_command, history.add_command, _add_serve,
                 _add_requirements, _add_faults):
         add(commands)
     return parser
@@ -196,6 +200,9 @@ def _add_serve(commands: Any) -> None:
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (default: %(default)s)")
     serve.add_argument("--fault", action="append", default=[], metavar="NAME",
                        help="turn a named fault on (repeatable; `conformance faults` lists them; default: none)")
+    serve.add_argument("--behaviour", action="append", default=[], metavar="NAME",
+                       help="turn a named conforming behaviour of real servers on, e.g. blackpearl-users "
+                            "(repeatable; `conformance behaviours` lists them; default: none)")
     serve.add_argument("protocols", nargs="*", choices=[[], *PROTOCOLS], metavar="PROTOCOL",
                        help=f"protocols to serve: {', '.join(PROTOCOLS)} (default: all)")
     serve.set_defaults(handler=_serve)
@@ -205,7 +212,8 @@ def _serve(args: argparse.Namespace) -> int:
     from conformance import reference
 
     try:
-        reference.serve_forever(tuple(args.protocols or PROTOCOLS), tuple(args.fault), args.host, args.port)
+        reference.serve_forever(tuple(args.protocols or PROTOCOLS), tuple(args.fault), args.host, args.port,
+                                behaviours=tuple(args.behaviour))
     except (ValueError, OSError) as exc:
         print(f"conformance serve: error: {exc}", file=sys.stderr)
         return ExitCode.ERROR
@@ -216,12 +224,25 @@ def _add_requirements(commands: Any) -> None:
     requirements = commands.add_parser("requirements", help="list the requirement catalogue")
     requirements.add_argument("protocol", nargs="?", choices=list(PROTOCOLS),
                               help=f"one protocol: {', '.join(PROTOCOLS)} (default: all)")
+    requirements.add_argument("--readings", action="store_true",
+                              help="only the [reading]s a verdict may rest on (the suite's documented choice where "
+                                   "the sources are silent), each with its NOTES section: what a vendor may "
+                                   "dispute before a run (default: every requirement)")
     requirements.set_defaults(handler=_requirements)
 
 
 def _requirements(args: argparse.Namespace) -> int:
     for protocol in [args.protocol] if args.protocol else list(PROTOCOLS):
         cat = catalogue.load(protocol)
+        if args.readings:
+            readings = [req for req in cat.requirements.values() if req.reading]
+            print(f"# {cat.title}: {len(cat.readings) + len(readings)} reading(s) a verdict may rest on")
+            for wide in cat.readings:
+                print(f"{'(every case)':<35}{wide.source}: {wide.text}")
+            for req in readings:
+                print(f"{req.id:<28}{req.level:<7}{req.source}: {req.reading}")
+                print(f"{'':35}({req.text})")
+            continue
         print(f"# {cat.title}")
         for req in cat.requirements.values():
             reading = f"  [reading: {req.reading}]" if req.reading else ""
@@ -231,6 +252,8 @@ def _requirements(args: argparse.Namespace) -> int:
 
 def _add_faults(commands: Any) -> None:
     commands.add_parser("faults", help="list the reference server's named faults").set_defaults(handler=_faults)
+    commands.add_parser("behaviours", help="list the reference server's named conforming behaviours of real "
+                                           "servers (--behaviour NAME)").set_defaults(handler=_behaviours)
 
 
 def _faults(args: argparse.Namespace) -> int:
@@ -238,6 +261,14 @@ def _faults(args: argparse.Namespace) -> int:
 
     for fault in FAULTS.values():
         print(f"{fault.name:<30}{fault.protocol:<10}{','.join(fault.requirements):<28}{fault.description}")
+    return ExitCode.OK
+
+
+def _behaviours(args: argparse.Namespace) -> int:
+    from conformance.reference.behaviours import BEHAVIOURS
+
+    for item in BEHAVIOURS.values():
+        print(f"{item.name:<30}{item.protocol:<10}{item.description}")
     return ExitCode.OK
 
 

@@ -36,6 +36,8 @@ class Protocol:
     reference_app: the reference server's app for this protocol (called with `faults=`).
     sweeper: the module whose `Sweeper(http, settings)` finds what earlier runs left on a server (`marked()`) and
         removes it (`remove(entry, removed)`), and whose `ORDER` says in which order kinds go (`conformance cleanup`).
+    readiness: the module with `check(probe) -> rows` (`conformance check`'s table for this protocol) and
+        `authenticate(http, settings, source)` (what a run checks of each user before any case).
     sample: the resource sample of `--conformance-sample` (the detection matrix): a case whose parameter
         `sample_parameter` has a value whose `str()` is not in `sample` is deselected; empty: nothing is.
     environment: how `--<name>-url` finds its users, for help texts.
@@ -49,6 +51,7 @@ class Protocol:
     environment: str
     url_example: str
     sweeper: str = ""
+    readiness: str = ""
     sample: frozenset[str] = frozenset()
     sample_parameter: str = "form"
 
@@ -64,3 +67,6 @@ class Protocol:
 
     def sweeper_module(self) -> Any:
         return resolve(self.sweeper)
+
+    def readiness_module(self) -> Any:
+        return resolve(self.readiness or f"{self.package}.readiness")

@@ -97,11 +97,12 @@ def compare(old: ResultsFile, new: ResultsFile, *, labels: tuple[str, str] = ("o
         was, now = before.get(entry["id"]), after.get(entry["id"])
         change = Change(entry["id"], _text(entry, "level"), protocol, _text(entry, "text"),
                         was["status"] if was else None, now["status"] if now else None)
-        getattr(comparison, _kind(change.old, change.new)).append(change)
+        getattr(comparison, kind_of(change.old, change.new)).append(change)
     return comparison
 
 
-def _kind(old: str | None, new: str | None) -> str:
+def kind_of(old: str | None, new: str | None) -> str:
+    """Which of `KINDS` a requirement's change of status from `old` to `new` is (None: not in that run)."""
     if old is None:
         return "added"
     if new is None:
@@ -150,8 +151,8 @@ def markdown(comparison: Comparison) -> str:
     """For a QA report or a pull-request comment: the verdicts, the counts, one table per kind that changed."""
     c = comparison
     lines = ["## Conformance: run-to-run comparison", "",
-             f"| | {_cell(c.old)} | {_cell(c.new)} |", "|---|---|---|",
-             f"| verdict | {_cell(c.old_verdict)} | {_cell(c.new_verdict)} |",
+             f"| | {cell(c.old)} | {cell(c.new)} |", "|---|---|---|",
+             f"| verdict | {cell(c.old_verdict)} | {cell(c.new_verdict)} |",
              f"| started | {when(c.old_started)} | {when(c.new_started)} |", "",
              summary(c, lambda count: f"**{count}**") + ".", ""]
     for kind in KINDS:
@@ -159,13 +160,13 @@ def markdown(comparison: Comparison) -> str:
         if kind == "unchanged" or not changes:
             continue
         lines += [f"### {TITLES[kind]}", "", "| requirement | level | was | now | text |", "|---|---|---|---|---|"]
-        lines += [f"| {_cell(x.id)} | {_cell(x.level)} | {_cell(x.old or '—')} | {_cell(x.new or '—')} | "
-                  f"{_cell(x.text)} |" for x in changes]
+        lines += [f"| {cell(x.id)} | {cell(x.level)} | {cell(x.old or '—')} | {cell(x.new or '—')} | "
+                  f"{cell(x.text)} |" for x in changes]
         lines.append("")
     return "\n".join(lines)
 
 
-def _cell(value: str) -> str:
+def cell(value: str) -> str:
     """`value` safe in a Markdown table cell: one line, pipes escaped."""
     return " ".join(value.split()).replace("\\", "\\\\").replace("|", "\\|")
 

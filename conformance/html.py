@@ -13,10 +13,12 @@ from the server under test, which may be hostile.
 It shows the verdict banner; one table row per requirement (filtered by status, protocol and level, and a search
 box: a few lines of inline script); for every requirement neither PASS nor NOT RUN, its cases with their messages,
 every HTTP exchange (`Exchange.render`, with its curl line) and the inbound deliveries
-(`CaseRecord.render_inbound`); the comparison with a baseline run (`conformance.diff.compare`); the run's
-metadata, every key of it. A case's evidence appears once (other requirements link to it). Evidence is capped per
-case (its last exchanges are kept: the failure comes near the end, before the cleanup) and per page, so a full
-run's page stays well under 2 MB; the page says what it left out.
+(`CaseRecord.render_inbound`); the comparison with a baseline run (`conformance.diff.compare`); where the time went
+(`conformance.timing`, drawn as inline SVG by `conformance.charts`: time per area, the slowest cases, each
+protocol's request latency, and for every delivery case a timeline from its job's start to each delivery attempt's
+arrival and answer); the run's metadata, every key of it. A case's evidence appears once (other requirements link
+to it). Evidence is capped per case (its last exchanges are kept: the failure comes near the end, before the
+cleanup) and per page, so a full run's page stays well under 2 MB; the page says what it left out.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from typing import Any
 
 import pytest
 
-from conformance import catalogue, diff
+from conformance import catalogue, charts, diff
 from conformance.http import Exchange
 from conformance.options import Option, add_to
 from conformance.record import CaseRecord
@@ -41,6 +43,7 @@ from conformance.reports import FileReport
 from conformance.results import Assessment, RequirementResult
 from conformance.resultsfile import ResultsFile, ResultsFileError, read
 from conformance.status import STATUS_ORDER, Status, VerdictKind
+from conformance.timing import Timing, slowest
 
 HTML = Option("conformance_html", "the single-file HTML report, opens offline ('' for none)",
               pytest="--conformance-html", cli=("--html",), metavar="FILE",
@@ -65,6 +68,7 @@ LABELS = {"started": "started", "finished": "finished", "python": "Python", "arg
           "leftovers": "left on the target", "merged": "merged from"}
 TIMES = ("started", "finished", "start", "end")
 DEPTH = 6  # nesting of metadata shown as lists and tables; deeper values are shown as JSON
+SLOWEST = 12  # cases shown among the slowest
 
 STYLE = """
 :root{--good:#1a7f37;--bad:#c62828;--warn:#9a6700;--env:#6639ba;--line:#d0d7de;--bg:#f6f8fa;--muted:#57606a}
@@ -104,11 +108,14 @@ summary{cursor:pointer}details{margin:.3rem 0}
 .note{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:.4rem .7rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:.3rem 0}dt{font-weight:600}dd{margin:0}
 dd dl{margin:0}ul{margin:.2rem 0;padding-left:1.3rem}
-"""
+.delivery{margin:.6rem 0 1rem}.delivery p{margin:.1rem 0}
+""" + charts.STYLE
 
-SCRIPT = """
-(function () {
-  var rows = Array.prototype.slice.call(document.querySelectorAll('#requirements tbody tr'));
+FILTER_SCRIPT = """
+function conformanceFilter(rows, extra) {
+  /* The page's status boxes, protocol and level lists and search box show the rows of its table that match them
+     (data-status, data-protocol, data-level, the row's text) and `extra(row)`; returns the function that applies
+     them, for further controls. */
   var boxes = Array.prototype.slice.call(document.querySelectorAll('input[name=status]'));
   var protocol = document.getElementById('f-protocol'), level = document.getElementById('f-level');
   var search = document.getElementById('f-search'), shown = document.getElementById('f-shown');
@@ -118,7 +125,8 @@ SCRIPT = """
     rows.forEach(function (row) {
       var d = row.dataset;
       var ok = statuses.indexOf(d.status) >= 0 && (!protocol.value || d.protocol === protocol.value) &&
-        (!level.value || d.level === level.value) && (!query || row.textContent.toLowerCase().indexOf(query) >= 0);
+        (!level.value || d.level === level.value) && extra(row) &&
+        (!query || row.textContent.toLowerCase().indexOf(query) >= 0);
       row.hidden = !ok;
       if (ok) { count += 1; }
     });
@@ -127,7 +135,13 @@ SCRIPT = """
   boxes.concat([protocol, level]).forEach(function (el) { el.addEventListener('change', apply); });
   search.addEventListener('input', apply);
   apply();
-})();
+  return apply;
+}
+"""
+
+SCRIPT = FILTER_SCRIPT + """
+conformanceFilter(Array.prototype.slice.call(document.querySelectorAll('#requirements tbody tr')),
+                  function () { return true; });
 """
 
 
@@ -145,17 +159,23 @@ def render(assessment: Assessment, meta: dict[str, Any], baseline: ResultsFile |
     body = [_banner(assessment, meta), _nav(comparison is not None),
             "<main>", _comparison(comparison) if comparison else "", _table(results, comparison),
             '<h2 id="findings">Findings</h2>', budget.note(), findings or "<p>Every requirement checked passed.</p>",
-            '<h2 id="run">Run</h2>', _metadata(meta), _receivers(assessment),
+            _time(assessment, meta), '<h2 id="run">Run</h2>', _metadata(meta), _receivers(assessment),
             f'<p class="muted">Page made {esc(_clock(time.time()))} by the conformance suite.</p>', "</main>"]
-    policy = (f"default-src 'none'; style-src '{_hash(STYLE)}'; script-src '{_hash(SCRIPT)}'; base-uri 'none'; "
+    return page(f"Conformance report: {kind}", STYLE, SCRIPT, body)
+
+
+def page(title: str, style: str, script: str, body: list[str]) -> str:
+    """A whole offline page: its style and script inline, allowed by their hashes in a Content-Security-Policy that
+    forbids every request (nothing fetched, nothing sent; markup that slipped through could not run or load)."""
+    policy = (f"default-src 'none'; style-src '{_hash(style)}'; script-src '{_hash(script)}'; base-uri 'none'; "
               "form-action 'none'")
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         f'<meta http-equiv="Content-Security-Policy" content="{esc(policy)}">',
         '<meta name="referrer" content="no-referrer">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>Conformance report: {esc(kind)}</title>", f"<style>{STYLE}</style>", "</head>", "<body>",
-        *body, f"<script>{SCRIPT}</script>", "</body>", "</html>", ""])
+        f"<title>{esc(title)}</title>", f"<style>{style}</style>", "</head>", "<body>",
+        *body, f"<script>{script}</script>", "</body>", "</html>", ""])
 
 
 def esc(value: object) -> str:
@@ -225,7 +245,7 @@ def _counts(statuses: Iterable[str]) -> dict[str, int]:
 
 def _nav(compared: bool) -> str:
     links = [("verdict", "Verdict"), *([("comparison", "Comparison")] if compared else []),
-             ("requirements", "Requirements"), ("findings", "Findings"), ("run", "Run")]
+             ("requirements", "Requirements"), ("findings", "Findings"), ("time", "Time"), ("run", "Run")]
     return "<nav>" + "".join(f'<a href="#{name}">{title}</a>' for name, title in links) + "</nav>"
 
 
@@ -377,6 +397,87 @@ def _exchange(number: int, exchange: Exchange, opened: bool) -> str:
     return (f'<details class="exchange"{" open" if opened else ""}><summary>#{number} {esc(exchange.method)} '
             f"{esc(exchange.url)} → {esc(answer)}{esc(timing)}{esc(label)}</summary>"
             f"<pre>{esc(exchange.render())}</pre>{curl}</details>")
+
+
+# --- time ----------------------------------------------------------------------------------------------------
+
+
+def _time(assessment: Assessment, meta: dict[str, Any]) -> str:
+    """Where the run's time went: its wall time and each protocol's request latency in words; time per area and the
+    slowest cases as bars; a timeline of every delivery case."""
+    records = assessment.records
+    timing = Timing.of(records)
+    started, finished = _number(meta.get("started")), _number(meta.get("finished"))
+    wall = f"wall time {charts.seconds(finished - started)}; " if started is not None and finished is not None \
+        else ""
+    summed = charts.seconds(timing.seconds)
+    said = (f"{wall}the cases' time summed: {summed} ({len(records)} cases; on parallel workers the sum exceeds the "
+            "wall time).")
+    lines = [f"<p>{esc(said)}</p>"]
+    lines += [f"<p>{esc(latency_line(protocol, latency))}</p>" for protocol, latency in timing.latency.items()]
+    areas = [charts.Bar(f"{protocol} · {area}", time.seconds, f"{protocol} · {area}: {time.cases} cases, "
+                        f"{charts.seconds(time.seconds)}")
+             for protocol, by_area in timing.areas.items() for area, time in by_area.items()]
+    cases = [charts.Bar(f"{record.protocol or ''} {record.case.rpartition('/')[2]}".strip(), record.duration,
+                        f"{record.case} ({record.protocol}, {record.area or 'area not recorded'}): "
+                        f"{charts.seconds(record.duration)}") for record in slowest(records, SLOWEST)]
+    return ('<h2 id="time">Time</h2>' + "".join(lines) +
+            "<h3>Time per area</h3>" + charts.bars(areas, label="time per protocol and area") +
+            f"<h3>The slowest {len(cases)} cases</h3>" +
+            charts.bars(cases, label="the slowest cases", label_width=440) +
+            _deliveries(records))
+
+
+def latency_line(protocol: str, latency: Any) -> str:
+    """One protocol's request latency in words."""
+    unanswered = f"; {latency.unanswered} got no answer" if latency.unanswered else ""
+    return (f"{protocol}: {latency.requests:,} requests answered, median {charts.seconds(latency.median)}, 95th "
+            f"percentile {charts.seconds(latency.p95)}{unanswered}")
+
+
+def _deliveries(records: list[CaseRecord]) -> str:
+    """Every case that waited for deliveries: a timeline from its first job's start (else its own start) with one
+    lane per mailbox, each attempt's arrival and the end of its answer; the cases with a retry, an answer that
+    refused come first."""
+    shown = []
+    for record in records:
+        if not record.mailboxes:
+            continue
+        starts = record.job_starts()
+        origin = starts[0] if starts else record.started
+        by_mailbox: dict[str, list[Any]] = {url: [] for url in record.mailboxes}
+        for inbound in record.inbound:
+            by_mailbox.setdefault(inbound.mailbox, []).append(inbound)
+        lanes, said, notable = [], [], False
+        for url, arrivals in by_mailbox.items():
+            name = url.rstrip("/").rpartition("/")[2] or url
+            attempts = []
+            for number, inbound in enumerate(arrivals, start=1):
+                delay = f" after a {charts.seconds(inbound.answer_delay)} delay" if inbound.answer_delay else ""
+                note = (f"{name}: attempt {number}, {inbound.method} arrived "
+                        f"{charts.seconds(inbound.arrived - origin)} after the job's start, answered "
+                        f"{inbound.answer_status}{delay}")
+                attempts.append(charts.Attempt(inbound.arrived - origin,
+                                               inbound.arrived + inbound.answer_delay - origin,
+                                               "good" if 200 <= inbound.answer_status < 300 else "warn", note))
+            notable = notable or len(arrivals) > 1 or any(a.tone != "good" for a in attempts)
+            lanes.append(charts.Lane(name, attempts))
+            said.append(f"{name}: " + (", ".join(f"{inbound.answer_status} at "
+                                                 f"{charts.seconds(inbound.arrived - origin)}" for inbound in arrivals)
+                                       or "nothing arrived"))
+        origin_said = "its job's start" if starts else "its start (no job start recorded)"
+        picture = charts.timeline(lanes, [start - origin for start in starts],
+                                  record.started + record.duration - origin, label=f"deliveries of {record.case}")
+        head = (f'<p><code>{esc(record.case)}</code> <span class="muted">{esc(record.protocol or "")}, from '
+                f"{origin_said}: {esc('; '.join(said))}</span></p>")
+        shown.append((not notable, f'<div class="delivery">{head}{picture}</div>'))
+    if not shown:
+        return ""
+    shown.sort(key=lambda item: item[0])
+    return (f"<h3>Deliveries ({len(shown)} cases)</h3><p class=\"muted\">Each delivery case from its job's start "
+            "(a dashed line per job started): a dot where a delivery attempt arrived, a bar to the end of its answer "
+            "(green 2xx, amber another status), the dotted line where the case ended. Cases with a retry or a "
+            "refusing answer come first.</p>" + "".join(html for _, html in shown))
 
 
 # --- comparison and metadata ----------------------------------------------------------------------------------

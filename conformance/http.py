@@ -159,20 +159,90 @@ class Response:
         return self.body.decode("utf-8", errors="replace")
 
 
+# the value of a SecretKey element or JSON key (BlackPearl's user documents carry every listed user's secret key)
+_SECRET_FIELDS = (re.compile(r"(<SecretKey>)([^<]*)(</SecretKey>)"),
+                  re.compile(r'("SecretKey"\s*:\s*")((?:[^"\\]|\\.)*)(")'))
+
+
 class Redactor:
-    """Replaces every secret value, and the credential part of sensitive headers, by ***."""
+    """Replaces every secret value, and the credential part of sensitive headers, by ***.
+
+    Secrets are replaced longest first (a secret inside a longer one cannot leave part of the longer one shown).
+    Every credential the suite sends is added (`add`): against Spectra that is one new S3 signature per request, so
+    a run knows thousands. `text` therefore does not try each of them on every value: it first finds the secrets
+    that occur in the value (those of base64's alphabet, which signatures and Basic credentials are, through an
+    index by length, looked up in the runs of that alphabet in the value; the others one by one) and replaces only
+    those, in the same longest-first order. That is the same result: a secret without a `*` that does not occur in
+    the value cannot appear by replacing others with `***`, so trying it was a no-op.
+    """
+
+    _INDEXED = re.compile(r"[A-Za-z0-9+/=]+")  # the alphabet of secrets found through the index (no "*")
+    _INDEXED_MIN = 8  # shorter secrets are tried one by one (every window of a run would be looked up)
+    _FEW = 64  # of one length, up to this many are tried one by one (cheaper than looking up every window)
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
-        self.secrets = sorted({s for s in secrets if s}, key=len, reverse=True)
+        self._lock = threading.Lock()
+        self._rank: dict[str, int] = {}  # every secret -> the order it was added in (ties of length keep it)
+        self._others: list[str] = []  # secrets tried one by one
+        self._by_length: dict[int, set[str]] = {}  # indexed secrets by length
+        self._ordered: list[str] | None = None
+        for secret in secrets:
+            self.add(secret)
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every secret, longest first."""
+        with self._lock:
+            if self._ordered is None:
+                self._ordered = sorted(self._rank, key=self._key)
+            return list(self._ordered)
+
+    def _key(self, secret: str) -> tuple[int, int]:
+        return -len(secret), self._rank[secret]
+
+    def knows(self, secret: str) -> bool:
+        """Whether `secret` is one of the values never shown."""
+        with self._lock:
+            return secret in self._rank
 
     def add(self, secret: str) -> None:
         """One more value never to show (a credential seen on the wire, which an answer might echo)."""
-        if secret and secret not in self.secrets:
-            self.secrets = sorted({*self.secrets, secret}, key=len, reverse=True)
+        if not secret:
+            return
+        with self._lock:
+            if secret in self._rank:
+                return
+            self._rank[secret] = len(self._rank)
+            self._ordered = None
+            if len(secret) >= self._INDEXED_MIN and self._INDEXED.fullmatch(secret):
+                self._by_length.setdefault(len(secret), set()).add(secret)
+            else:
+                self._others.append(secret)
 
     def text(self, value: str) -> str:
-        for secret in self.secrets:
+        with self._lock:
+            if not self._rank:
+                return value
+            # a secret with a "*" might appear once others are replaced by "***": always tried
+            found = {secret for secret in self._others if "*" in secret or secret in value}
+            indexed = []
+            for length, known in self._by_length.items():
+                if len(known) <= self._FEW:
+                    found.update(secret for secret in known if secret in value)
+                else:
+                    indexed.append((length, known))
+            if indexed:  # each window of each run of the alphabet looked up (a generator: a 1 MiB run is no list)
+                for run in self._INDEXED.findall(value):
+                    for length, known in indexed:
+                        if length <= len(run):
+                            found.update(known.intersection(run[i:i + length]
+                                                            for i in range(len(run) - length + 1)))
+            ordered = sorted(found, key=self._key)
+        for secret in ordered:
             value = value.replace(secret, REDACTED)
+        if "ecret" in value:  # a user document (BlackPearl's lists every user's SecretKey): never shown, known or not
+            for field_pattern in _SECRET_FIELDS:
+                value = field_pattern.sub(lambda m: m.group(1) + REDACTED + m.group(3), value)
         return value
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
@@ -450,7 +520,7 @@ class RecordingTransport(httpx.BaseTransport):
             if key.lower() in (*_UNSHOWN, "content-length"):
                 continue
             if key.lower() == "authorization" and credentials is not None:
-                secret = credentials.password in self.redactor.secrets
+                secret = self.redactor.knows(credentials.password)
                 password = f"${credentials.env}" if credentials.env else (REDACTED if secret else
                                                                          credentials.password)
                 parts += ["-u", f'"{credentials.username}:{password}"' if credentials.env
@@ -461,6 +531,17 @@ class RecordingTransport(httpx.BaseTransport):
         if body:
             parts += ["--data-binary", shlex.quote(self.redactor.text(body.decode("utf-8", "replace")))]
         return " ".join(parts)
+
+
+class _NoCookies(CookieJar):
+    """A cookie jar that keeps none, so no session is replayed: what a policy allowing no domain decides, without
+    turning every answer's headers into an email message first (httpx extracts the cookies of each answer)."""
+
+    def extract_cookies(self, response: object, request: object) -> None:
+        pass
+
+    def set_cookie(self, cookie: object) -> None:
+        pass
 
 
 class HttpClient:
@@ -477,7 +558,7 @@ class HttpClient:
             ssl.create_default_context(cafile=verify)  # a CA bundle path (httpx 0.28 wants an SSL context for that)
         inner = transport if transport is not None else httpx.HTTPTransport(verify=checked)
         self.transport = RecordingTransport(inner, self.redactor, max_body_bytes, timeout, Breaker(stop_after))
-        no_cookies = CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))  # no session replayed
+        no_cookies = _NoCookies(policy=DefaultCookiePolicy(allowed_domains=[]))  # no session replayed
         self._client = httpx.Client(timeout=httpx.Timeout(timeout), transport=self.transport,
                                     follow_redirects=False, trust_env=False, cookies=no_cookies,
                                     headers={"Accept-Encoding": ACCEPTED_ENCODINGS})

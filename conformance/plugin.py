@@ -3,11 +3,13 @@
 Registered through the `pytest11` entry point, so it is loaded wherever the package is installed; it stays inert
 (no server started, no summary printed) unless conformance cases run. Everything else a run does is a feature
 plugin of its own, loaded from here (`FEATURES`, pytest's `pytest_plugins`), each owning its options, hooks and
-state as pytest's own `junitxml` and `terminal` do: selection, shards, waivers, progress, the receiver fixtures,
-generated cases, time limits, the server lock, SIGINT and SIGTERM, the ledger and each report.
+state as pytest's own `junitxml` and `terminal` do: the pre-flight (each user authenticates before any case),
+selection, shards, waivers, progress, the receiver fixtures, generated cases, time limits, the server lock,
+SIGINT and SIGTERM, the ledger and each report.
 
 The spine's own options: `--conformance-target FILE` (servers, users, entities), `--<protocol>-url URL` (users from
-`CONFORMANCE_<PROTOCOL>_*` variables), `--reference-fault NAME` (the embedded reference server with a fault on).
+`CONFORMANCE_<PROTOCOL>_*` variables), `--reference-fault NAME` (the embedded reference server with a fault on),
+`--reference-behaviour NAME` (... with a conforming behaviour of real servers on, e.g. BlackPearl's user lookup).
 `option_table()` lists every option of every feature: `conformance run` makes its flags from it.
 
 The run's shape. When pytest collects a case, its facts are computed once (`conformance.collection`). Each case gets
@@ -42,11 +44,11 @@ from conformance.run import RECORD_KEY, RUN_KEY, ProcessRun, process_run, report
 from conformance.status import CaseOutcome, ExitCode, Outcome
 from conformance.target import Target, TargetError, load_target, target_for_url
 
-FEATURES = ("conformance.selection", "conformance.shards", "conformance.waiving", "conformance.generating",
-            "conformance.timelimit", "conformance.exclusive", "conformance.interrupting", "conformance.ledgering",
-            "conformance.receiving", "conformance.progress",
-            "conformance.reports", "conformance.terminal", "conformance.resultsfile", "conformance.junit",
-            "conformance.html", "conformance.allure_report")
+FEATURES = ("conformance.preflight", "conformance.selection", "conformance.shards", "conformance.waiving",
+            "conformance.generating", "conformance.timelimit", "conformance.exclusive",
+            "conformance.interrupting", "conformance.ledgering", "conformance.receiving",
+            "conformance.progress", "conformance.reports", "conformance.terminal", "conformance.resultsfile",
+            "conformance.junit", "conformance.html", "conformance.allure_report")
 pytest_plugins = FEATURES
 
 TARGET = Option("conformance_target", "target file (TOML) naming the servers to test: servers, users, entities",
@@ -54,9 +56,13 @@ TARGET = Option("conformance_target", "target file (TOML) naming the servers to 
                 default_text="none, the embedded reference server")
 FAULTS = Option("reference_fault", "turn a named fault on in the embedded reference server (repeatable)",
                 pytest="--reference-fault", cli=("--fault",), action="append", metavar="NAME")
+BEHAVIOURS = Option("reference_behaviour", "turn a named conforming behaviour of real servers on in the embedded "
+                    "reference server, e.g. blackpearl-users (repeatable; `conformance behaviours` lists them)",
+                    pytest="--reference-behaviour", cli=("--behaviour",), action="append", metavar="NAME",
+                    default_text="none, the reference's defaults")
 EXITFIRST = Option("exitfirst", "stop at the first failing case", cli=("-x", "--exitfirst"), passes="-x",
                    action="store_true")
-OPTIONS = (TARGET, FAULTS, EXITFIRST)
+OPTIONS = (TARGET, FAULTS, BEHAVIOURS, EXITFIRST)
 ASSEMBLY_KEY = pytest.StashKey["Assembly"]()
 TOKEN_INPUT = "conformance_token"
 
@@ -147,24 +153,27 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", f"{collection.AREA_MARKER}(*names): the areas of a case module "
                                        "(conformance.collection.AREAS)")
     faults = tuple(config.getoption(FAULTS.dest) or ())
+    behaviours = tuple(config.getoption(BEHAVIOURS.dest) or ())
     try:
         target = _target(config)
     except TargetError as exc:
         raise pytest.UsageError(str(exc)) from None
-    if faults:
+    for option, given in ((FAULTS, faults), (BEHAVIOURS, behaviours)):
+        if not given:
+            continue
         if target is not None:
-            raise pytest.UsageError("--reference-fault applies to the embedded reference server only; "
+            raise pytest.UsageError(f"{option.pytest} applies to the embedded reference server only; "
                                     "it cannot be combined with a target file or URL")
-        from conformance.reference import faults as fault_registry
+        from conformance import reference
 
         try:
-            fault_registry.resolve(faults)
+            (reference.resolve if option is FAULTS else reference.resolve_behaviours)(given)
         except ValueError as exc:
-            raise pytest.UsageError(f"--reference-fault: {exc}") from None
+            raise pytest.UsageError(f"{option.pytest}: {exc}") from None
     worker = getattr(config, "workerinput", None)
     token = worker.get(TOKEN_INPUT) if worker else None
     names = Names(token or new_run_token(), worker["workerid"] if worker else "")
-    run = config.stash[RUN_KEY] = ProcessRun(config, target, faults, names)
+    run = config.stash[RUN_KEY] = ProcessRun(config, target, faults, names, behaviours=behaviours)
     if _controller(config):
         target_file = config.getoption(TARGET.dest)
         run.target_sha256 = file_sha256(target_file)  # the file as it was read
@@ -175,8 +184,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_conformance_meta(config: pytest.Config) -> dict[str, Any]:
     run = process_run(config)
-    return {"faults": list(run.faults), "target_file": config.getoption(TARGET.dest),
-            "target_sha256": run.target_sha256}
+    return {"faults": list(run.faults), "behaviours": list(run.behaviours),
+            "target_file": config.getoption(TARGET.dest), "target_sha256": run.target_sha256}
 
 
 def _check_parallel_delivery(config: pytest.Config, target: Target | None) -> None:
@@ -277,7 +286,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if facts is None:
         return (yield)
     record = item.stash[RECORD_KEY] = CaseRecord(item.nodeid, facts.requirements, facts.protocol,
-                                                 rerun=_rerun(item, facts))
+                                                 rerun=_rerun(item, facts), area=facts.area)
     item.config.hook.pytest_conformance_started(record=record, item=item)
     with recording(record):
         return (yield)
@@ -291,7 +300,8 @@ def _rerun(item: pytest.Item, facts: collection.CaseFacts) -> str:
     target = config.getoption(TARGET.dest, None) if run.named(facts.protocol) and not url else None
     profile, seed = generating.replay(config) if facts.generated else (None, None)
     return selection.rerun_command(facts.protocol, item.name, selection.selection_of(config).names, target=target,
-                                   base_url=url, faults=run.faults, profile=profile, seed=seed)
+                                   base_url=url, faults=run.faults, behaviours=run.behaviours, profile=profile,
+                                   seed=seed)
 
 
 @pytest.hookimpl(wrapper=True)

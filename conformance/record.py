@@ -25,6 +25,9 @@ from conformance.status import CaseOutcome
 
 REPORT_ATTRIBUTE = "conformance_record"
 WORKER_OUTPUT_KEY = "conformance_process"
+JOB_START = "start "  # an exchange whose label begins so started a job on the server (the triggers label them so):
+                      # a delivery case's timeline runs from it
+ELAPSED_DIGITS = 5    # an exchange's elapsed time in a digest: to 10 µs (the run's latency can be computed again)
 
 
 @dataclass(frozen=True)
@@ -67,16 +70,19 @@ class CaseRecord(Recorder):
     """The record of one case. It is the case's `Recorder` (exchanges) and its event stream (`emit`)."""
 
     def __init__(self, case: str, requirements: tuple[str, ...] = (), protocol: str | None = None,
-                 rerun: str = "") -> None:
+                 rerun: str = "", area: str = "") -> None:
         super().__init__()
         self.case = case
         self.requirements = tuple(requirements)
         self.protocol = protocol
+        self.area = area                   # the area of its module that shards deal it by (`CaseFacts.area`)
         self.rerun = rerun                 # the command that runs this case again (`selection.rerun_command`)
         self.stream = ResultStream()
         self.mailboxes: list[str] = []     # URLs of the case's mailboxes: it waited for deliveries
         self.inbound: list[Inbound] = []
         self.earlier_inbound = 0           # requests that reached mailboxes of a generated case's earlier examples
+        self.earlier_elapsed: list[float] = []  # answered requests of its earlier examples: their time (the run's
+        self.earlier_unanswered = 0             # latency counts every request sent), and those not answered
         self.leftovers: list[str] = []     # what its cleanup could not remove
         self.shortened: list[str] = []     # mailboxes whose waits were cut short: the server had delivered nothing
         self.unreached: list[str] = []     # declared, but none of a generated case's examples (all run) checked it
@@ -113,7 +119,11 @@ class CaseRecord(Recorder):
 
     def rollback(self, mark: Checkpoint) -> list[CheckEvent]:
         """Back to `mark`: the events, exchanges and mailboxes recorded since are dropped (an earlier example's);
-        returns the dropped events (what they showed may still be worth keeping)."""
+        returns the dropped events (what they showed may still be worth keeping). The dropped exchanges' times
+        stay (`earlier_elapsed`): they were requests of the run."""
+        dropped = self.exchanges[mark.exchanges:]
+        self.earlier_elapsed += [round(e.elapsed, ELAPSED_DIGITS) for e in dropped if not e.error]
+        self.earlier_unanswered += sum(1 for e in dropped if e.error)
         del self.exchanges[mark.exchanges:]
         del self.mailboxes[mark.mailboxes:]
         return self.stream.truncate(mark.events)
@@ -128,6 +138,10 @@ class CaseRecord(Recorder):
     def uses_receiver(self) -> bool:
         return bool(self.mailboxes)
 
+    def job_starts(self) -> list[float]:
+        """When the case started jobs on the server (`JOB_START`): where its deliveries' timeline begins."""
+        return [exchange.at for exchange in self.exchanges if exchange.label.startswith(JOB_START) and exchange.at]
+
     def render_inbound(self) -> str:
         by_mailbox: dict[str, list[Inbound]] = {url: [] for url in self.mailboxes}
         for request in self.inbound:
@@ -141,29 +155,34 @@ class CaseRecord(Recorder):
     def to_dict(self) -> dict[str, Any]:
         return {
             "case": self.case, "requirements": list(self.requirements), "protocol": self.protocol,
-            "rerun": self.rerun,
+            "area": self.area, "rerun": self.rerun,
             "events": [e.as_dict() for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
             "leftovers": list(self.leftovers), "shortened": list(self.shortened), "unreadable": self.unreadable,
             "unreached": list(self.unreached),
-            "earlier_inbound": self.earlier_inbound,
+            "earlier_inbound": self.earlier_inbound, "earlier_elapsed": list(self.earlier_elapsed),
+            "earlier_unanswered": self.earlier_unanswered,
             "outcome": self.outcome.value,
             "started": self.started,
             "duration": self.duration,
         }
 
     def digest(self) -> dict[str, Any]:
-        """The record without its evidence (bodies, headers): what an assessment reads of a case that passed.
-        `from_dict` takes it back; a merge of shards' results re-assesses the whole run from these."""
+        """The record without its evidence (bodies, headers): what an assessment reads of a case that passed, and
+        what the run's timing is computed from (each exchange's elapsed time, when a job was started). `from_dict`
+        takes it back; a merge of shards' results re-assesses the whole run from these."""
         data = self.to_dict()
         data["exchanges"] = [{"method": e.method, "url": e.url, "request_headers": {}, "request_body": "",
-                              "status": e.status, "error": e.error, "label": e.label} for e in self.exchanges]
+                              "status": e.status, "error": e.error, "label": e.label,
+                              "elapsed": round(e.elapsed, ELAPSED_DIGITS),
+                              **({"at": e.at} if e.label.startswith(JOB_START) else {})} for e in self.exchanges]
         data["inbound"] = [{**asdict(r), "headers": {}, "body": ""} for r in self.inbound]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CaseRecord:
-        record = cls(data["case"], tuple(data.get("requirements", ())), data.get("protocol"), data.get("rerun", ""))
+        record = cls(data["case"], tuple(data.get("requirements", ())), data.get("protocol"), data.get("rerun", ""),
+                     data.get("area") or "")
         for event in data.get("events", ()):
             record.stream.events.append(CheckEvent(**event))
         record.exchanges = [Exchange(**e) for e in data.get("exchanges", ())]
@@ -174,6 +193,8 @@ class CaseRecord(Recorder):
         record.unreached = list(data.get("unreached", ()))
         record.unreadable = int(data.get("unreadable", 0))
         record.earlier_inbound = int(data.get("earlier_inbound", 0))
+        record.earlier_elapsed = [float(value) for value in data.get("earlier_elapsed", ())]
+        record.earlier_unanswered = int(data.get("earlier_unanswered", 0))
         record.outcome = data.get("outcome", "")
         record.started = data.get("started", 0.0)
         record.duration = data.get("duration", 0.0)

@@ -225,9 +225,12 @@ def verdict(results: Sequence[RequirementResult], environment_error: str | None 
                        counts)
     if interrupted:
         return Verdict(VerdictKind.INTERRUPTED, interrupted, counts)
-    unproven = [r for r in tally[Status.BLOCKED] + tally[Status.NOT_CHECKED] if r.requirement.level == "MUST"]
-    if unproven:
-        return Verdict(VerdictKind.INCOMPLETE, f"{len(unproven)} MUST requirement(s) could not be checked", counts)
+    unproven = [r for r in results
+                if r.status in (Status.BLOCKED, Status.NOT_CHECKED) and r.requirement.level == "MUST"]
+    if unproven:  # named, as the failed ones are: what to look at (their BLOCKED line says the step and the key)
+        ids = ", ".join(r.requirement.id for r in unproven)
+        return Verdict(VerdictKind.INCOMPLETE, f"{len(unproven)} MUST requirement(s) could not be checked: {ids}",
+                       counts)
     if not tally[Status.PASS] and not tally[Status.WARN] and not tally[Status.WAIVED]:
         return Verdict(VerdictKind.NOTHING_CHECKED, "no requirement could be checked", counts)
     if stale:

@@ -83,6 +83,7 @@ class ProcessRun:
     untargeted: set[str] = field(default_factory=set)  # protocols whose cases were dropped: not in the target
     reference: Any = None
     silence: Silence = field(default_factory=Silence)  # what this process learned of each server's deliveries
+    behaviours: tuple[str, ...] = ()  # the embedded reference server's conforming behaviours (--reference-behaviour)
     problem: str | None = None  # a configuration error found at collection (an unknown waiver id): no case runs
     target_sha256: str | None = None  # the target file's, as the controller read it
     _receiver: Any = None
@@ -152,7 +153,8 @@ class ProcessRun:
         if self.reference is None:
             from conformance import reference  # the suite touches the reference server only to start it
 
-            self.reference = reference.start(protocols=protocols.NAMES, faults=self.faults)
+            self.reference = reference.start(protocols=protocols.NAMES, faults=self.faults,
+                                             behaviours=self.behaviours)
             self.config.add_cleanup(self.reference.stop)
         return self.reference
 

@@ -155,9 +155,10 @@ def nothing_selected(config: pytest.Config, collected: int, last: frozenset[tupl
 
 
 def rerun_command(protocol: str, case: str, names: Iterable[str] = (), *, target: str | None = None,
-                  base_url: str | None = None, faults: Iterable[str] = (), profile: str | None = None,
-                  seed: int | None = None) -> str:
-    """`conformance run PROTOCOL [--target FILE | --base-url URL] [--fault NAME ...] -k 'CASE' [--profile P]
+                  base_url: str | None = None, faults: Iterable[str] = (), behaviours: Iterable[str] = (),
+                  profile: str | None = None, seed: int | None = None) -> str:
+    """`conformance run PROTOCOL [--target FILE | --base-url URL] [--fault NAME ...] [--behaviour NAME ...]
+    -k 'CASE' [--profile P]
     [--seed N]`: the command that runs case `case` (its name, `test_x[param]`) again, alone among `names` (the
     names of every case collected: -k matches substrings, so longer names that hold this one are left out)."""
     words = ["conformance", "run", protocol]
@@ -167,6 +168,8 @@ def rerun_command(protocol: str, case: str, names: Iterable[str] = (), *, target
         words += ["--base-url", base_url]
     for fault in faults:
         words += ["--fault", fault]
+    for name in behaviours:
+        words += ["--behaviour", name]
     words += ["-k", _keyword(case, names)]
     if profile:
         words += ["--profile", profile]

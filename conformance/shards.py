@@ -141,6 +141,7 @@ def merge(paths: Sequence[str]) -> tuple[Assessment, dict[str, Any]]:
         "started": started, "finished": finished, "started_at": utc(started), "finished_at": utc(finished),
         "merged": list(paths), "shards": [meta.get("shard") for meta in metas],
         "python": metas[0].get("python"), "faults": sorted({f for meta in metas for f in meta.get("faults", ())}),
+        "behaviours": sorted({b for meta in metas for b in meta.get("behaviours", ())}),
         **{key: metas[0].get(key) for key in ("target_file", "target_sha256", "generation")},
         **assessed_meta(assessment),
     }

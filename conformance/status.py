@@ -67,6 +67,14 @@ class WaiverState(StrEnum):
     UNUSED = "unused"    # what it names did not run, or was BLOCKED, N-A or NOT CHECKED
 
 
+class Readiness(StrEnum):
+    """A row of `conformance check`'s table: whether one part of the set-up is ready for a run."""
+
+    READY = "ready"
+    NOT_READY = "not ready"            # configured, and it does not work: the run would not judge the protocol
+    NOT_CONFIGURED = "not configured"  # not in the target: what depends on it is N-A (never a failure)
+
+
 class VerdictKind(StrEnum):
     CONFORMANT = "CONFORMANT"
     NOT_CONFORMANT = "NOT CONFORMANT"

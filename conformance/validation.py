@@ -20,7 +20,9 @@ import json
 import re
 import threading
 import xml.etree.ElementTree as ET
+from collections import OrderedDict
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from xml.parsers.expat import errors as expat_errors
@@ -40,6 +42,8 @@ MAX_MESSAGES = 5
 """`SchemaSet.errors` returns at most this many messages (plus one line counting the rest)."""
 MAX_DEPTH = 100
 """Deepest nesting a parsed document may have (the protocols' documents are a handful of levels deep)."""
+KNOWN_DOCUMENTS, KNOWN_BYTES = 256, 64 * 1024
+"""How many validated documents (of at most how many bytes) each `SchemaSet` remembers the messages of."""
 
 
 class DocumentError(ValueError):
@@ -123,6 +127,19 @@ def _depth(root: Any, children: Callable[[Any], list[Any]]) -> int:
 # ---------------------------------------------------------------------------------------------- schemas
 
 
+def parse_date(text: str) -> datetime | None:
+    """An ISO-8601 date with a zone ("2014-10-02T11:40:25.683Z", "2024-05-01T10:00:00.123+0000") as an aware UTC
+    datetime; None for anything else (no zone, not a date)."""
+    text = text.strip()
+    if "T" not in text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo is not None else None
+
+
 def schemas_dir() -> Path:
     """Where the XSDs are: `conformance/_schemas` in an installed wheel, else the repository's `schemas/`."""
     installed = Path(__file__).resolve().parent / "_schemas"
@@ -156,12 +173,35 @@ class SchemaSet:
         self.path = path
         self.schema = xmlschema.XMLSchema11(str(path))
         self.namespace: str = self.schema.target_namespace
+        self._known: OrderedDict[tuple[str, bytes | str], tuple[str, ...]] = OrderedDict()  # see errors()
+        self._known_lock = threading.Lock()
 
-    def errors(self, element: ET.Element, root: str) -> list[str]:
-        """Validate `element` as the global element `root`: one-line "path: reason" messages, [] if valid."""
+    def errors(self, element: ET.Element, root: str, *, source: bytes | str | None = None) -> list[str]:
+        """Validate `element` as the global element `root`: one-line "path: reason" messages, [] if valid.
+
+        `source`: the document `element` is `parse_xml(source)` of, unchanged since. Validating the same document
+        against the same root again gives the same messages, so they are kept by the document's exact bytes (the
+        last KNOWN_DOCUMENTS, each up to KNOWN_BYTES long) and given again without validating: a server answers
+        the same document many times (a registration polled until its bookkeeping shows, the same error)."""
         wrong_root = self._check_root(element, root)
         if wrong_root:
             return [wrong_root]
+        if source is None or len(source) > KNOWN_BYTES:
+            return self._validate(element, root)
+        key = (root, source)
+        with self._known_lock:
+            known = self._known.get(key)
+            if known is not None:
+                self._known.move_to_end(key)
+                return list(known)
+        messages = self._validate(element, root)
+        with self._known_lock:
+            self._known[key] = tuple(messages)
+            if len(self._known) > KNOWN_DOCUMENTS:
+                self._known.popitem(last=False)
+        return messages
+
+    def _validate(self, element: ET.Element, root: str) -> list[str]:
         xsd_element = self.schema.elements[root]
         messages: list[str] = []  # distinct, in document order
         for error in xsd_element.iter_errors(element):

@@ -110,7 +110,9 @@ def test_everything_the_server_sent_is_escaped():
                                                  "h2", "h3", "h4", "p", "span", "nav", "a", "main", "div",
                                                  "fieldset", "legend", "label", "input", "select", "option", "table",
                                                  "thead", "tbody", "tr", "th", "td", "section", "ul", "li", "details",
-                                                 "summary", "code", "pre", "b", "dl", "dt", "dd", "script"}
+                                                 "summary", "code", "pre", "b", "dl", "dt", "dd", "script",
+                                                 # the pictures (conformance.charts): inline SVG, its text escaped
+                                                 "svg", "g", "line", "circle", "rect", "text", "path", "polyline"}
     assert [tag for tag, _ in elements.tags].count("script") == 1 and elements.inline["script"] == html.SCRIPT
     attributes = {name: value for _, attrs in elements.tags for name, value in attrs.items()}
     assert not any(name.startswith("on") or name in ("src", "srcdoc", "style") for name in attributes)
@@ -275,3 +277,35 @@ def test_a_requirement_no_generated_example_reached_has_its_reason_among_the_fin
     assert 'id="finding-VC-RETRIEVE"' in page and "none of its generated examples reached it" in page
     assert 'href="#finding-VC-RETRIEVE"' in page
     assert 'id="finding-VC-CREATE-200"' not in page  # NOT RUN, deselected: no finding
+
+
+def delivery_case(name: str, answers: list[tuple[float, int, float]], mailboxes: int = 1) -> CaseRecord:
+    """A delivery case that started a job at 100.0 s and got deliveries (arrival, answer status, answer delay) at
+    its first mailbox."""
+    made = record(name, [("VC-DLV-RETRY", "pass", "")], [
+        exchange(label="create placeholder item", at=99.9),
+        exchange(method="POST", label="start import job", at=100.0)], outcome="passed")
+    made.started, made.duration, made.area = 99.8, 2.0, "delivery"
+    made.mailboxes = [f"http://receiver.test/cb/t/{n}-retry" for n in range(1, mailboxes + 1)]
+    made.inbound = [Inbound(made.mailboxes[0], "POST", "/cb/t/1-retry", {}, "", 100.0 + at, status, delay)
+                    for at, status, delay in answers]
+    return made
+
+
+def test_the_time_section_draws_areas_the_slowest_cases_and_each_delivery_s_timeline():
+    """Time per area and the slowest cases as bars, each protocol's latency in words, and every delivery case from
+    its job's start: a retry (a refusing answer, then 2xx) comes first, its attempts said in words too."""
+    once = delivery_case("cases/test_delivery.py::test_once", [(0.25, 200, 0.0)])
+    retried = delivery_case("cases/test_delivery.py::test_retry", [(0.25, 500, 0.0), (1.5, 200, 0.5)], mailboxes=2)
+    page = html.render(assessed(once, retried), {"started": 0.0, "finished": 4.5})
+    time = markup.unescape(page.split('<h2 id="time">', 1)[1].split('<h2 id="run">', 1)[0])
+    assert "wall time 4.5 s; the cases' time summed: 4 s (2 cases" in time
+    assert "vidicore: 4 requests answered, median 4.2 ms, 95th percentile 4.2 ms" in time
+    assert "vidicore · delivery: 2 cases, 4 s" in time and "<h3>The slowest 2 cases</h3>" in time
+    deliveries = time.split("<h3>Deliveries (2 cases)</h3>", 1)[1]
+    assert deliveries.index("test_retry") < deliveries.index("test_once")  # a retry first
+    assert "from its job's start: 1-retry: 500 at 250 ms, 200 at 1.5 s; 2-retry: nothing arrived" in deliveries
+    assert "1-retry: attempt 2, POST arrived 1.5 s after the job's start, answered 200 after a 500 ms delay" \
+        in deliveries
+    assert deliveries.count('<svg class="chart"') == 2 and deliveries.count("<title>job 1 started at 0 s") == 2
+    assert '<a href="#time">Time</a>' in page

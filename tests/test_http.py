@@ -163,10 +163,50 @@ def test_redactor_sensitive_header_forms(value, shown):
     assert Redactor().headers({"Proxy-Authorization": value}) == {"Proxy-Authorization": shown}
 
 
+def test_a_secret_key_field_is_redacted_known_or_not():
+    """BlackPearl's user documents (the user lookup and the list the suite reads to find an Id) carry each user's
+    SecretKey, also of users the target does not name: the field's value is never shown, XML or JSON."""
+    redact = Redactor(["known"]).text
+    assert redact("<Data><User><Name>a</Name><SecretKey>unknown-1</SecretKey></User></Data>") == \
+        "<Data><User><Name>a</Name><SecretKey>***</SecretKey></User></Data>"
+    assert redact('{"SecretKey": "un\\"known", "Name": "known"}') == '{"SecretKey": "***", "Name": "***"}'
+    assert redact("a SecretKeyless text") == "a SecretKeyless text"
+
+
 def test_redactor_replaces_longer_secrets_first_and_ignores_empty_ones():
     redactor = Redactor(["abc", "abcdef", ""])
     assert redactor.text("xx abcdef abc") == f"xx {REDACTED} {REDACTED}"
     assert redactor.headers({"Accept": "application/xml"}) == {"Accept": "application/xml"}
+
+
+def test_redactor_with_thousands_of_signatures_replaces_exactly_what_trying_each_would():
+    """Against Spectra every request adds its signature: the redactor finds the ones a value holds through its
+    index, and the result is what replacing every secret, longest first, one after the other gives."""
+    import base64
+    import hashlib
+
+    signatures = [base64.b64encode(hashlib.sha1(str(i).encode()).digest()).decode() for i in range(3000)]
+    others = ["pass*word", "a-b", "short", "admin-secret", "YWRtaW46YWRtaW4tc2VjcmV0", "c2VjcmV0"]
+    redactor = Redactor(others)
+    for signature in signatures:
+        redactor.add(signature)
+    redactor.add(signatures[0])  # known already
+    assert redactor.knows(signatures[1]) and not redactor.knows("c2VjcmV")
+    order = redactor.secrets
+    assert len(order) == len(signatures) + len(others) and [len(s) for s in order] == sorted(map(len, order))[::-1]
+
+    def one_by_one(value: str) -> str:
+        for secret in order:
+            value = value.replace(secret, REDACTED)
+        return value
+
+    values = [f"GET /x?sig={signatures[7]}&k=YWRtaW46YWRtaW4tc2VjcmV0 {signatures[2999]}{signatures[5][:9]}",
+              f"<a>{signatures[3]}{signatures[4]}</a> pass*word a-b shortc2VjcmV0 admin-secret",
+              "x" * 3000 + signatures[11] + "=" * 40, "nothing secret here", "", "***",
+              f"pass*{signatures[9]}word"]
+    for value in values:
+        assert redactor.text(value) == one_by_one(value), value
+    assert signatures[7] not in redactor.text(values[0]) and redactor.text(values[3]) == values[3]
 
 
 # --- curl lines -----------------------------------------------------------------------------------------

@@ -16,15 +16,17 @@ DATA = {"conformance", "conformance.descriptor", "conformance.catalogue", "confo
         *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}  # a package's __init__: data
 CORE = {"conformance.results", "conformance.record", "conformance.check", "conformance.http", "conformance.generation",
         "conformance.validation", "conformance.judging", "conformance.target", "conformance.receiver",
-        "conformance.waivers", "conformance.cleanup", "conformance.interruption", "conformance.ledger"}
+        "conformance.waivers", "conformance.cleanup", "conformance.interruption", "conformance.ledger",
+        "conformance.timing", "conformance.setup"}
 RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformance.cli", "conformance.collection",
        "conformance.__main__",
        # the feature plugins (conformance.plugin.FEATURES), and what only commands use
-       "conformance.selection", "conformance.shards", "conformance.waiving", "conformance.generating",
+       "conformance.preflight", "conformance.selection", "conformance.shards", "conformance.waiving",
+       "conformance.generating",
        "conformance.timelimit", "conformance.exclusive", "conformance.receiving", "conformance.progress",
        "conformance.reports", "conformance.terminal", "conformance.resultsfile", "conformance.junit",
        "conformance.html", "conformance.allure_report", "conformance.diff", "conformance.interrupting",
-       "conformance.ledgering", "conformance.sweep"}
+       "conformance.ledgering", "conformance.sweep", "conformance.charts", "conformance.history"}
 REFERENCE_MAY_READ = {"conformance.protocols", "conformance.descriptor",
                       *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}
 
@@ -79,7 +81,7 @@ def protocol_of(module: str) -> str | None:
 
 ALLOWED = {"data": {"data"}, "core": {"data", "core"}, "protocols": {"data", "core", "protocols", "run"},
            "run": {"data", "core", "protocols", "run", "reference"}}
-RUN_MAY_START_REFERENCE = {"conformance.run", "conformance.plugin", "conformance.cli"}
+RUN_MAY_START_REFERENCE = {"conformance.run", "conformance.plugin", "conformance.cli", "conformance.preflight"}
 
 
 @pytest.mark.parametrize("module", sorted(modules()))

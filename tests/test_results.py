@@ -106,7 +106,7 @@ def test_verdict_not_conformant_names_the_failed_ids():
 def test_verdict_incomplete_when_a_must_is_blocked():
     v = verdict([result("A", "PASS"), result("B", "BLOCKED"), result("C", "BLOCKED", "SHOULD")])
     assert v.conformant is False
-    assert v.line == "VERDICT: INCOMPLETE — 1 MUST requirement(s) could not be checked (1 PASS, 2 BLOCKED)"
+    assert v.line == "VERDICT: INCOMPLETE — 1 MUST requirement(s) could not be checked: B (1 PASS, 2 BLOCKED)"
 
 
 def test_a_blocked_should_does_not_make_the_run_incomplete():
@@ -279,6 +279,15 @@ def test_what_no_generated_example_reached_is_not_run_with_that_said_and_never_m
 def test_an_unchecked_must_without_a_failure_makes_the_run_incomplete():
     v = verdict([result("A", "PASS"), result("B", "NOT CHECKED"), result("C", "WARN", "SHOULD")])
     assert v.kind == "INCOMPLETE" and v.exit_code == 1
+
+
+def test_the_incomplete_line_names_every_must_that_could_not_be_checked_in_catalogue_order():
+    """As NOT CONFORMANT names the failed ones: the blocked and the unchecked MUSTs, not the SHOULDs."""
+    v = verdict([result("A", "BLOCKED"), result("B", "PASS"), result("C", "NOT CHECKED"),
+                 result("D", "BLOCKED", "SHOULD"), result("E", "BLOCKED")])
+    assert v.line == ("VERDICT: INCOMPLETE — 3 MUST requirement(s) could not be checked: A, C, E "
+                      "(1 PASS, 3 BLOCKED, 1 NOT CHECKED)")
+    assert v.as_dict()["line"] == v.line  # results.json and the HTML banner read the same line
 
 
 def test_the_receiver_is_not_blamed_when_the_servers_own_answers_were_the_problem():

@@ -4,6 +4,7 @@ type with one-line messages."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -13,7 +14,8 @@ from conformance.events import CheckEvent
 from conformance.record import CaseRecord, ProcessSummary
 from conformance.results import assess
 from conformance.resultsfile import FORMAT, ResultsFile, ResultsFileError
-from conformance.status import CaseOutcome, Outcome, Status
+from conformance.status import CaseOutcome, Outcome, Status, VerdictKind
+from conformance.timing import Timing
 
 
 class _Catalogue:
@@ -87,3 +89,66 @@ def test_a_part_is_checked_only_when_it_is_asked_for():
     assert found.require("requirements") is found and found.verdict_line == "(no verdict recorded)"
     with pytest.raises(ResultsFileError, match="with digests and processes"):
         found.records()
+
+
+OLDER = Path(__file__).parent / "results"  # files real runs of older suite versions wrote (one protocol each)
+
+
+def test_format_3_carries_the_timing_after_the_requirements(tmp_path):
+    """The small parts come first, the timing (time per area, each protocol's latency) among them, so a reader of
+    many files reads their head alone; every case's area and duration are in its record or digest."""
+    path = str(tmp_path / "results.json")
+    assessment = _assessment()
+    assessment.records[1].area, assessment.records[1].duration = "crud", 0.25
+    resultsfile.write(path, assessment, {"started": 10.0, "finished": 12.5})
+    whole = resultsfile.read(path)
+    assert list(whole.document) == list(resultsfile.ORDER)
+    assert whole.timing == Timing.of(assessment.records) and whole.timing.areas["vidicore"]["crud"].seconds == 0.25
+    assert whole.document["digests"][0]["area"] == "crud" and whole.document["digests"][0]["duration"] == 0.25
+    head = resultsfile.read(path, parts=resultsfile.HEAD)
+    assert set(head.document) == set(resultsfile.HEAD)
+    assert {part: head.document[part] for part in resultsfile.HEAD} == \
+        {part: whole.document[part] for part in resultsfile.HEAD}
+    assert head.verdict_kind is VerdictKind.NOT_CONFORMANT and (head.started, head.finished) == (10.0, 12.5)
+
+
+def test_a_head_is_read_no_further_than_its_parts(tmp_path):
+    """Once the parts asked for are found, or a part that comes after them: the rest (here not even JSON) is never
+    read; a number cut at a chunk's end is read whole; what is read of a broken head is one line."""
+    path = tmp_path / "results.json"
+    padding = "x" * (resultsfile.CHUNK - 51)  # the chunk ends in the middle of the start time
+    path.write_text('{"format": 3, "meta": {"pad": "' + padding + '", "started": 1234567890.125}, "requirements": '
+                    '[], "events": [BROKEN')
+    head = resultsfile.read(str(path), parts=("meta", "requirements"))
+    assert head.started == 1234567890.125 and head.requirements == []
+    older = tmp_path / "older.json"
+    older.write_text('{"meta": {}, "verdict": {"line": "VERDICT: X"}, "requirements": [], "events": [BROKEN')
+    assert resultsfile.read(str(older), parts=resultsfile.HEAD).timing is None  # no timing before the events
+    for text in ('{"meta": {}, "requirements": [1, ', '{"meta" {}}', "", '["a list"]'):
+        older.write_text(text)
+        with pytest.raises(ResultsFileError) as raised:
+            resultsfile.read(str(older), parts=resultsfile.HEAD).require("requirements")
+        assert str(raised.value).startswith(f"{older}: ") and "\n" not in str(raised.value)
+
+
+def test_files_of_older_suite_versions_read_with_typed_accessors():
+    """Format 1 (vidicore only, its verdict a line alone: its first words are its kind, as that version defined
+    it) and format 2 (spectra only, a typed verdict): what the run was, against what; no timing."""
+    old = resultsfile.read(str(OLDER / "format1-vidicore.json"), parts=resultsfile.HEAD)
+    assert old.format == 1 and old.verdict_kind is VerdictKind.CONFORMANT and old.timing is None
+    assert set(old.targets) == {"vidicore"} and old.server_identity["vidicore"][0].startswith("Server: Werkzeug/")
+    assert old.text("suite_version") == "0.1.0" and len(old.text("catalogue_sha256") or "") == 64
+    newer = resultsfile.read(str(OLDER / "format2-spectra-failing.json"), parts=resultsfile.HEAD)
+    assert newer.format == 2 and newer.verdict_kind is VerdictKind.NOT_CONFORMANT and newer.timing is None
+    assert newer.faults == ["sp-list-omits-newest"] and newer.started is not None
+    assert {r["status"] for r in newer.requirements} == {"FAIL", "PASS", "NOT RUN"}
+
+
+def test_accessors_of_a_hand_edited_file_say_nothing_rather_than_guess():
+    found = ResultsFile("x.json", {"format": 2, "meta": {"started": "yesterday", "targets": ["x"], "faults": "f",
+                                                         "server_identity": {"vidicore": "Werkzeug"}},
+                                   "verdict": {"line": "VERDICT: CONFORMANT — x", "kind": "GREAT"}})
+    assert found.started is None and found.targets == {} and found.faults == [] and found.verdict_kind is None
+    assert found.server_identity == {} and found.text("started") == "yesterday"
+    with pytest.raises(ResultsFileError, match="^x.json: timing: not an object"):
+        ResultsFile("x.json", {"timing": []}).timing

@@ -323,6 +323,16 @@ ERRORS = {
                         "[spectra] timeout: expected a number of seconds > 0"),
     "spectra url": (SPECTRA.replace("http://bp.example.com", "ftp://bp"),
                     '[spectra] base_url: expected an http or https URL such as "http://blackpearl:80"'),
+    "spectra user_id type": (SPECTRA.replace('access_id = "dXNlcg=="', 'access_id = "dXNlcg=="\nuser_id = 7'),
+                             "[spectra.users.user] user_id: expected the user's Id (as GET /_rest_/user shows it): a "
+                             "non-empty string without /, ?, #, % or spaces, got 7"),
+    "spectra name with a slash": (SPECTRA.replace('access_id = "dXNlcg=="', 'access_id = "dXNlcg=="\nname = "a/b"'),
+                                  "[spectra.users.user] name: expected the user's name"),
+    "spectra data policy type": (SPECTRA.replace("[spectra]\n", "[spectra]\ndata_policy_id = true\n"),
+                                 "[spectra] data_policy_id: expected a data policy's Id or name: a non-empty string"),
+    "spectra unknown user key": (SPECTRA.replace('access_id = "dXNlcg=="', 'access_id = "dXNlcg=="\nuserid = "x"'),
+                                 "[spectra.users.user] userid: unknown key; expected one of: access_id, secret_key_env, "
+                                 "user_id, name"),
     "delivery port": (MINIMAL + "[delivery]\nlisten_port = 70000\n", "[delivery] listen_port: expected a port"),
     "delivery unknown key": (MINIMAL + "[delivery]\nwait = 3\n", "[delivery] wait: unknown key"),
     "delivery window": (MINIMAL + "[delivery]\nquiet_window = 0\n", "[delivery] quiet_window: expected a number > 0"),
@@ -648,6 +658,10 @@ def test_spectra_section(in_tmp: Path) -> None:
     assert spectra.timeout == 10.0 and spectra.verify is True
     assert spectra.users["admin"].access_id == "YWRtaW4=" and spectra.users["user"].secret_key == "user-key"
     assert "admin-key" not in repr(target) and target.secrets() == {"admin-key", "user-key"}
+    assert spectra.data_policy_id is None and spectra.users["admin"].user_id is None
+    told = load(SPECTRA.replace("[spectra]\n", '[spectra]\ndata_policy_id = "dp-1"\n').replace(
+        'access_id = "dXNlcg=="', 'access_id = "dXNlcg=="\nuser_id = "u-1"\nname = "Jo"'), env).spectra
+    assert (told.data_policy_id, told.users["user"].user_id, told.users["user"].name) == ("dp-1", "u-1", "Jo")
     both = load(MINIMAL + SPECTRA, env)
     assert both.vidicore is not None and both.spectra is not None
     assert both.secrets() >= {"admin-key", "user-key"}

@@ -332,3 +332,23 @@ def test_schema_cache_and_validation_from_threads() -> None:
 def test_schemas_dir_is_the_repository_schemas() -> None:
     assert schemas_dir() == REPO / "schemas"
     assert (schemas_dir() / "vidicore" / "vidispine.xsd").is_file()
+
+
+def test_messages_of_a_document_are_remembered_by_its_exact_bytes(schema: SchemaSet, monkeypatch) -> None:
+    """Given the document an element was parsed from, the same bytes validated again get the same messages (a
+    copy: a caller may add to it) without validating again; another document, or another root, is validated."""
+    bad = notification(action="<http/>").encode()
+    first = schema.errors(parse_xml(bad), "NotificationDocument", source=bad)
+    assert first == ["/NotificationDocument/action/http: missing required element 'url'"]
+    first.append("changed by its caller")
+    calls: list[str] = []
+    validate = schema._validate
+    monkeypatch.setattr(schema, "_validate", lambda element, root: calls.append(root) or validate(element, root))
+    assert schema.errors(parse_xml(bad), "NotificationDocument", source=bad) == first[:1]
+    assert calls == []
+    good = notification().encode()
+    assert schema.errors(parse_xml(good), "NotificationDocument", source=good) == []
+    assert schema.errors(parse_xml(bad), "NotificationDocument") == first[:1]  # no source: validated
+    assert calls == ["NotificationDocument", "NotificationDocument"]
+    wrong_root = schema.errors(parse_xml(bad), "URIListDocument", source=bad)  # the root is checked every time
+    assert wrong_root and "root element is 'NotificationDocument'" in wrong_root[0]

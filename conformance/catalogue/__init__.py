@@ -1,7 +1,9 @@
 """The requirement catalogue: data files (one TOML per protocol) loaded into `Requirement` records.
 
 Each requirement has an id, a level (MUST fails certification, SHOULD warns), one line of text, its source
-(the reference page or a NOTES.md section) and, where the suite had to choose, its documented `reading`.
+(the reference page or a NOTES.md section) and, where the suite had to choose, its documented `reading`. A
+[reading] that shapes what the suite sends across requirements (which path a resource has, how roles are named) is
+a protocol-wide `[[reading]]` of its own (text, source). `conformance requirements --readings` lists them all.
 Cases name the ids they check; faults of the reference server name the ids they break.
 """
 
@@ -28,10 +30,20 @@ class Requirement:
 
 
 @dataclass(frozen=True)
+class Reading:
+    """A [reading] of NOTES that shapes what the suite sends or accepts across requirements (a reading of one
+    requirement is that requirement's `reading`)."""
+
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Catalogue:
     protocol: str
     title: str
     requirements: dict[str, Requirement]
+    readings: tuple[Reading, ...] = ()  # the protocol-wide ones (`[[reading]]`)
 
     def __getitem__(self, requirement_id: str) -> Requirement:
         return self.requirements[requirement_id]
@@ -58,7 +70,12 @@ def load(protocol: str) -> Catalogue:
         if entry["id"] in requirements:
             raise CatalogueError(f"{name}: {entry['id']}: duplicate id")
         requirements[entry["id"]] = Requirement(protocol=protocol, **entry)
-    return Catalogue(protocol, data.get("title", protocol), requirements)
+    readings = []
+    for number, entry in enumerate(data.get("reading", []), start=1):
+        if set(entry) != {"text", "source"}:
+            raise CatalogueError(f"{name}: reading #{number}: expected the keys text and source, got {sorted(entry)}")
+        readings.append(Reading(**entry))
+    return Catalogue(protocol, data.get("title", protocol), requirements, tuple(readings))
 
 
 @cache
@@ -80,7 +97,9 @@ def digest() -> str:
     from conformance.protocols import NAMES
 
     data = [{"protocol": protocol, "title": load(protocol).title,
-             "requirements": [asdict(requirement) for requirement in load(protocol).requirements.values()]}
+             "requirements": [asdict(requirement) for requirement in load(protocol).requirements.values()],
+             **({"readings": [asdict(reading) for reading in load(protocol).readings]} if load(protocol).readings
+                else {})}
             for protocol in NAMES]
     canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

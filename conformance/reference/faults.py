@@ -7,8 +7,9 @@ detectable.
 A fault is data: the behaviour settings it changes (`Fault.settings`, e.g. `create_status=201`). Each protocol's
 app reads a frozen dataclass of such settings whose defaults are the conforming behaviour
 (`conformance.reference.vidicore.behaviour.VidiCoreBehaviour`, `...spectra.behaviour.SpectraBehaviour`), made by
-`behaviour(kind, protocol, names)`; `check_settings` (run when those modules are imported) fails loudly on a
-setting the dataclass does not have. This module imports nothing from the package.
+`behaviour(kind, protocol, names, behaviours)`, which also applies the named conforming behaviours
+(`conformance.reference.behaviours`); `check_settings` (run when those modules are imported) fails loudly on a
+setting the dataclass does not have. This module imports nothing from the package but its sibling `behaviours`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+
+from .behaviours import BEHAVIOURS, checked
+from .behaviours import resolve as resolve_behaviours
 
 Behaviour = TypeVar("Behaviour")
 
@@ -141,6 +145,9 @@ _ALL = (
     _generated(_vidicore("gen-deleted-after-change-listed", "VC-DELETE-ONE", "a notification deleted after a "
                          "change stays in its resource's list (GET answers 404)", deleted_changed_stays_listed=True),
                sequence=True),
+    _generated(_vidicore("gen-change-answer-cached", "VC-CHANGE", "from a notification's second change on, the PUT "
+                         "answers the document of its first change (what is stored and retrieved is right)",
+                         change_answer_cached=True), sequence=True),
     _vidicore("json-empty-object-400", "VC-JSON-EMPTY-OBJECT", 'an event sent as {} is refused 400 ("" is fine)',
               empty_object_event_accepted=False),
     _vidicore("scope-merged", "VC-SCOPE",
@@ -184,6 +191,13 @@ _ALL = (
               'the JSON delivery body is wrapped {"SimpleMetadataDocument": {"field": [...]}}',
               payload_json_wrapped=True),
     _vidicore("dlv-no-user", "VC-DLV-KEYS", "deliveries lack the user key", payload_user=False),
+    _vidicore("dlv-user-system", "VC-DLV-JOB", 'deliveries name the user "system" (the job engine), not the user '
+              "that started the job", payload_user_name="system"),
+    _vidicore("dlv-item-id-is-job", "VC-DLV-SHOULD-KEYS", "the delivered itemId names the job, not its item",
+              payload_item_is_job=True),
+    _vidicore("dlv-started-local-time", "VC-DLV-SHOULD-KEYS",
+              "started is the job's local start time (UTC-05:00) written as UTC: five hours early",
+              started_offset_hours=-5),
     _vidicore("dlv-wrong-jobid", "VC-DLV-JOB", 'the delivered jobId is the job\'s id with "0" appended',
               payload_job_id_suffix="0"),
     _vidicore("dlv-few-keys", "VC-DLV-SHOULD-KEYS", "deliveries lack itemId and the jobmetadata keys",
@@ -287,6 +301,11 @@ _ALL = (
              "a cancelled job's delivery has an empty ObjectsNotPersisted", cancel_lists_objects=False),
     _spectra("sp-dlv-job-filter-ignored", "SP-DLV-JOB-FILTER",
              "a registration with job_id fires for every job of its user", job_filter_applied=False),
+    _spectra("sp-dlv-owner-ignored", "SP-DLV-OWNER",
+             "a registration for all jobs fires for every user's jobs, not only its own user's",
+             owner_applied=False),
+    _spectra("sp-dlv-date-local-time", "SP-DLV-DATE", "NotificationGenerationDate is the server's local time "
+             "(UTC-05:00) written as UTC: five hours early", generation_date_offset_hours=-5),
     _spectra("sp-dlv-page-envelope", "SP-DLV-ENVELOPE",
              "deliveries use the page's envelope: Notification holding Name and Payload", page_envelope=True),
     _spectra("sp-dlv-empty-date", "SP-DLV-DATE", "NotificationGenerationDate is empty", generation_date_written=False),
@@ -313,8 +332,13 @@ _ALL = (
     _generated(_spectra("sp-gen-failures-not-summed", "SP-BOOK-NO-ANSWER", "a delivery that got no answer sets "
                         "NumberOfFailuresSinceLastSuccess to 1, not one more (two failures in a row show 1)",
                         failures_accumulate=False), sequence=True),
+    _generated(_spectra("sp-gen-payload-reused", "SP-DLV-JOB", "a registration's later deliveries repeat the "
+                        "payload of its first (that job's JobId and CancelOccurred)", payload_reused=True),
+               sequence=True),
     _spectra("sp-book-error-no-code", "SP-BOOK-HTTP-ERROR",
              "a non-2xx answer is not recorded in LastHttpResponseCode", error_code_recorded=False),
+    _spectra("sp-book-error-epoch-date", "SP-BOOK-HTTP-ERROR", "a non-2xx answer sets LastNotification to the "
+             "epoch, 1970-01-01T00:00:00.000Z (set, but not the delivery's time)", error_answer_epoch_date=True),
     _spectra("sp-book-error-counted", "SP-BOOK-HTTP-ERROR-COUNT",
              "a non-2xx answer counts as a failure (counter +1, LastFailure set)", error_answer_counted=True),
     _spectra("sp-book-no-answer-not-counted", "SP-BOOK-NO-ANSWER",
@@ -334,13 +358,7 @@ def resolve(names: Iterable[str] | str) -> frozenset[str]:
 
     Raises ValueError("unknown fault 'x'; known: a, b, ...") for a name no fault has.
     """
-    if isinstance(names, str):
-        names = names.split(",")
-    wanted = frozenset(name.strip() for name in names if name.strip())
-    for name in sorted(wanted):
-        if name not in FAULTS:
-            raise ValueError(f"unknown fault {name!r}; known: {', '.join(sorted(FAULTS))}")
-    return wanted
+    return checked(names, FAULTS, "fault")
 
 
 def for_protocol(protocol: str) -> list[Fault]:
@@ -354,26 +372,33 @@ def for_requirement(requirement: str) -> list[Fault]:
 
 
 def check_settings(kind: type, protocol: str) -> None:
-    """Raise TypeError for a fault of `protocol` that changes a setting `kind` (a dataclass) does not have."""
+    """Raise TypeError for a fault or a named behaviour of `protocol` that changes a setting `kind` (a dataclass)
+    does not have."""
     known = {setting.name for setting in dataclasses.fields(kind)}
-    for fault in for_protocol(protocol):
-        unknown = sorted(set(fault.changes) - known)
+    named = [(f"fault {fault.name!r}", fault.changes) for fault in for_protocol(protocol)] + \
+            [(f"behaviour {item.name!r}", item.changes) for item in BEHAVIOURS.values() if item.protocol == protocol]
+    for what, changes in named:
+        unknown = sorted(set(changes) - known)
         if unknown:
-            raise TypeError(f"fault {fault.name!r} changes {', '.join(unknown)}: no such setting of {kind.__name__}")
+            raise TypeError(f"{what} changes {', '.join(unknown)}: no such setting of {kind.__name__}")
 
 
-def behaviour(kind: type[Behaviour], protocol: str, names: Iterable[str] = ()) -> Behaviour:
-    """`kind` (a frozen dataclass whose defaults are the conforming behaviour) as the named faults change it.
+def behaviour(kind: type[Behaviour], protocol: str, names: Iterable[str] = (),
+              behaviours: Iterable[str] = ()) -> Behaviour:
+    """`kind` (a frozen dataclass whose defaults are the conforming behaviour) as the named faults and the named
+    conforming behaviours (`conformance.reference.behaviours`) change it.
 
-    Raises ValueError for an unknown fault, a fault of another protocol, or two faults changing one setting.
+    Raises ValueError for an unknown name, one of another protocol, or two of them changing one setting.
     """
-    changed: dict[str, tuple[str, Any]] = {}  # setting -> (fault, value)
-    for name in sorted(resolve(names)):
-        fault = FAULTS[name]
-        if fault.protocol != protocol:
-            raise ValueError(f"fault {name!r} belongs to {fault.protocol}, not {protocol}")
-        for setting, value in fault.settings:
+    changed: dict[str, tuple[str, Any]] = {}  # setting -> (fault or behaviour, value)
+    named = [(name, FAULTS[name].protocol, FAULTS[name].settings) for name in sorted(resolve(names))] + \
+            [(name, BEHAVIOURS[name].protocol, BEHAVIOURS[name].settings)
+             for name in sorted(resolve_behaviours(behaviours))]
+    for name, owner, settings in named:
+        if owner != protocol:
+            raise ValueError(f"{name!r} belongs to {owner}, not {protocol}")
+        for setting, value in settings:
             if setting in changed and changed[setting][1] != value:
-                raise ValueError(f"faults {changed[setting][0]!r} and {name!r} both change {setting}")
+                raise ValueError(f"{changed[setting][0]!r} and {name!r} both change {setting}")
             changed[setting] = (name, value)
     return kind(**{setting: value for setting, (_, value) in changed.items()})

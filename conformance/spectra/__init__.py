@@ -11,6 +11,7 @@ PROTOCOL = Protocol(
     package="conformance.spectra",
     settings="conformance.spectra.settings",
     sweeper="conformance.spectra.sweeper",
+    readiness="conformance.spectra.readiness",
     reference_app="conformance.reference.spectra:SpectraApp",
     environment="CONFORMANCE_SPECTRA_<ROLE>_ACCESS_ID/_SECRET_KEY",
     url_example="http://blackpearl:80",

@@ -19,6 +19,7 @@ from conformance.http import HttpClient, Response, safe_id, segment
 from conformance.interruption import shielded
 from conformance.ledger import Book
 from conformance.names import Names
+from conformance.setup import short
 from conformance.spectra import documents
 from conformance.spectra.settings import SpectraTarget
 from conformance.spectra.signing import SpectraAuth
@@ -36,6 +37,18 @@ ECHOED = {"notification_end_point": "NotificationEndPoint", "format": "Format", 
           "naming_convention": "NamingConvention", "notification_http_method": "NotificationHttpMethod"}
 
 User = str | SpectraAuth | None  # a target role, a signer of the case's own, or None (unsigned)
+
+
+def detail(response: Response) -> str:
+    """What an answer says, in a few words, for a set-up line: an Error document's "Code: Message", else its media
+    type and size."""
+    try:
+        fields = documents.error_document(response.body).fields
+    except DocumentError:
+        fields = {}
+    if fields.get("Code") or fields.get("Message"):
+        return short(": ".join(part for part in (fields.get("Code"), fields.get("Message")) if part), 100)
+    return f"{response.media_type or 'no Content-Type'}, {len(response.body)} bytes" if response.body else "empty"
 
 
 class SpectraClient:

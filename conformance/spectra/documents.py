@@ -31,7 +31,7 @@ from typing import Any
 
 from conformance.judging import json_media
 from conformance.spectra import naming
-from conformance.validation import DocumentError, get_schema, parse_json, parse_xml, schemas_dir
+from conformance.validation import DocumentError, get_schema, parse_date, parse_json, parse_xml, schemas_dir
 
 REGISTRATION_SCHEMA = "spectra/registration.xsd"
 REGISTRATION_LIST_SCHEMA = "spectra/registration-list.xsd"
@@ -150,38 +150,33 @@ def flat(body: bytes | str) -> dict[str, str]:
     return _fields(parse_xml(body))
 
 
+def users(body: bytes | str) -> list[dict[str, str]]:
+    """A user list (`GET /_rest_/user`; BlackPearl: Data holding one User per user, each with AuthId, Id, Name):
+    one field dict per child element that has children of its own. Not schema-checked (set-up reads it)."""
+    root = parse_xml(body)
+    return [_fields(child) for child in root if isinstance(child.tag, str) and len(child)]
+
+
 def registration(body: bytes | str) -> Decoded:
     """A registration answer (create, get-one): root Data with the twelve fields."""
     element = parse_xml(body)
-    return Decoded(element, _fields(element), get_schema(REGISTRATION_SCHEMA).errors(element, "Data"))
+    return Decoded(element, _fields(element), get_schema(REGISTRATION_SCHEMA).errors(element, "Data", source=body))
 
 
 def registration_list(body: bytes | str) -> DecodedList:
     """A list answer: root Data holding JobCompletedNotificationRegistration elements."""
     element = parse_xml(body)
     records = [_fields(child) for child in element if child.tag == LIST_ITEM]
-    return DecodedList(element, records, get_schema(REGISTRATION_LIST_SCHEMA).errors(element, "Data"))
+    return DecodedList(element, records, get_schema(REGISTRATION_LIST_SCHEMA).errors(element, "Data", source=body))
 
 
 def error_document(body: bytes | str) -> Decoded:
     """An error answer: root Error with Code, HttpErrorCode, Message, Resource, ResourceId."""
     element = parse_xml(body)
-    return Decoded(element, _fields(element), get_schema(ERROR_SCHEMA).errors(element, "Error"))
+    return Decoded(element, _fields(element), get_schema(ERROR_SCHEMA).errors(element, "Error", source=body))
 
 
 # --- dates ----------------------------------------------------------------------------------------------
-
-def parse_date(text: str) -> datetime | None:
-    """An ISO-8601 date with a zone ("2014-10-02T11:40:25.683Z") as an aware UTC datetime; None otherwise."""
-    text = text.strip()
-    if "T" not in text:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment.astimezone(UTC) if moment.tzinfo is not None else None
-
 
 def epoch_ms_to_iso(value: int | float) -> str:
     """Epoch milliseconds as "YYYY-MM-DDThh:mm:ss.sssZ" (how BlackPearl's XML writes dates)."""

@@ -3,13 +3,17 @@
     [spectra]
     base_url = "http://blackpearl:80"  # required: the server root; verify_tls, ca_bundle, timeout,
                                        # case_timeout, max_body_bytes as for [vidicore]
+    data_policy_id = "…"               # optional: sent on every bucket the suite creates (a server whose users
+                                       # have no default data policy refuses a bucket without one)
     [spectra.users.admin]        # required: an administrator
     access_id = "YWRtaW4="
     secret_key_env = "SPECTRA_ADMIN_SECRET"
+    user_id = "5a1f3c2e-…"       # optional: the user's Id outright (else found: see conformance.spectra.users)
+    name = "admin"               # optional: the user's name, to look its Id up by (GET /_rest_/user/{name})
     # optional: [spectra.users.user], an ordinary (non-administrator) user, same keys
 
 Without a file, `from_environment` reads CONFORMANCE_SPECTRA_<ROLE>_ACCESS_ID and CONFORMANCE_SPECTRA_<ROLE>_SECRET_KEY
-for ROLE in ADMIN (required) and USER (optional).
+for ROLE in ADMIN (required) and USER (optional); their Ids are then looked up (conformance.spectra.users).
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from conformance.tables import Invalid, where
 
 ROLES = ("admin", "user")
 EXAMPLE_URL = "http://blackpearl:80"
-_KEYS = (*tables.SERVER_KEYS, "users")
-_USER_KEYS = ("access_id", "secret_key_env")
+_KEYS = (*tables.SERVER_KEYS, "users", "data_policy_id")
+_USER_KEYS = ("access_id", "secret_key_env", "user_id", "name")
 _ACCESS_ID = 'expected an access id (non-empty, no ":" or spaces)'
 
 
@@ -37,6 +41,8 @@ class SpectraUser:
     access_id: str
     secret_key: str = field(repr=False)
     secret_key_env: str
+    user_id: str | None = None  # its Id, when the target file gives it (else looked up: conformance.spectra.users)
+    name: str | None = None     # its name, to look the Id up by
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class SpectraTarget:
     max_body_bytes: int
     users: Mapping[str, SpectraUser]
     case_timeout: float = tables.DEFAULT_CASE_TIMEOUT
+    data_policy_id: str | None = None  # sent on bucket creation (None: the user's default data policy)
 
     def secrets(self) -> frozenset[str]:
         return frozenset(user.secret_key for user in self.users.values())
@@ -68,7 +75,8 @@ def read_table(value: Any, context: tables.Context) -> SpectraTarget:
                     lambda role: where((*users_path, role), "access_id"), "user")
     return SpectraTarget(base_url=server.base_url, verify=server.verify, timeout=server.timeout,
                          max_body_bytes=server.max_body_bytes, users=MappingProxyType(read),
-                         case_timeout=server.case_timeout)
+                         case_timeout=server.case_timeout,
+                         data_policy_id=_identifier(values, path, "data_policy_id", "a data policy's Id or name"))
 
 
 def _read_user(role: str, value: Any, env: Mapping[str, str]) -> SpectraUser:
@@ -79,7 +87,22 @@ def _read_user(role: str, value: Any, env: Mapping[str, str]) -> SpectraUser:
     secret_env = tables.required(values, path, "secret_key_env",
                                  "the name of the environment variable holding the secret key")
     secret = tables.secret(secret_env, env, where(path, "secret_key_env"), what="secret key")
-    return SpectraUser(role=role, access_id=access_id, secret_key=secret, secret_key_env=secret_env)
+    return SpectraUser(role=role, access_id=access_id, secret_key=secret, secret_key_env=secret_env,
+                       user_id=_identifier(values, path, "user_id", "the user's Id (as GET /_rest_/user shows it)"),
+                       name=_identifier(values, path, "name", "the user's name (as GET /_rest_/user shows it)"))
+
+
+def _identifier(values: Mapping[str, Any], path: tuple[str, ...], name: str, expected: str) -> str | None:
+    """An optional Id or name put in a request path or query: a non-empty string without "/", "?", "#", "%" or
+    spaces (None when absent)."""
+    if name not in values:
+        return None
+    value = values[name]
+    if not isinstance(value, str) or not value or any(char in "/?#%" or char.isspace() or not char.isprintable()
+                                                      for char in value):
+        raise Invalid(where(path, name), f"expected {expected}: a non-empty string without /, ?, #, % or spaces, "
+                                         f"got {tables.shown(value)}")
+    return value
 
 
 def from_environment(base_url: str, env: Mapping[str, str]) -> SpectraTarget:

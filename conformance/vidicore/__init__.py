@@ -10,6 +10,7 @@ PROTOCOL = Protocol(
     package="conformance.vidicore",
     settings="conformance.vidicore.settings",
     sweeper="conformance.vidicore.sweeper",
+    readiness="conformance.vidicore.readiness",
     reference_app="conformance.reference.vidicore:VidiCoreApp",
     environment="CONFORMANCE_VIDICORE_<ROLE>_USER/_PASSWORD",
     url_example="http://vs.example.com:8080/API",

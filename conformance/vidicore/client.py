@@ -19,6 +19,7 @@ from conformance.http import Credentials, HttpClient, Response, safe_id, segment
 from conformance.interruption import shielded
 from conformance.ledger import Book
 from conformance.names import Names
+from conformance.setup import refused, short
 from conformance.vidicore import documents
 from conformance.vidicore.settings import VidiCoreTarget
 
@@ -119,6 +120,26 @@ class VidiCoreClient:
         return None if entity_id is None else Bound(form, entity_id)
 
     # --- documents this run sends -------------------------------------------------------------------
+
+    def detail(self, response: Response) -> str:
+        """What an answer says, in a few words, for a set-up line: an ExceptionDocument's kind and explanation
+        (or message), else its media type and size."""
+        try:
+            tree = documents.decode(response.body, response.media_type or XML, "ExceptionDocument",
+                                    validate=False).tree
+        except (ValueError, TypeError):
+            tree = {}
+        kind = documents.exception_kind(tree) if tree else None
+        if kind:
+            inner = tree.get(kind)
+            said = " ".join(str(inner.get(k, "")) for k in ("explanation", "message")) \
+                if isinstance(inner, dict) else ""
+            return short(f"{kind}: {said}" if said.strip() else kind, 100)
+        return f"{response.media_type or 'no Content-Type'}, {len(response.body)} bytes" if response.body else "empty"
+
+    def refused(self, step: str, tried: Iterable[str], key: str) -> str:
+        """The one line of a set-up step every way of which failed, secrets redacted."""
+        return self.http.redactor.text(refused(step, tried, key))
 
     def marker(self) -> str:
         """A run-unique callback URL: every notification the suite creates carries one."""

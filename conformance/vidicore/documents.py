@@ -209,11 +209,12 @@ def decode(body: bytes, media_type: str, root: str, *, validate: bool = True) ->
     Raises DocumentError when it is not XML/JSON at all; schema problems are returned in `errors`
     (not computed with validate=False: lenient reads for setup and cleanup, which judge nothing).
     """
+    source = None  # the XML the element is parsed from: its messages are remembered by its bytes
     if media_type.endswith("json"):  # the caller's reading of Content-Type (judging.json_media)
         element = json_to_element(parse_json(body), root)
     else:
-        element = parse_xml(body)
-    return Decoded(element, get_schema(SCHEMA).errors(element, root) if validate else [])
+        element, source = parse_xml(body), body
+    return Decoded(element, get_schema(SCHEMA).errors(element, root, source=source) if validate else [])
 
 
 def uri_id(uri: str) -> str:

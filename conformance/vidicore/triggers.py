@@ -11,6 +11,12 @@ variables below and prints the new job's id on its last line of output.
 Everything made here is removed by `cleanup()`: a job that has not ended is aborted (jobs end by themselves, but a
 run that was interrupted may leave one running), then the items are deleted. Given the run's ledger, items and jobs
 are written down the moment the server's answer names them (`conformance.cleanup.Made`).
+
+Set-up, not judged, in an order of ways: a placeholder item is created with the XML body NOTES §1.5 names, else
+(refused 400 or 415 for it) with the JSON one; a job is started by the import request with the target's
+`readable_uri`, or by its `start_command`. When every way fails, the case is BLOCKED with one line: the step, the
+server's answers, the target-file key to set (`conformance.setup.refused`). Each job keeps, by the server's clock,
+when it was started (`conformance.setup.earliest`) and the user that started it, for what its deliveries say.
 """
 
 from __future__ import annotations
@@ -20,14 +26,16 @@ import shlex
 import subprocess
 import urllib.parse
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from conformance.check import Check
 from conformance.cleanup import Made, remove_all
 from conformance.http import Response, safe_id, segment
 from conformance.interruption import shielded
+from conformance.setup import answered, earliest
 from conformance.validation import DocumentError, parse_xml
 from conformance.vidicore import documents
-from conformance.vidicore.client import XML, VidiCoreClient
+from conformance.vidicore.client import JSON, XML, VidiCoreClient
 from conformance.vidicore.settings import JobSettings
 
 JOB_TYPE = "PLACEHOLDER_IMPORT"
@@ -39,6 +47,8 @@ class Job:
     job_id: str
     item_id: str
     type: str = JOB_TYPE
+    user: str | None = None  # the user name that started it (None: a start_command did, as whoever it runs as)
+    started: datetime | None = None  # the earliest it started, by the server's clock (None: a start_command's)
 
 
 class Jobs:
@@ -64,10 +74,19 @@ class Jobs:
             return self._create_item(check)
 
     def _create_item(self, check: Check) -> str:
-        response = self.vc.request("POST", "import/placeholder?container=1", accept=XML,
-                                   body=(b'<MetadataDocument xmlns="%s"/>' % documents.NS.encode(), XML),
-                                   label="create placeholder item")
-        check.precondition(response.status == 200, f"creating a placeholder item answered {response.status}")
+        tried = []
+        for body in ((b'<MetadataDocument xmlns="%s"/>' % documents.NS.encode(), XML), (b"{}", JSON)):
+            response = self.vc.request("POST", "import/placeholder?container=1", accept=XML, body=body,
+                                       label="create placeholder item")
+            if response.status == 200:
+                break
+            tried.append(answered(response, self.vc.detail(response)))
+            if response.status not in (400, 415):  # refused for the body: the other NOTES names may do
+                break
+        if response.status != 200:
+            check.precondition(False, self.vc.refused(
+                "creating a placeholder item", tried, "[vidicore.users.admin] to a user this server lets import "
+                "(the delivery cases make their own items), or [vidicore.jobs] readable_uri"))
         try:
             item_id = self._fields(response.body, "ItemDocument").get("id", "")
         except ValueError as exc:
@@ -96,15 +115,20 @@ class Jobs:
             query.append(("notification", notification))
         query += [("jobmetadata", f"{k}={v}") for k, v in (jobmetadata or {}).items()]
         path = f"import/placeholder/{segment(item_id)}/container?" + urllib.parse.urlencode(query)
+        before = datetime.now(UTC)
         response = self.vc.request("POST", path, accept=XML, label="start import job")
-        check.precondition(response.status == 200, f"starting an import job answered {response.status}")
+        if response.status != 200:
+            check.precondition(False, self.vc.refused(
+                f"starting an import job on {item_id}", [answered(response, self.vc.detail(response))],
+                "[vidicore.jobs] readable_uri (a URI this server can import) or start_command"))
         try:
             fields = self._fields(response.body, "JobDocument")
         except ValueError as exc:
             check.precondition(False, str(exc))
         check.precondition(bool(fields.get("jobId")) and safe_id(fields["jobId"]),
                            f"the JobDocument names no usable jobId ({fields.get('jobId')!r})")
-        return Job(fields["jobId"], item_id, fields.get("type") or JOB_TYPE)
+        return Job(fields["jobId"], item_id, fields.get("type") or JOB_TYPE,
+                   user=self.vc.settings.users["admin"].username, started=earliest(response, before))
 
     def _run_command(self, check: Check, item_id: str, uri: str, readable: bool, notification: str | None,
                      jobmetadata: dict[str, str]) -> str:

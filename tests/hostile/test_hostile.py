@@ -1,7 +1,8 @@
 """The suite against hostile servers: a proxy in front of the reference server answers the first requests
-faithfully (the pre-flight probe and the first set-up pass), then switches one misbehaviour on for every later
-request, so it hits a case mid-flight. Each test runs the suite as a user would, a subprocess of
-`python -m conformance.cli run PROTOCOL --target target.toml -k ... --results --junitxml --alluredir`, and asserts:
+faithfully (the pre-flight: reachability and each user authenticating; and the first set-up pass), then switches
+one misbehaviour on for every later request, so it hits a case mid-flight. Each test runs the suite as a user would,
+a subprocess of `python -m conformance.cli run PROTOCOL --target target.toml -k ... --results --junitxml
+--alluredir`, and asserts:
 
 - the run ends by itself within the behaviour's bound (a backstop kills it 5 s later, a watchdog at once when one
   exchange holds it longer than 5 timeouts);
@@ -51,15 +52,17 @@ class Selection:
 
 
 SELECTIONS = {
-    # probe, then test_create_xml[item]'s create (faithful); its read-back GET is the first hostile answer; then the
-    # delivery case test_method[POST] and test_list_text_crlf[item] meet the misbehaviour at their set-up
+    # probe, each of the 5 users authenticating (the run's pre-flight), then test_create_xml[item]'s create
+    # (faithful); its read-back GET is the first hostile answer; then the delivery case test_method[POST] and
+    # test_list_text_crlf[item] meet the misbehaviour at their set-up
     "vidicore": Selection("(test_create_xml or test_list_text_crlf) and item and not entity or test_method and POST",
-                          after=2, hit="the read-back GET of test_create_xml[item] (after its create)"),
-    # probe, then test_default_convention[json-only]'s bucket, bulk put and registration (faithful); the object put
-    # that would complete its job is the first hostile answer; three registration cases meet it at their set-up
+                          after=7, hit="the read-back GET of test_create_xml[item] (after its create)"),
+    # probe, each of the 2 users authenticating, then test_default_convention[json-only]'s bucket, bulk put and
+    # registration (faithful); the object put that would complete its job is the first hostile answer; three
+    # registration cases meet it at their set-up
     "spectra": Selection("test_default_convention and json-only or test_create_with_defaults or test_get_one "
                          "or test_delete_then_gone",
-                         after=4, hit="the object put of test_default_convention[json-only] (after its set-up)"),
+                         after=6, hit="the object put of test_default_convention[json-only] (after its set-up)"),
 }
 
 ANSWER, TIMEOUT_PAID, HANG = "answer", "timeout", "hang"

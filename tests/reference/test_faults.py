@@ -1,6 +1,6 @@
 """The fault registry as typed behaviour settings: every fault changes real settings of its protocol's behaviour
-dataclass (with values of the field's type), every setting belongs to exactly one fault, and a misspelt setting
-fails loudly."""
+dataclass (with values of the field's type), every setting belongs to exactly one fault or conforming behaviour, and
+a misspelt setting fails loudly."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from conformance.reference import behaviours
 from conformance.reference import faults as registry
 from conformance.reference.faults import FAULTS, Fault, behaviour, check_settings
 from conformance.reference.spectra.behaviour import SpectraBehaviour
@@ -46,14 +47,28 @@ def test_every_fault_changes_real_settings_of_its_protocol(name: str) -> None:
 
 
 @pytest.mark.parametrize("protocol", list(KINDS))
-def test_every_setting_belongs_to_exactly_one_fault(protocol: str) -> None:
+def test_every_setting_belongs_to_exactly_one_fault_or_behaviour(protocol: str) -> None:
     owners: dict[str, list[str]] = {}
-    for fault in registry.for_protocol(protocol):
-        for setting, _ in fault.settings:
-            owners.setdefault(setting, []).append(fault.name)
+    for named in [*registry.for_protocol(protocol), *behaviours.for_protocol(protocol)]:
+        for setting, _ in named.settings:
+            owners.setdefault(setting, []).append(named.name)
     fields = {field.name for field in dataclasses.fields(KINDS[protocol])}
-    assert set(owners) == fields, f"settings no fault changes: {sorted(fields - set(owners))}"
+    assert set(owners) == fields, f"settings nothing changes: {sorted(fields - set(owners))}"
     assert {setting: names for setting, names in owners.items() if len(names) > 1} == {}
+
+
+@pytest.mark.parametrize("name", sorted(behaviours.BEHAVIOURS))
+def test_every_behaviour_changes_real_settings_and_names_no_requirement(name: str) -> None:
+    """A behaviour is a conforming way of a real server: it changes settings of its protocol (away from the
+    defaults) and, unlike a fault, breaks nothing (the project's tests run the suite against each: CONFORMANT)."""
+    item = behaviours.BEHAVIOURS[name]
+    kind = KINDS[item.protocol]
+    defaults = kind()
+    assert item.settings and all(getattr(defaults, setting) != value for setting, value in item.settings)
+    assert {s: getattr(behaviour(kind, item.protocol, behaviours=[name]), s) for s, _ in item.settings} == item.changes
+    assert not hasattr(item, "requirements")
+    with pytest.raises(ValueError, match="unknown behaviour 'nope'"):
+        behaviours.resolve("nope")
 
 
 def test_no_faults_is_the_conforming_behaviour_and_faults_combine() -> None:
@@ -71,7 +86,7 @@ def test_a_misspelt_or_conflicting_setting_fails_loudly(monkeypatch: pytest.Monk
     with pytest.raises(TypeError, match="fault 'typo' changes creat_status: no such setting of VidiCoreBehaviour"):
         check_settings(VidiCoreBehaviour, "vidicore")
     monkeypatch.setitem(FAULTS, "typo", Fault("typo", "vidicore", ("VC-LIST",), "", (("create_status", 202),)))
-    with pytest.raises(ValueError, match="faults 'create-201' and 'typo' both change create_status"):
+    with pytest.raises(ValueError, match="'create-201' and 'typo' both change create_status"):
         behaviour(VidiCoreBehaviour, "vidicore", ["create-201", "typo"])
 
 

@@ -24,7 +24,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -278,8 +278,8 @@ def spectra_with(admin_client: httpx.Client, user_client: httpx.Client) -> Itera
     """Start a server of its own with the given faults on (stopped after the test)."""
     servers: list[Any] = []
 
-    def make(*faults: str) -> Spectra:
-        servers.append(start("spectra", faults=faults))
+    def make(*faults: str, behaviours: tuple[str, ...] = ()) -> Spectra:
+        servers.append(start("spectra", faults=faults, behaviours=behaviours))
         return Spectra(servers[-1], admin_client, user_client)
 
     yield make
@@ -1215,9 +1215,78 @@ def test_fault_sp_userid_of_admin(spectra_with: Callable[..., Spectra]) -> None:
 def test_user_documents_show_each_users_id(sp: Spectra) -> None:
     for name, user_id in (("admin", ADMIN_ID), ("user", USER_ID)):
         access_id = base64.b64encode(name.encode()).decode()
-        for key in (name, access_id):
+        for key in (name, access_id, user_id):
             assert data(sp.request("GET", f"/_rest_/user/{key}"))["Id"] == user_id
     assert sp.request("GET", "/_rest_/user/nobody").status_code == 404
+
+
+def test_blackpearl_user_lookup_takes_a_name_or_an_id_and_the_list_shows_each_auth_id(
+        spectra_with: Callable[..., Spectra]) -> None:
+    """The blackpearl-users behaviour (NOTES §2.1): an access id answers 404; the list names every user with its Id,
+    Name and AuthId (and, as BlackPearl's does, its SecretKey)."""
+    sp = spectra_with(behaviours=("blackpearl-users",))
+    for name, user_id in (("admin", ADMIN_ID), ("user", USER_ID)):
+        access_id = base64.b64encode(name.encode()).decode()
+        assert data(sp.request("GET", f"/_rest_/user/{name}"))["Id"] == user_id
+        assert data(sp.request("GET", f"/_rest_/user/{user_id}"))["Name"] == name
+        assert sp.request("GET", f"/_rest_/user/{access_id}").status_code == 404
+    listed = SafeET.fromstring(sp.request("GET", "/_rest_/user", as_="user").content, forbid_dtd=True)
+    users = {user.findtext("AuthId"): (user.findtext("Id"), user.findtext("Name")) for user in listed}
+    assert users == {ADMIN[0]: (ADMIN_ID, "admin"), USER[0]: (USER_ID, "user")}
+    assert listed[0].findtext("SecretKey")
+
+
+def test_without_a_default_data_policy_a_bucket_needs_one(spectra_with: Callable[..., Spectra]) -> None:
+    from conformance.reference.behaviours import DATA_POLICY_ID
+
+    sp = spectra_with(behaviours=("no-default-data-policy",))
+    refused = sp.request("POST", "/_rest_/bucket", params={"name": "no-policy"})
+    assert refused.status_code == 400 and b"data policy" in refused.content
+    assert sp.request("POST", "/_rest_/bucket", params={"name": "p", "data_policy_id": DATA_POLICY_ID}
+                      ).status_code == 201
+    assert sp.request("POST", "/_rest_/bucket", params={"name": "q", "data_policy_id": "nope"}).status_code == 404
+    assert sp.server.target_data()["spectra"]["data_policy_id"] == DATA_POLICY_ID
+
+
+def test_a_busy_cache_answers_an_objects_first_put_503_with_retry_after(spectra_with: Callable[..., Spectra]) -> None:
+    sp = spectra_with(behaviours=("cache-busy",))
+    bucket = sp.bucket()
+    job = sp.start_job(bucket, objects={"o1": b"x"})
+    busy = sp.put(bucket, "o1", job, b"x")
+    assert (busy.status_code, busy.headers["Retry-After"], data(busy)["Code"]) == (503, "1", "ServiceUnavailable")
+    assert sp.put(bucket, "o1", job, b"x").status_code == 200 and sp.job_status(job) == "COMPLETED"
+
+
+def test_fault_sp_dlv_owner_ignored(spectra_with: Callable[..., Spectra], receiver: Receiver) -> None:
+    sp = spectra_with("sp-dlv-owner-ignored")
+    inbox = receiver.mailbox()
+    sp.register(inbox.url)  # the administrator's, for all jobs
+    theirs = sp.run_job(sp.bucket(), as_="user")
+    assert parse_delivery(inbox.wait()[0]).job_id == theirs
+
+
+def test_fault_sp_dlv_date_local_time(spectra_with: Callable[..., Spectra], receiver: Receiver) -> None:
+    before = datetime.now(UTC)
+    payload = parse_delivery(_one_delivery(spectra_with("sp-dlv-date-local-time"), receiver)[0])
+    written = datetime.fromisoformat(payload.date.replace("Z", "+00:00"))
+    assert timedelta(hours=4) < before - written < timedelta(hours=6)
+
+
+def test_fault_sp_gen_payload_reused(spectra_with: Callable[..., Spectra], receiver: Receiver) -> None:
+    sp = spectra_with("sp-gen-payload-reused")
+    inbox = receiver.mailbox()
+    sp.register(inbox.url)
+    first = sp.run_job(sp.bucket())
+    inbox.wait()
+    sp.run_job(sp.bucket(), cancel=True)
+    assert [(parse_delivery(got).job_id, parse_delivery(got).cancel) for got in inbox.wait(2)] == [
+        (first, "false"), (first, "false")]
+
+
+def test_fault_sp_book_error_epoch_date(spectra_with: Callable[..., Spectra], receiver: Receiver) -> None:
+    inbox = receiver.mailbox(status=500)
+    after = _bookkeeping(spectra_with("sp-book-error-epoch-date"), inbox.url, inbox.wait)
+    assert (after["LastHttpResponseCode"], after["LastNotification"]) == ("500", "1970-01-01T00:00:00.000Z")
 
 
 def test_fault_sp_paging_total_of_page(spectra_with: Callable[..., Spectra]) -> None:
@@ -1277,4 +1346,4 @@ def test_every_spectra_fault_has_a_test_here() -> None:
     untested = [name for name, fault in FAULTS.items()
                 if fault.protocol == "spectra" and f"test_fault_{name.replace('-', '_')}(" not in source]
     assert untested == []
-    assert len([fault for fault in FAULTS.values() if fault.protocol == "spectra"]) == 53
+    assert len([fault for fault in FAULTS.values() if fault.protocol == "spectra"]) == 57

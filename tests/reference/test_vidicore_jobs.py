@@ -16,6 +16,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -659,6 +660,11 @@ FAULT_PROBES: dict[str, tuple[Probe, Any, Any]] = {
                                 contentType="application/json"), ["field"], ["SimpleMetadataDocument"]),
     "dlv-no-user": (_event("finished", lambda got, job: "user" in payload(got)), True, False),
     "dlv-wrong-jobid": (_event("finished", lambda got, job: payload(got)["jobId"] == job["jobId"]), True, False),
+    "dlv-user-system": (_event("finished", lambda got, job: payload(got)["user"]), "admin", "system"),
+    "dlv-item-id-is-job": (_event("finished", lambda got, job: payload(got)["itemId"] == job["jobId"]), False, True),
+    "dlv-started-local-time": (_event("finished", lambda got, job: round((
+        datetime.fromisoformat(job["started"].replace("Z", "+00:00"))
+        - datetime.fromisoformat(payload(got)["started"].replace("Z", "+00:00"))).total_seconds() / 3600)), 0, 5),
     "dlv-few-keys": (_event("finished", lambda got, job: list(payload(got))), EVERY_KEY,
                      [key for key in EVERY_KEY if key not in ("itemId", "project")]),
     "dlv-type-filter-ignored": (lambda env: (_count(env, filter_type="TRANSCODE"),

@@ -85,6 +85,36 @@ def test_start_on_a_free_port_and_stop_quickly(any_client: httpx.Client) -> None
         any_client.get(url + "/item/notification")
 
 
+def test_connections_are_answered_on_reused_threads_and_a_slow_one_holds_no_other(any_client: httpx.Client) -> None:
+    """Each connection is answered on an idle thread of the server's, or a new one when none is idle: sequential
+    requests reuse one thread; a client that connects and sends nothing holds its own; stop() ends them."""
+    import socket
+    import threading
+
+    server = start(port=0)
+    url = server.urls["vidicore"] + "/item/notification"
+    prefix = f"reference-server:{server.port}-"
+
+    def threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith(prefix)]
+
+    try:
+        for _ in range(40):
+            assert any_client.get(url).status_code == 200
+        # a thread may still be closing the last connection when the next arrives: then one more starts
+        assert 1 <= len(threads()) < 10
+        with socket.create_connection(("127.0.0.1", server.port)) as silent:  # holds its thread, sends no end
+            silent.sendall(b"GET /API/item/notification HTTP/1.1\r\n")
+            for _ in range(5):
+                assert any_client.get(url).status_code == 200
+            assert len(threads()) >= 2
+    finally:
+        server.stop()
+    for thread in threads():
+        thread.join(timeout=5)
+        assert not thread.is_alive(), thread.name
+
+
 def test_target_data_names_users_entities_and_passwords(server: Any) -> None:
     data = server.target_data()["vidicore"]
     assert data["base_url"] == server.urls["vidicore"]
@@ -108,6 +138,29 @@ def test_serve_forever_prints_how_to_use_it_and_returns_on_interrupt() -> None:
     text = "\n".join(lines)
     assert re.search(r"http://127\.0\.0\.1:\d+/API", text) and "slash-404" in text
     assert "CONFORMANCE_REFERENCE_ADMIN_PASSWORD=admin-secret" in text
+
+
+def test_a_conforming_behaviour_is_served_by_name_and_its_keys_join_the_target_file() -> None:
+    lines: list[str] = []
+
+    def out(line: str) -> None:
+        lines.append(line)
+        if line.startswith("Ctrl-C"):
+            raise KeyboardInterrupt
+
+    serve_forever(("spectra",), (), "127.0.0.1", 0, out=out, behaviours=("no-default-data-policy",))
+    text = "\n".join(lines)
+    assert "behaviours on: no-default-data-policy" in text and "faults on: none" in text
+    assert tomllib.loads(text[text.index("[spectra]"):text.index("set the passwords")])["spectra"]["data_policy_id"]
+    with pytest.raises(ValueError, match="behaviour 'blackpearl-users' belongs to spectra, which is not started"):
+        start(("vidicore",), behaviours=["blackpearl-users"])
+
+
+def test_the_version_is_a_read_for_any_authenticated_user(client: httpx.Client) -> None:
+    """`GET /API/version`, what `conformance run` and `check` authenticate each user with: every user, roles or
+    not; a wrong password 401."""
+    assert client.get("version", auth=("norole", "norole-secret")).status_code == 200
+    assert client.get("version", auth=("norole", "wrong")).status_code == 401
 
 
 def test_describe_holds_a_valid_target_file(server: Any) -> None:
@@ -486,6 +539,9 @@ FAULT_PROBES: dict[str, tuple[Probe, Any, Any]] = {
                                                                       c.get(f"item/notification/{uri}").status_code,
                                                                       uri in text_list(c, "item/notification")),
                                                       MINIMAL_JSON), (200, 404, False), (200, 404, True)),
+    "gen-change-answer-cached": (_changed_then(lambda c, uri: "group" in c.put(
+        f"item/notification/{uri}", json=SYNCHRONOUS_AND_GROUP, headers=AS_JSON).json()["action"]["http"], MINIMAL_JSON),
+        True, False),
     "json-urilist-key": (lambda c: (list(c.get("item/notification", headers=AS_JSON).json()),
                                     list(c.post("item/notification", json=MINIMAL_JSON, headers=AS_JSON).json())),
                          (["uri"], ["uri"]), (["uris"], ["uri"])),

@@ -276,7 +276,9 @@ def test_a_rule_fails_with_its_requirements_own_exception():
 def test_a_whole_run_of_the_model_passes_on_a_conforming_server(clean):
     clean.context.generation.machine(bound(Model, clean.context))
     assert clean.context.generation.examples >= PROFILE.stateful_runs
-    assert {"SP-CREATE-201", "SP-GET", "SP-LIST", "SP-DLV-FIRES"} <= clean.passed()
+    # (which rules 5 derandomised runs draw moves with the model's source, Hypothesis's key: the delivery rules are
+    # proven rule by rule above, and under profile ci by the detection matrix)
+    assert {"SP-CREATE-201", "SP-GET", "SP-LIST"} <= clean.passed()
     assert clean.app.registrations == {} and clean.app.jobs.buckets == {}  # every run's teardown
 
 

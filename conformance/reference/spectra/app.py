@@ -33,6 +33,7 @@ from defusedxml import DefusedXmlException
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
+from ..behaviours import BEHAVIOURS, DATA_POLICY_ID
 from ..server import call_wsgi
 from .behaviour import for_faults
 from .delivery import CONVENTIONS, DEFAULT_CONVENTION, FORMATS, convert, iso_millis
@@ -41,7 +42,7 @@ from .errors import bad_request as _bad_request
 from .jobs import JobEngine
 from .store import Registration
 from .store import now as _now
-from .users import BY_ACCESS_ID, USERS, SpectraUser
+from .users import BY_ACCESS_ID, BY_ID, USERS, SpectraUser
 
 MOUNT = ""  # every path not claimed by a longer mount (VidiCore keeps /API)
 REST = "/_rest_"
@@ -58,6 +59,7 @@ _ROUTES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = (
     (re.compile(f"{REST}/bucket"), {"POST": "_create_bucket"}),
     (re.compile(f"{REST}/bucket/([^/]+)"), {"PUT": "_start_bulk_put", "DELETE": "_delete_bucket"}),
     (re.compile(f"{REST}/job/([^/]+)"), {"GET": "_get_job", "DELETE": "_cancel_job"}),
+    (re.compile(f"{REST}/user"), {"GET": "_list_users"}),
     (re.compile(f"{REST}/user/([^/]+)"), {"GET": "_get_user"}),
     (re.compile(f"/(?!{REST[1:]}/)([^/]+)/(.+)"), {"PUT": "_put_object"}),  # /{bucket}/{object name}
 )
@@ -74,13 +76,15 @@ class SpectraApp:
     protocol = "spectra"
     mount = MOUNT
 
-    def __init__(self, faults: Iterable[str] = ()) -> None:
+    def __init__(self, faults: Iterable[str] = (), behaviours: Iterable[str] = ()) -> None:
         self.faults = frozenset(faults)
-        self.behaviour = for_faults(self.faults)
+        self.behaviours = frozenset(behaviours)  # conforming ways of a real server (conformance.reference.behaviours)
+        self.behaviour = for_faults(self.faults, self.behaviours)
         self.lock = threading.RLock()
         self.registrations: dict[str, Registration] = {}  # in creation order
         self.issued: set[str] = set()  # every registration id ever handed out
         self._soft_deleted: set[str] = set()  # only behaviour.delete_soft fills it
+        self._allocated: set[tuple[str, str]] = set()  # only behaviour.cache_busy_seconds fills it
         self.jobs = JobEngine(self)
         self.pending = self.jobs.pending
         self.node_id = str(uuid.uuid4())  # the one data-path node this appliance has (MasterObjectList's Nodes)
@@ -90,7 +94,8 @@ class SpectraApp:
     def target_section(self, base_url: str) -> dict[str, Any]:
         users = {user.name: {"access_id": user.access_id, "secret_key_env": user.secret_env}
                  for user in USERS.values()}
-        return {"base_url": base_url, "users": users}
+        extra = {key: value for name in sorted(self.behaviours) for key, value in BEHAVIOURS[name].target}
+        return {"base_url": base_url, **extra, "users": users}
 
     def env(self) -> dict[str, str]:
         return {user.secret_env: user.secret_key for user in USERS.values()}
@@ -272,17 +277,32 @@ class SpectraApp:
                 del self.registrations[registration.id]
         return _empty(self.behaviour.delete_status)
 
-    def _get_user(self, request: Request, user: SpectraUser, name: str) -> Response:
-        """`GET /_rest_/user/{name or access id}`: the user's Id and Name (BlackPearl also shows more)."""
+    def _get_user(self, request: Request, user: SpectraUser, key: str) -> Response:
+        """`GET /_rest_/user/{name or Id}` (and an access id, unless BlackPearl's lookup is on): the user as
+        BlackPearl shows it."""
         self._parameters(request.args, ())
-        found = USERS.get(name) or BY_ACCESS_ID.get(name)
+        found = USERS.get(key) or BY_ID.get(key.lower())
+        if found is None and self.behaviour.user_lookup_by_access_id:
+            found = BY_ACCESS_ID.get(key)
         if found is None:
-            raise ApiError(404, "NotFound", f"no user {name!r}", name)
+            raise ApiError(404, "NotFound", f"no user {key!r}", key)
         root = ET.Element("Data")
-        for key, value in (("AuthId", found.access_id), ("Id", found.user_id), ("MaxBuckets", "10000"),
-                           ("Name", found.name)):
-            ET.SubElement(root, key).text = value
+        self._user_fields(root, found)
         return _xml(_xml_bytes(root))
+
+    def _list_users(self, request: Request, user: SpectraUser) -> Response:
+        """`GET /_rest_/user`: every user (Data holding one User each), as BlackPearl lists them."""
+        self._parameters(request.args, ("page_length", "page_offset", "page_start_marker", "last_page", "name"))
+        root = ET.Element("Data")
+        for listed in USERS.values():
+            self._user_fields(ET.SubElement(root, "User"), listed)
+        return _xml(_xml_bytes(root))
+
+    def _user_fields(self, element: ET.Element, user: SpectraUser) -> None:
+        policy = DATA_POLICY_ID if self.behaviour.default_data_policy else None
+        for key, value in (("AuthId", user.access_id), ("DefaultDataPolicyId", policy), ("Id", user.user_id),
+                           ("MaxBuckets", "10000"), ("Name", user.name), ("SecretKey", user.secret_key)):
+            ET.SubElement(element, key).text = value
 
     def _find(self, registration_id: str) -> Registration:
         """The registration of that id (call with the lock held); 404, or 500 with behaviour.unissued_id_crashes."""
@@ -335,6 +355,11 @@ class SpectraApp:
         name = request.args.get("name", "")
         if not name or "/" in name:
             raise _bad_request("name is required (a bucket name without '/')")
+        policy = request.args.get("data_policy_id", "")
+        if policy and policy.lower() != DATA_POLICY_ID:
+            raise ApiError(404, "NotFound", f"no data policy {policy!r}", policy)
+        if not policy and not self.behaviour.default_data_policy:
+            raise _bad_request(f"no data policy was given and user {user.name} has no default data policy", name)
         bucket = self.jobs.create_bucket(name)
         root = ET.Element("Data")
         ET.SubElement(root, "BucketId").text = bucket.id
@@ -389,8 +414,18 @@ class SpectraApp:
             raise _bad_request("job is required (objects are put as part of a bulk put job)")
         if request.args.get("offset", "0") != "0":
             raise _bad_request("offset must be 0 (every object is one blob)")
+        if self.behaviour.cache_busy_seconds and self._cache_allocated(bucket, name):
+            raise ApiError(503, "ServiceUnavailable", "the cache is being allocated for this job's chunk; retry later",
+                           name, headers={"Retry-After": str(self.behaviour.cache_busy_seconds)})
         self.jobs.put_object(bucket, job_id, name, len(request.get_data()))
         return _empty(200)
+
+    def _cache_allocated(self, bucket: str, name: str) -> bool:
+        """Whether this is an object's first PUT (behaviour.cache_busy_seconds: answered 503, then allocated)."""
+        with self.lock:
+            first = (bucket, name) not in self._allocated
+            self._allocated.add((bucket, name))
+            return first
 
     def _get_job(self, request: Request, user: SpectraUser, job_id: str) -> Response:
         with self.lock:

@@ -2,7 +2,9 @@
 
 The defaults are the conforming behaviour (NOTES §2); each fault of `conformance.reference.faults` sets the
 setting its bug is made of, and the app and the payload renderer read `behaviour.<setting>` at the spot the bug
-lives. Every fault's settings are checked against these fields when this module is imported.
+lives. A few settings are no bug but another conforming way of a real server (`conformance.reference.behaviours`:
+BlackPearl's user lookup, users without a default data policy). Every fault's and behaviour's settings are checked
+against these fields when this module is imported.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from ..faults import behaviour, check_settings
 
 @dataclass(frozen=True)
 class SpectraBehaviour:
+    # ---------------------------------------------------------------- set-up (conforming either way: behaviours)
+    user_lookup_by_access_id: bool = True    # GET /_rest_/user/{access id} answers the user (BlackPearl: 404)
+    default_data_policy: bool = True         # False: a bucket needs data_policy_id (users have no default one)
+    cache_busy_seconds: int = 0              # an object's first PUT answers 503 with Retry-After: this (0: never)
     # ---------------------------------------------------------------- requests
     unsigned_user: str | None = None         # the user an unsigned request is served as (None: refused 403)
     unknown_parameters_refused: bool = True
@@ -54,6 +60,9 @@ class SpectraBehaviour:
     # ---------------------------------------------------------------- deliveries
     fires_on_cancel: bool = True
     job_filter_applied: bool = True          # False: a registration with job_id fires for every job of its user
+    owner_applied: bool = True               # False: a registration for all jobs fires for every user's jobs
+    generation_date_offset_hours: int = 0    # NotificationGenerationDate is this many hours off (local time as Z)
+    payload_reused: bool = False             # a registration's later deliveries repeat its first delivery's payload
     default_delivery_convention: str | None = None  # the convention used when none was given (None: the default)
     delivery_method: str | None = None       # every delivery's method (None: the registration's)
     retry_on_error_answer: bool = False      # a delivery answered non-2xx is sent once more
@@ -69,6 +78,7 @@ class SpectraBehaviour:
     success_code_recorded: bool = True       # a 2xx answer's status goes to LastHttpResponseCode
     error_code_recorded: bool = True         # a non-2xx answer's status goes to LastHttpResponseCode
     error_answer_counted: bool = False       # a non-2xx answer counts as a failure
+    error_answer_epoch_date: bool = False    # a non-2xx answer sets LastNotification to the epoch (1970-01-01)
     no_answer_counted: bool = True           # a delivery without an answer counts as a failure
     no_answer_clears_code: bool = True       # a delivery without an answer empties LastHttpResponseCode
     failures_accumulate: bool = True         # False: a failure sets the counter to 1 instead of adding one
@@ -76,9 +86,9 @@ class SpectraBehaviour:
     success_clears_last_failure: bool = True  # False: a 2xx answer leaves the LastFailure of an earlier failure
 
 
-def for_faults(names: Iterable[str] = ()) -> SpectraBehaviour:
-    """The behaviour with the named Spectra faults on (none: the conforming one)."""
-    return behaviour(SpectraBehaviour, "spectra", names)
+def for_faults(names: Iterable[str] = (), behaviours: Iterable[str] = ()) -> SpectraBehaviour:
+    """The behaviour with the named Spectra faults and conforming behaviours on (none: the reference's default)."""
+    return behaviour(SpectraBehaviour, "spectra", names, behaviours)
 
 
 check_settings(SpectraBehaviour, "spectra")

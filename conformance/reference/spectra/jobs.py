@@ -22,6 +22,7 @@ import functools
 import threading
 import uuid
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from ..dispatch import Dispatcher, Outbound, Outcome
@@ -32,6 +33,7 @@ from .store import Bucket, Job, Registration, now
 from .users import SpectraUser
 
 DELIVERY_TIMEOUT = 10.0  # seconds, of one delivery attempt
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # what behaviour.error_answer_epoch_date writes
 IN_PROGRESS, COMPLETED, CANCELED = "IN_PROGRESS", "COMPLETED", "CANCELED"
 
 
@@ -150,15 +152,19 @@ class JobEngine:
         """Mark the job done and hand one delivery per firing registration to the dispatcher (lock held)."""
         job.status = CANCELED if cancelled else COMPLETED
         missing = tuple(blob for name, blob in job.blobs.items() if name not in job.received)
-        completion = Completion(job.id, cancelled, missing, now())
         behaviour = self.behaviour
+        generated = now() + timedelta(hours=behaviour.generation_date_offset_hours)
+        completion = Completion(job.id, cancelled, missing, generated)
         firing = [] if cancelled and not behaviour.fires_on_cancel else [
             registration for registration in self.app.dispatchable() if self._fires(registration, job)]
         for registration in firing:
             convention = registration.naming_convention
             if not registration.naming_given and behaviour.default_delivery_convention is not None:
                 convention = behaviour.default_delivery_convention
-            content_type, body = render(completion, registration.format, convention, behaviour)
+            if registration.first_completion is None:
+                registration.first_completion = completion
+            told = registration.first_completion if behaviour.payload_reused else completion
+            content_type, body = render(told, registration.format, convention, behaviour)
             # one attempt; the retry-on-error bug adds one after a non-2xx answer (never after no answer)
             outbound = Outbound(registration.endpoint, behaviour.delivery_method or registration.method,
                                 {"Content-Type": content_type}, body, timeout=DELIVERY_TIMEOUT,
@@ -171,7 +177,7 @@ class JobEngine:
     def _fires(self, registration: Registration, job: Job) -> bool:
         """Whether a registration fires for a completed job: its user owns the job, and it is for every job or
         for that one (lock held)."""
-        if registration.user_id != job.owner.user_id:
+        if registration.user_id != job.owner.user_id and (registration.job_id or self.behaviour.owner_applied):
             return False
         return registration.job_id in ("", job.id) or not self.behaviour.job_filter_applied
 
@@ -201,6 +207,8 @@ class JobEngine:
             if behaviour.success_code_recorded if outcome.success else behaviour.error_code_recorded:
                 registration.last_code = outcome.status
             registration.last_notification = outcome.finished
+            if not outcome.success and behaviour.error_answer_epoch_date:
+                registration.last_notification = EPOCH
             if not outcome.success and behaviour.error_answer_counted:
                 registration.failures += 1
                 registration.last_failure = f"{endpoint} answered HTTP {outcome.status}"

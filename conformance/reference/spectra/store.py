@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from .delivery import Blob
+from .delivery import Blob, Completion
 from .users import SpectraUser
 
 
@@ -30,6 +30,7 @@ class Registration:
     last_code: int | None = None
     last_notification: datetime | None = None
     failures: int = 0
+    first_completion: Completion | None = None  # what its first delivery told (only behaviour.payload_reused reads)
 
 
 @dataclass

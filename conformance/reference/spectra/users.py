@@ -50,6 +50,7 @@ USERS: dict[str, SpectraUser] = {
     )
 }
 BY_ACCESS_ID = {user.access_id: user for user in USERS.values()}
+BY_ID = {user.user_id: user for user in USERS.values()}
 
 
 def string_to_sign(environ: Mapping[str, Any]) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +44,7 @@ from .store import Notification, Scope, Store
 from .users import ENTITIES, SINGLE_USER_ENTITY, USERS, Access, User, role_name
 
 MOUNT = "/API"
+VERSION = "21.3.1"  # the page's release
 MAX_BODY_BYTES = 1024 * 1024
 
 
@@ -73,6 +75,7 @@ _JOB_ROUTES = (
     ("POST", re.compile(r"import/placeholder/([^/]+)/container/?"), "start_job"),
     ("DELETE", re.compile(r"item/(?!notification/?$)([^/]+)/?"), "delete_item"),
     ("GET", re.compile(r"job/(?!notification/?$)([^/]+)/?"), "get_job"),
+    ("GET", re.compile(r"version/?"), "version"),
     ("DELETE", re.compile(r"job/(?!notification/?$)([^/]+)/?"), "abort_job"),
 )
 ROLES = ("admin", "reader", "writer", "norole", "single")  # target-file role -> the user of the same name
@@ -88,9 +91,10 @@ class VidiCoreApp:
     protocol = "vidicore"
     mount = MOUNT
 
-    def __init__(self, faults: Iterable[str] = ()) -> None:
+    def __init__(self, faults: Iterable[str] = (), behaviours: Iterable[str] = ()) -> None:
         self.faults = frozenset(faults)
-        self.behaviour = for_faults(self.faults)
+        self.behaviours = frozenset(behaviours)  # conforming ways of a real server (conformance.reference.behaviours)
+        self.behaviour = for_faults(self.faults, self.behaviours)
         self.lock = threading.RLock()
         self.store = Store(id_prefix=self.behaviour.id_prefix)
         self._soft_deleted: set[str] = set()  # only behaviour.delete_soft fills it
@@ -99,6 +103,7 @@ class VidiCoreApp:
         self._shown_before_change: dict[str, NotificationDocument] = {}  # only not behaviour.change_shown fills it
         self._ghosts: dict[str, Notification] = {}  # only behaviour.deleted_item_notification_fires fills it
         self._created_actions: dict[str, Node] = {}  # only behaviour.fires_action_as_created fills it
+        self._first_change_answers: dict[str, NotificationDocument] = {}  # only behaviour.change_answer_cached
         self.jobs = JobEngine(self)
         self.pending = self.jobs.pending
 
@@ -377,9 +382,12 @@ class VidiCoreApp:
             if self.behaviour.change_lists_twice or self.behaviour.deleted_changed_stays_listed:
                 self._changed.add(notification.id)
             notification.document = document
+            answered = document
+            if self.behaviour.change_answer_cached:  # the answer of the first change is kept and sent again
+                answered = self._first_change_answers.setdefault(notification.id, document.copy())
         if self.behaviour.change_status == 204:
             return _empty(204)
-        return self._document(document, _negotiate(request))
+        return self._document(answered.copy(), _negotiate(request))
 
     def _delete_one(self, request: Request, route: Route) -> Response:
         with self.lock:
@@ -407,6 +415,16 @@ class VidiCoreApp:
         raise ApiError(404, "notFound", {"type": "notification", "id": notification_id})
 
     # -------------------------------------------------------------- job routes (NOTES §1.5)
+
+    def _version(self, request: Request, user: User) -> Response:
+        """`GET /API/version`: what the server is (any authenticated user may ask: a cheap read)."""
+        if _negotiate(request) == "json":
+            return _json({"component": [{"name": "VidiCore reference", "version": VERSION}]})
+        root = xml_root("VersionDocument", True)
+        component = ET.SubElement(root, "component")
+        for key, value in (("name", "VidiCore reference"), ("version", VERSION)):
+            ET.SubElement(component, key).text = value
+        return _xml(xml_bytes(root))
 
     def _create_item(self, request: Request, user: User) -> Response:
         """A new, empty placeholder item (the body, a MetadataDocument, is ignored)."""

@@ -60,6 +60,7 @@ class VidiCoreBehaviour:
     change_drops_group_with_synchronous: bool = False  # a PUT with both action attributes keeps synchronous only
     change_lists_twice: bool = False         # a changed notification is named twice in its resource's list
     deleted_changed_stays_listed: bool = False  # a notification deleted after a change stays in the list (GET 404)
+    change_answer_cached: bool = False       # from its second change on, a PUT answers the first change's document
     # ---------------------------------------------------------------- authentication and roles
     password_checked: bool = True
     forbidden_status: int = 403              # of a refusal for a missing role (any other status: no body)
@@ -82,6 +83,9 @@ class VidiCoreBehaviour:
     stop_action: str = "STOP"                # the action key of the stop event
     payload_job_id_suffix: str = ""          # appended to the delivered jobId
     payload_user: bool = True                # the user key
+    payload_user_name: str | None = None     # the user key's value (None: the user that started the job)
+    payload_item_is_job: bool = False        # the itemId key names the job, not its item
+    started_offset_hours: int = 0            # the started key is this many hours off (local time written as UTC)
     payload_item_and_metadata: bool = True   # the itemId key and the jobmetadata keys
     payload_xml_namespace: bool = True
     payload_json_wrapped: bool = False       # {"SimpleMetadataDocument": {"field": [...]}}
@@ -97,9 +101,9 @@ class VidiCoreBehaviour:
     timeout_applied: bool = True             # False: an attempt waits up to the longest timeout
 
 
-def for_faults(names: Iterable[str] = ()) -> VidiCoreBehaviour:
-    """The behaviour with the named VidiCore faults on (none: the conforming one)."""
-    return behaviour(VidiCoreBehaviour, "vidicore", names)
+def for_faults(names: Iterable[str] = (), behaviours: Iterable[str] = ()) -> VidiCoreBehaviour:
+    """The behaviour with the named VidiCore faults and conforming behaviours on (none: the reference's default)."""
+    return behaviour(VidiCoreBehaviour, "vidicore", names, behaviours)
 
 
 check_settings(VidiCoreBehaviour, "vidicore")

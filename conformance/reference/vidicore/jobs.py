@@ -29,7 +29,7 @@ import time
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -327,11 +327,15 @@ class JobEngine:
         fields = [("jobId", job.id + behaviour.payload_job_id_suffix), ("status", status), ("type", job.type),
                   ("action", self._actions[event])]
         if behaviour.payload_user:
-            fields.append(("user", job.user))
-        fields += [("started", job.started), ("sequenceNumber", str(sequence)), ("totalSteps", "1"),
+            fields.append(("user", behaviour.payload_user_name or job.user))
+        started = job.started
+        if behaviour.started_offset_hours:  # the job's local start time written as UTC
+            moment = datetime.fromisoformat(started) + timedelta(hours=behaviour.started_offset_hours)
+            started = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        fields += [("started", started), ("sequenceNumber", str(sequence)), ("totalSteps", "1"),
                    ("currentStepNumber", "1"), ("currentStepStatus", status)]
         if behaviour.payload_item_and_metadata:
-            fields += [("itemId", job.item), *job.jobmetadata.items()]
+            fields += [("itemId", job.id if behaviour.payload_item_is_job else job.item), *job.jobmetadata.items()]
         return tuple(fields)
 
     def _fires(self, notification: Notification, job: Job, event: str) -> bool:

@@ -14,14 +14,16 @@ After every step:
   a paged list walks every registration once, and a paging header that is there tells the truth on every page
   (judged on walks during which nothing changed, `agreed_walk`);
 - a delivery reaches every firing registration (for every job of the job's owner, or bound to that job), none
-  bound to another job; the bookkeeping of each firing registration for all jobs is what the outcome makes it,
-  whatever came before (read just before the delivery): after 2xx the status, a date, 0 and no failure (and a
-  reset after failures); after 500 the status and a date (counted as a failure: a WARN [reading]); after no
-  answer one failure more, a reason, no status.
+  bound to another job, and it names this job and whether it was cancelled (not what an earlier delivery to the
+  same registration said); the bookkeeping of each firing registration for all jobs is what the outcome makes it,
+  whatever came before (read just before the delivery): after 2xx the status, a date not before the completion
+  (by the server's clock), 0 and no failure (and a reset after failures); after 500 the status and such a date
+  (counted as a failure: a WARN [reading]); after no answer one failure more, a reason, no status;
+- the owner rule (NOTES §2.4), after every step: no registration for all jobs has received a delivery naming a
+  job of another user (jobs are started as either user; a late delivery is seen by a later step).
 
-Not judged here: whether a registration for all jobs fires for another user's job (the model reads its
-bookkeeping afresh before each delivery instead), and whether a registration bound to a job survives the job
-(BlackPearl removes it [reading]): after its job completed, either answer is accepted.
+Not judged here: whether a registration bound to a job survives the job (BlackPearl removes it [reading]): after
+its job completed, either answer is accepted.
 
 `Model` is a module-level class over a `Context`, what its case gives it (the case's `check`, clients, the end
 points' receiver, the delivery deadline, the generation, the target's users and their ids); the case runs it
@@ -35,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import ClassVar, Protocol
 
 from hypothesis import strategies as st
@@ -43,7 +45,9 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 
 from conformance.check import Check
 from conformance.generation import Generation, from_context, rule_body
-from conformance.receiver import Answer, Mailbox
+from conformance.judging import json_body
+from conformance.receiver import Answer, Delivery, Mailbox
+from conformance.spectra import documents
 from conformance.spectra import strategies as gen
 from conformance.spectra.cases.support import (
     agreed_walk,
@@ -56,9 +60,10 @@ from conformance.spectra.cases.support import (
     success_problems,
     wait_for_bookkeeping,
 )
-from conformance.spectra.client import SpectraClient
+from conformance.spectra.client import DEFAULTS, SpectraClient
 from conformance.spectra.triggers import Job, Jobs
 from conformance.target import DeliverySettings
+from conformance.validation import DocumentError
 
 COMPARED = ("Id", "UserId", "Format", "JobId", "NamingConvention", "NotificationEndPoint", "NotificationHttpMethod")
 # what the end points do during a delivery; no answer twice as likely (its bookkeeping bugs need failures in a row)
@@ -134,6 +139,7 @@ class World:
     buckets: dict[str, str] = field(default_factory=dict)  # user -> the bucket its jobs put objects in
     gone_with_job: set[str] = field(default_factory=set)  # bound registrations the server removed with their job
     pending: list[Job] = field(default_factory=list)
+    jobs: dict[str, str] = field(default_factory=dict)  # every job that completed (id, lower case) -> its owner
 
     def firing(self, job: Job) -> tuple[list[Registration], list[Registration]]:
         """The live registrations a completion of `job` fires (bound to it, or for every job of its owner), and
@@ -282,6 +288,7 @@ class Model(RuleBasedStateMachine):
         touched, world.touched = world.touched, []
         for rid in touched:
             self.agrees(rid)
+        self.owners_kept()
         if not world.changed:
             return
         world.changed = False
@@ -343,17 +350,19 @@ class Model(RuleBasedStateMachine):
         else:
             side.resume()
         seen = {made.id: len(made.mailbox.deliveries) for made in live}
-        started = datetime.now(UTC)
         if cancel:
             self.jobs.cancel(check, job)
         else:
             self.jobs.complete(check, job)
+        world.jobs[job.job_id.lower()] = job.user
+        started = job.ended or job.started  # by the server's clock: its bookkeeping's dates are not before it
         settled = self.settled()
         for made in firing:
             if kind != "none":
                 got = made.mailbox.wait_for(seen[made.id] + 1, within=deadline)
                 check("SP-DLV-FIRES", len(got) > seen[made.id],
                       f"registration {made.describe()} got no delivery after job {job.job_id} completed")
+                self.judge_delivery(made, got[seen[made.id]], job, cancel)
             if made.job_id:
                 made.job_done = True  # the server may remove it with its job [reading]
             else:
@@ -364,6 +373,40 @@ class Model(RuleBasedStateMachine):
                          if job.job_id.lower() in d.body.decode("utf-8", "replace").lower()]
                 check("SP-DLV-JOB-FILTER", not stray, f"registration {made.describe()} received a delivery for "
                                                       f"job {job.job_id}")
+
+    def judge_delivery(self, made: Registration, got: Delivery, job: Job, cancelled: bool) -> None:
+        """The delivery a firing registration got for `job`: it names that job, and says whether it was cancelled
+        (whatever the registration was told before: a server must not repeat an earlier delivery)."""
+        try:
+            form = "application/json" if json_body(got.body) else "application/xml"
+            convention = made.params.get("naming_convention") or DEFAULTS["naming_convention"]
+            payload = documents.payload(got.body, form, convention.upper())
+        except DocumentError:
+            return  # an unreadable delivery is judged by the hand-written cases (SP-DLV-NAMES, ...)
+        if payload.envelope is None or payload.schema_errors:
+            return  # names or structure wrong: SP-DLV-NAMES' (and the hand-written cases'), not judged twice here
+        self.check("SP-DLV-JOB", (payload.job_id or "").lower() == job.job_id.lower(),
+                   f"registration {made.describe()}'s delivery for job {job.job_id} names job {payload.job_id!r}")
+        if payload.cancel_occurred is not None:
+            requirement_id = "SP-DLV-CANCELLED" if cancelled else "SP-DLV-COMPLETED"
+            self.check(requirement_id, payload.cancel_occurred is cancelled,
+                       f"registration {made.describe()}'s delivery for job {job.job_id} "
+                       f"({'cancelled' if cancelled else 'completed'}) says CancelOccurred {payload.cancel_occurred}")
+
+    def owners_kept(self) -> None:
+        """NOTES §2.4: a registration for all jobs fires only for its own user's jobs. After every step, no
+        delivery any such registration got names a job of another user (checked on what arrived, with no wait of
+        its own: a late delivery is seen by a later step)."""
+        world = self.world
+        for made in [r for r in world.live.values() if not r.job_id]:
+            others = {job_id for job_id, user in world.jobs.items() if user != made.role}
+            if not others:
+                continue
+            stray = [job_id for d in made.mailbox.deliveries for job_id in others
+                     if job_id in d.body.decode("utf-8", "replace").lower()]
+            self.check("SP-DLV-OWNER", not stray, f"registration {made.describe()} for all of {made.role}'s jobs "
+                                                  f"received a delivery for job(s) {sorted(set(stray))} of another "
+                                                  "user")
 
     def judge_bookkeeping(self, made: Registration, kind: str, status: int | None, before: dict[str, str],
                           started: datetime, settled: bool) -> None:

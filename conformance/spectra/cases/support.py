@@ -5,8 +5,6 @@ what arrives (NOTES §2.4), and waiting for bookkeeping a server writes after a 
 from __future__ import annotations
 
 import math
-import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,12 +12,14 @@ from datetime import datetime
 from typing import TypeVar
 
 from conformance.check import Check
-from conformance.http import Response, safe_id, segment
+from conformance.http import Response, safe_id
 from conformance.judging import json_body, judged
 from conformance.receiver import Delivery, Mailbox
+from conformance.setup import poll
 from conformance.spectra import documents, naming
 from conformance.spectra.client import DEFAULTS, ECHOED, SpectraClient
 from conformance.spectra.triggers import Job
+from conformance.spectra.users import UserIdNotFound, find_user_id
 from conformance.validation import DocumentError
 
 T = TypeVar("T")
@@ -134,34 +134,14 @@ def unknown_uuid() -> str:
     return str(uuid.uuid4())
 
 
-def poll(fetch: Callable[[], T], done: Callable[[T], bool], within: float) -> T:
-    """Ask `fetch` until `done` says yes or `within` seconds pass; the last answer either way.
-
-    Bookkeeping is only observable by asking the server, so this is the one wait that polls: quickly at first
-    (the server writes it right after the delivery), backing off to 0.2 s, never past the deadline.
-    """
-    deadline = time.monotonic() + within
-    pause = threading.Event()
-    interval = 0.01
-    while True:
-        value = fetch()
-        left = deadline - time.monotonic()
-        if done(value) or left <= 0:
-            return value
-        pause.wait(min(interval, left))
-        interval = min(interval * 2, 0.2)
-
-
 def user_id(check: Check, sp: SpectraClient, role: str) -> str:
-    """The Id of a target user as `GET /_rest_/user/{access id}` shows it (a precondition, not judged)."""
-    response = sp.request("GET", f"_rest_/user/{segment(sp.access_id(role))}", user=role, label=f"get user ({role})")
-    check.precondition(response.status == 200, f"GET /_rest_/user/{{access id}} of {role} answered {response.status}")
+    """The Id of a target user (`conformance.spectra.users`: the target file's, else looked up); a precondition,
+    not judged: every way failing blocks the case with the one line that says which key to set."""
     try:
-        found = (documents.flat(response.body).get("Id") or "").strip()
-    except DocumentError as exc:
-        check.precondition(False, f"the user document of {role} is unreadable: {exc}")
-    check.precondition(bool(found), f"the user document of {role} names no Id")
-    return found
+        return find_user_id(sp, role).user_id
+    except UserIdNotFound as exc:
+        check.precondition(False, str(exc))
+        raise AssertionError("unreachable") from None  # precondition(False) raises
 
 
 # --- bookkeeping (NOTES §2.4) --------------------------------------------------------------------------------
@@ -185,18 +165,21 @@ def wait_for_bookkeeping(sp: SpectraClient, registration_id: str, delivery, done
     return poll(lambda: fields_of(sp, registration_id, user), done, within=delivery.deadline)
 
 
-def not_before(fields: dict[str, str], started: datetime) -> bool:
+def not_before(fields: dict[str, str], earliest: datetime) -> bool:
+    """Whether LastNotification is a date not before `earliest` (`conformance.setup.earliest`: by the server's clock,
+    when the request that caused the delivery was served)."""
     moment = documents.parse_date(fields.get("LastNotification", ""))
-    return moment is not None and moment.timestamp() >= started.timestamp() - 1.0  # clocks may differ a little
+    return moment is not None and moment >= earliest
 
 
-def success_problems(fields: dict[str, str], status: int, started: datetime) -> list[str]:
+def success_problems(fields: dict[str, str], status: int, earliest: datetime) -> list[str]:
     """What the fields break of NOTES §2.4's rule after a 2xx answer (whatever came before it)."""
     problems = []
     if fields.get("LastHttpResponseCode") != str(status):
         problems.append(f"LastHttpResponseCode {fields.get('LastHttpResponseCode')!r}, the answer was {status}")
-    if not not_before(fields, started):
-        problems.append(f"LastNotification {fields.get('LastNotification')!r} is not a date after the job started")
+    if not not_before(fields, earliest):
+        problems.append(f"LastNotification {fields.get('LastNotification')!r} is not a date after the job "
+                        f"completed ({earliest.isoformat(timespec='seconds')} or later by the server's clock)")
     if fields.get("NumberOfFailuresSinceLastSuccess") != "0" or fields.get("LastFailure"):
         problems.append(f"NumberOfFailuresSinceLastSuccess {fields.get('NumberOfFailuresSinceLastSuccess')!r}, "
                         f"LastFailure {fields.get('LastFailure')!r}; expected '0' and empty")
@@ -370,9 +353,20 @@ def judge_payload(check, got: Delivery, job: Job, convention: str, names_require
               f"{len(payload.objects)} object(s) not persisted; expected false and none")
     check("SP-DLV-ENVELOPE", payload.envelope == "Event",
           f"the payload sits under {payload.envelope!r}, not BlackPearl's Notification/Event")
-    check("SP-DLV-DATE", payload.generated_at is not None,
-          f"NotificationGenerationDate is {payload.generation_date!r}, not a date")
+    judge_date(check, payload, job)
     return payload
+
+
+def judge_date(check, payload: documents.Payload, job: Job) -> None:
+    """SP-DLV-DATE: NotificationGenerationDate is a date, and not before the job completed (by the server's clock:
+    the completing request's `Date`, `conformance.setup.earliest`)."""
+    moment, ended = payload.generated_at, job.ended or job.started
+    if moment is None:
+        check("SP-DLV-DATE", False, f"NotificationGenerationDate is {payload.generation_date!r}, not a date")
+        return
+    check("SP-DLV-DATE", moment >= ended, f"NotificationGenerationDate {payload.generation_date!r} is before the job "
+                                          f"completed ({ended.isoformat(timespec='seconds')} or later by the "
+                                          "server's clock)")
 
 
 def judge_form(check, got: Delivery, method: str, fmt: str) -> None:

@@ -3,7 +3,8 @@ receiver is judged: the payload of a cancelled job, one request per completion (
 Every naming convention, format and method of a completed job's delivery is in test_naming.
 
 Each registration gets its own mailbox and, except where a case says otherwise, is bound to one job of the
-case's own (job_id), so nothing else on a shared server can fire it.
+case's own (job_id), so nothing else on a shared server can fire it. The owner rule's case registers for all of
+the administrator's jobs, so it runs alone on the server (`exclusive`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pytest
 
 from conformance.receiver import Answer
 from conformance.spectra.cases.support import arrived, judge_payload, ours, register
+from conformance.spectra.triggers import Job
 
 pytestmark = pytest.mark.area("delivery")
 
@@ -65,3 +67,31 @@ def test_registration_fires_only_for_its_job(check, sp, jobs, receiver, delivery
     jobs.complete(check, first)
     check("SP-DLV-FIRES", bool(watched.wait_for(1, within=delivery.deadline)),
           f"job {first.job_id} completed and its registration received nothing")
+
+
+@pytest.mark.exclusive  # a registration for all of the administrator's jobs: another case's job would fire it
+@requirement("SP-DLV-OWNER", "SP-DLV-FIRES")
+def test_registration_for_all_jobs_fires_only_for_its_users_jobs(check, sp, jobs, receiver, delivery, ordinary):
+    """NOTES §2.4: the administrator's registration for all jobs receives nothing when the ordinary user's job
+    completes; beside it, the user's own registration for that job shows the completion was delivered, and the
+    administrator's registration does receive the administrator's own job."""
+    watched, control = receiver.mailbox("owner-admin-all-jobs"), receiver.mailbox("owner-user-job")
+    theirs = jobs.start(check, user=ordinary)
+    register(check, sp, watched, None)  # the administrator's, for all jobs
+    register(check, sp, control, theirs, user=ordinary)
+    jobs.complete(check, theirs)
+    check.precondition(bool(control.wait_for(1, within=delivery.deadline)),
+                       "the ordinary user's registration for its own job received nothing (judged under SP-DLV-FIRES)")
+    before = len(watched.deliveries)  # (what a delivery names is SP-DLV-JOB's: here only that one arrives)
+    own = jobs.start(check)
+    jobs.complete(check, own)
+    check("SP-DLV-FIRES", len(watched.wait_for(before + 1, within=delivery.deadline)) > before,
+          f"the administrator's job {own.job_id} completed and its registration for all jobs received nothing")
+    stray = watched.quiet(within=delivery.quiet_window, where=names_job(theirs))
+    check("SP-DLV-OWNER", not stray, f"the administrator's registration for all jobs received {len(stray)} "
+                                     f"delivery(ies) for job {theirs.job_id} of the ordinary user")
+
+
+def names_job(job: Job):
+    """A delivery that names `job`."""
+    return lambda delivery: job.job_id.lower().encode() in delivery.body.lower()

@@ -27,8 +27,8 @@ requirement = pytest.mark.requirement
 @requirement("SP-CREATE-201", "SP-XSD-REGISTRATION", "SP-CREATE-ECHO", "SP-CREATE-DEFAULTS", "SP-CREATE-FRESH",
              "SP-USER-ID", "SP-ORDINARY-ALL-JOBS", "SP-GET", "SP-LIST", "SP-PAGING", "SP-PAGING-HEADERS",
              "SP-PAGING-HEADERS-TRUTH", "SP-DELETE", "SP-DELETED-GONE", "SP-XSD-ERROR", "SP-ERROR-CODE",
-             "SP-DLV-FIRES", "SP-DLV-JOB-FILTER", "SP-BOOK-SUCCESS", "SP-BOOK-HTTP-ERROR", "SP-BOOK-HTTP-ERROR-COUNT",
-             "SP-BOOK-NO-ANSWER", "SP-BOOK-RESET")
+             "SP-DLV-FIRES", "SP-DLV-JOB", "SP-DLV-COMPLETED", "SP-DLV-CANCELLED", "SP-DLV-JOB-FILTER", "SP-DLV-OWNER",
+             "SP-BOOK-SUCCESS", "SP-BOOK-HTTP-ERROR", "SP-BOOK-HTTP-ERROR-COUNT", "SP-BOOK-NO-ANSWER", "SP-BOOK-RESET")
 def test_generated_registration_sequences_agree_with_a_model(check, sp, jobs, receiver, delivery, generation_for):
     generation = generation_for("spectra")
     roles = ("admin",) + (("user",) if sp.has_user("user") else ())

@@ -2,6 +2,7 @@
 runs: Hypothesis chains create, retrieve, list, change and delete across entities, single-entity forms and the
 placeholder, and after every step the server must agree with an in-memory model of what this run made there.
 
+A change step judges its answer: 200 and the document it stored (VC-CHANGE), whatever changes came before.
 After every step that created, changed or deleted a notification (an invariant), and in a retrieve step of its own:
 a retrieve equals the model's document (VC-RETRIEVE, VC-CHANGE-PERSISTS after a change), a deleted id answers 404
 (VC-DELETED-GONE); and the list names every live id of the run on that resource once and no id the run deleted
@@ -116,6 +117,8 @@ class Model(RuleBasedStateMachine):
               f"a valid {encoded.describe()} change was answered {response.status}")
         check("VC-CHANGE", response.status == 200, f"the change answered {response.status}, expected 200")
         self.live[notification_id] = (bound, encoded.tree, "VC-CHANGE-PERSISTS")
+        diffs = documents.differences(encoded.tree, read(check, response, "NotificationDocument"))
+        check("VC-CHANGE", not diffs, "the PUT answer is not the document it stored: " + "; ".join(diffs)[:1500])
 
     @rule(notification_id=notifications)
     @rule_body

@@ -12,7 +12,7 @@ import pytest
 
 from conformance.judging import json_body, judged
 from conformance.receiver import Answer, Delivery, Mailbox
-from conformance.validation import parse_json
+from conformance.validation import parse_date, parse_json
 from conformance.vidicore import documents
 from conformance.vidicore.cases.support import setup_create
 from conformance.vidicore.client import Bound, Form
@@ -65,6 +65,24 @@ def judge_job(check, fields: dict[str, str], job: Job) -> None:
     check("VC-DLV-JOB", fields.get("jobId") == job.job_id and fields.get("type") == job.type,
           f"the delivery names job {fields.get('jobId')!r} of type {fields.get('type')!r}; "
           f"the suite's job is {job.job_id!r} of type {job.type!r}")
+    if job.user is not None and "user" in fields:  # a start_command's job runs as whoever it runs as
+        check("VC-DLV-JOB", fields["user"] == job.user,
+              f"the delivery names user {fields['user']!r}; the job was started by {job.user!r}")
+
+
+def should_values(fields: dict[str, str], job: Job, metadata: dict[str, str]) -> list[str]:
+    """What the SHOULD keys that are there say wrong: itemId not the job's item, a jobmetadata value not the one
+    given, started (when it reads as a date) before the job was started, by the server's clock."""
+    wrong = []
+    if "itemId" in fields and fields["itemId"] != job.item_id:
+        wrong.append(f"itemId is {fields['itemId']!r}, the job's item is {job.item_id!r}")
+    wrong += [f"jobmetadata {key} is {fields[key]!r}, given {value!r}" for key, value in metadata.items()
+              if key in fields and fields[key] != value]
+    started = parse_date(fields.get("started", ""))
+    if started is not None and job.started is not None and started < job.started:
+        wrong.append(f"started {fields['started']!r} is before the job was started "
+                     f"({job.started.isoformat(timespec='seconds')} or later by the server's clock)")
+    return wrong
 
 
 @pytest.fixture
@@ -99,6 +117,8 @@ def test_job_event(check, vc, jobs, receiver, delivery, item, event):
               f"a create delivery says status {status!r}, action {action!r}; expected READY or later and CREATE")
     missing = [k for k in (*SHOULD_KEYS, *metadata) if k not in fields]
     check("VC-DLV-SHOULD-KEYS", not missing, f"the delivery lacks {missing}")
+    wrong = should_values(fields, job, metadata)
+    check("VC-DLV-SHOULD-KEYS", not wrong, "; ".join(wrong))
 
 
 @requirement("VC-DLV-ONCE")
