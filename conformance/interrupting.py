@@ -96,6 +96,10 @@ class Interrupting:
             os.close(write)  # the poking thread reads the end of the pipe and stops (it closes its end)
             self.wakeup = None
         for number, handler in self.previous.items():
+            if number == POKE and handler in (signal.SIG_DFL, None):
+                # the poking thread may still be about to poke for a signal the pipe held: by default SIGUSR2 would
+                # end the process (exit -12) after the run had ended well, so a late poke is ignored instead
+                handler = signal.SIG_IGN
             signal.signal(number, handler)
         self.previous.clear()
         if self.stderr is not None:

@@ -85,6 +85,17 @@ def test_a_signal_another_thread_receives_still_wakes_the_waiting_case():
         STATE.reset()
 
 
+
+def test_a_late_poke_after_the_run_ended_does_not_end_the_process():
+    """The poking thread may poke the main thread after the handlers are gone (a loaded machine: the run ended
+    between its read of the wakeup pipe and its poke). SIGUSR2's default would end the process (exit -12) after a
+    run that ended well; it is ignored instead."""
+    handling = interrupting.Interrupting(config(), "serial")  # type: ignore[arg-type]
+    handling.install()
+    handling.uninstall()
+    assert signal.getsignal(interrupting.POKE) not in (signal.SIG_DFL, None)
+    signal.pthread_kill(threading.main_thread().ident, interrupting.POKE)  # the late poke: this process lives on
+
 # --- the tests that kill --------------------------------------------------------------------------------------
 
 GRACE = DEFAULT_GRACE
