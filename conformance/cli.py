@@ -7,6 +7,7 @@
     conformance merge SHARD.json ... [-o RUN.json]
     conformance report RESULTS.json [--html F] [--junitxml F] [--baseline OLD.json]
     conformance diff OLD.json NEW.json [--format md|text|json]
+    conformance cleanup --target FILE [--ledger FILE] [--dry-run] [--older-than DURATION]
     conformance history FILES_OR_DIRS... [-o reports/history.html] [--format html|md|json]
     conformance serve [--port N] [--fault NAME ...] [--behaviour NAME ...] [PROTOCOL ...]
     conformance requirements [PROTOCOL] [--readings]
@@ -18,21 +19,24 @@ the plugin's options (`conformance.plugin.option_table()`), each declared once b
 and turned back into the pytest command line they stand for. Its exit code is the verdict's
 (`conformance.status.VERDICT_EXIT`): 0 CONFORMANT; 1 NOT CONFORMANT, INCOMPLETE or STALE WAIVERS; 2 usage or
 configuration error, target unreachable, ENVIRONMENT ERROR, NOTHING CHECKED, INTERRUPTED, or a selection that left
-no case. `report` exits 0 once its reports are written; `diff` exits 1 when a requirement regressed, else 0; both 2
-on bad input. Output cut short by a reader that went away (`conformance requirements | head`) ends quietly with 141,
-as for a process SIGPIPE ended (130: Ctrl-C).
+no case. `report` exits 0 once its reports are written; `diff` exits 1 when a requirement regressed, else 0;
+`cleanup` exits 1 when something is left on the target, else 0; all 2 on bad input. Output cut short by a reader
+that went away (`conformance requirements | head`) ends quietly with 141, as for a process SIGPIPE ended (130:
+Ctrl-C).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from conformance import catalogue, diff, history, preflight, shards
+from conformance import catalogue, diff, history, preflight, shards, sweep
+from conformance.interruption import STATE
 from conformance.protocols import BY_NAME
 from conformance.protocols import NAMES as PROTOCOLS
 from conformance.status import ExitCode, exit_help
@@ -53,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=_version())
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (_add_run, preflight.add_command, shards.add_command, _add_report, diff.add_command,
-                history.add_command, _add_serve,
+                sweep.add_command, history.add_command, _add_serve,
                 _add_requirements, _add_faults):
         add(commands)
     return parser
@@ -128,12 +132,18 @@ def _run(args: argparse.Namespace) -> int:
     except _UsageError as exc:
         print(f"conformance: error: {exc}", file=sys.stderr)
         return ExitCode.ERROR
+    STATE.ended = None
     code = int(pytest.main(argv))
-    if code in (ExitCode.OK, ExitCode.FAILED):  # the verdict's (the plugin set it), or a user's own failing test
-        return code
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:  # (a selection that left no case is the plugin's one line)
-        print("conformance: error: no case collected (check the protocol names)", file=sys.stderr)
-    return ExitCode.ERROR
+    if code not in (ExitCode.OK, ExitCode.FAILED):  # else the verdict's (the plugin set it), or a user's own test's
+        if code == pytest.ExitCode.NO_TESTS_COLLECTED:  # (a selection that left no case is the plugin's one line)
+            print("conformance: error: no case collected (check the protocol names)", file=sys.stderr)
+        code = ExitCode.ERROR
+    if STATE.ended:  # interrupted, its reports written: end now, within the grace (the interpreter's own
+        for stream in (sys.stdout, sys.stderr):  # teardown took seconds on a loaded machine)
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
+    return code
 
 
 # --- report ---------------------------------------------------------------------------------------------------

@@ -34,6 +34,8 @@ class Protocol:
     settings: the module with `read_table(value, context)` (the protocol's table of a target file) and
         `from_environment(base_url, env)` (its settings for `--<name>-url`, users from the environment).
     reference_app: the reference server's app for this protocol (called with `faults=`).
+    sweeper: the module whose `Sweeper(http, settings)` finds what earlier runs left on a server (`marked()`) and
+        removes it (`remove(entry, removed)`), and whose `ORDER` says in which order kinds go (`conformance cleanup`).
     readiness: the module with `check(probe) -> rows` (`conformance check`'s table for this protocol) and
         `authenticate(http, settings, source)` (what a run checks of each user before any case).
     sample: the resource sample of `--conformance-sample` (the detection matrix): a case whose parameter
@@ -48,6 +50,7 @@ class Protocol:
     reference_app: str
     environment: str
     url_example: str
+    sweeper: str = ""
     readiness: str = ""
     sample: frozenset[str] = frozenset()
     sample_parameter: str = "form"
@@ -61,6 +64,9 @@ class Protocol:
 
     def app_factory(self) -> Any:
         return resolve(self.reference_app)
+
+    def sweeper_module(self) -> Any:
+        return resolve(self.sweeper)
 
     def readiness_module(self) -> Any:
         return resolve(self.readiness or f"{self.package}.readiness")

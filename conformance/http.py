@@ -31,6 +31,8 @@ from urllib.parse import quote
 import httpcore  # noqa: F401 - loaded with the seam: httpx imports it lazily and maps its exceptions by class,
 import httpx  # so a copy imported later (pytester's in-process runs drop modules) would escape that mapping
 
+from conformance import interruption
+
 REDACTED = "***"
 _SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 EVIDENCE_BODY_LIMIT = 16_384  # characters of a body kept in evidence
@@ -478,7 +480,8 @@ class RecordingTransport(httpx.BaseTransport):
         the deadline the transport's connections are closed, which ends the read that waits (the transport opens
         new ones for later requests)."""
         expired = threading.Event()
-        alarm = self._watchdog.arm(self.timeout, lambda: self._abort(expired))
+        # after a first SIGINT or SIGTERM, no longer than the grace left for cleanup (conformance.interruption)
+        alarm = self._watchdog.arm(interruption.within(self.timeout), lambda: self._abort(expired))
         try:
             response = self.inner.handle_request(request)
             try:

@@ -4,8 +4,8 @@ Registered through the `pytest11` entry point, so it is loaded wherever the pack
 (no server started, no summary printed) unless conformance cases run. Everything else a run does is a feature
 plugin of its own, loaded from here (`FEATURES`, pytest's `pytest_plugins`), each owning its options, hooks and
 state as pytest's own `junitxml` and `terminal` do: the pre-flight (each user authenticates before any case),
-selection, shards, waivers, progress, the receiver fixtures, generated cases, time limits, the server lock and each
-report.
+selection, shards, waivers, progress, the receiver fixtures, generated cases, time limits, the server lock,
+SIGINT and SIGTERM, the ledger and each report.
 
 The spine's own options: `--conformance-target FILE` (servers, users, entities), `--<protocol>-url URL` (users from
 `CONFORMANCE_<PROTOCOL>_*` variables), `--reference-fault NAME` (the embedded reference server with a fault on),
@@ -34,6 +34,7 @@ from conformance import catalogue, collection, generating, hooks, protocols, sel
 from conformance.check import Check, ConformanceFailure
 from conformance.events import CheckEvent
 from conformance.http import recording
+from conformance.interruption import STATE as INTERRUPTION
 from conformance.names import Names, new_run_token
 from conformance.options import Option, add_to
 from conformance.record import REPORT_ATTRIBUTE, WORKER_OUTPUT_KEY, CaseRecord, ProcessSummary
@@ -44,7 +45,8 @@ from conformance.status import CaseOutcome, ExitCode, Outcome
 from conformance.target import Target, TargetError, load_target, target_for_url
 
 FEATURES = ("conformance.preflight", "conformance.selection", "conformance.shards", "conformance.waiving",
-            "conformance.generating", "conformance.timelimit", "conformance.exclusive", "conformance.receiving",
+            "conformance.generating", "conformance.timelimit", "conformance.exclusive",
+            "conformance.interrupting", "conformance.ledgering", "conformance.receiving",
             "conformance.progress", "conformance.reports", "conformance.terminal", "conformance.resultsfile",
             "conformance.junit", "conformance.html", "conformance.allure_report")
 pytest_plugins = FEATURES
@@ -354,13 +356,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         sys.stderr.write(f"ERROR: {problem}\n")
         session.exitstatus = pytest.ExitCode.USAGE_ERROR
         return
-    if not assembly.records and not run.untargeted:
+    if not assembly.records and not run.untargeted and INTERRUPTION.signal is None:
         return  # no conformance case in this session: the plugin stays out of it (selection says if none was left)
     if session.exitstatus in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         return
     interrupted = None
-    if session.exitstatus == pytest.ExitCode.INTERRUPTED:
+    if session.exitstatus == pytest.ExitCode.INTERRUPTED or INTERRUPTION.signal is not None:
         interrupted = f"the run ended after {len(assembly.records)} case(s), before every selected case ran"
+        if INTERRUPTION.signal is not None:  # SIGINT or SIGTERM (conformance.interrupting), not a stopped target
+            interrupted = f"{INTERRUPTION.reason()}: {interrupted}"
     catalogues = {protocol: catalogue.load(protocol) for protocol in protocols.NAMES}
     given, strict = waiving.given(config)
     assessment = assess(catalogues, list(assembly.records.values()), processes, interrupted, given, strict)

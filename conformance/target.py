@@ -17,6 +17,10 @@ Secrets never live in the file: each user names the environment variable that ho
     profile = "ci"               # dev | ci | certify (conformance.generation.GENERATION_PROFILES)
     seed = 1234                  # a fixed seed (default: none; ci is derandomised, dev and certify random)
 
+    [run]                        # optional: the run itself
+    interrupt_grace = 7          # seconds from a first SIGINT or SIGTERM to the end of the run: cleanup, then
+                                 # the reports (conformance.interruption); more for a slow server whose CI waits
+
     waivers = "waivers.toml"     # optional, at the top (before any table): the run's waivers file
                                  # (conformance.waivers), relative to the target file
 
@@ -37,12 +41,14 @@ from typing import Any
 
 from conformance import protocols, tables
 from conformance.generation import DEFAULT_GENERATION_PROFILE, GENERATION_PROFILES
+from conformance.interruption import DEFAULT_GRACE, RESERVE
 from conformance.tables import DEFAULT_MAX_BODY_BYTES, DEFAULT_TIMEOUT, Invalid, where
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_TIMEOUT",
     "DeliverySettings",
+    "RunSettings",
     "Target",
     "TargetError",
     "load_target",
@@ -52,6 +58,7 @@ __all__ = [
 
 _DELIVERY_KEYS = ("listen_host", "listen_port", "public_url", "deadline", "quiet_window", "multiplier")
 _GENERATION_KEYS = ("profile", "seed")
+_RUN_KEYS = ("interrupt_grace",)
 
 
 class TargetError(ValueError):
@@ -78,15 +85,23 @@ class GenerationSettings:
     seed: int | None = None
 
 
+@dataclass(frozen=True)
+class RunSettings:
+    """The run itself: how long it has, after a first SIGINT or SIGTERM, to clean up and write its reports."""
+
+    interrupt_grace: float = DEFAULT_GRACE
+
+
 class Target:
     """Everything the suite tests: per protocol its settings (or None), the delivery settings, and `source` (the
     target file's path, or "--base-url"). `target.vidicore` is the VidiCore settings, and so on for every
     protocol of `conformance.protocols`. Immutable."""
 
-    __slots__ = ("_sections", "delivery", "generation", "source", "waivers")
+    __slots__ = ("_sections", "delivery", "generation", "run", "source", "waivers")
 
     def __init__(self, source: str, delivery: DeliverySettings | None = None,
-                 generation: GenerationSettings | None = None, waivers: str | None = None, **sections: Any) -> None:
+                 generation: GenerationSettings | None = None, waivers: str | None = None,
+                 run: RunSettings | None = None, **sections: Any) -> None:
         unknown = sorted(set(sections) - set(protocols.NAMES))
         if unknown:
             raise TypeError(f"Target() got unknown protocol(s) {unknown}; known: {', '.join(protocols.NAMES)}")
@@ -94,6 +109,7 @@ class Target:
         object.__setattr__(self, "delivery", delivery)
         object.__setattr__(self, "generation", generation)
         object.__setattr__(self, "waivers", waivers)  # the waivers file's path (absolute), or None
+        object.__setattr__(self, "run", run if run is not None else RunSettings())
         object.__setattr__(self, "_sections", {name: sections[name] for name in protocols.NAMES
                                                if sections.get(name) is not None})
 
@@ -120,7 +136,7 @@ class Target:
 
     def with_settings(self, protocol: str, settings: Any) -> Target:
         """A copy that also names `protocol` (for a `--<protocol>-url` given next to a file)."""
-        return Target(self.source, self.delivery, self.generation, self.waivers,
+        return Target(self.source, self.delivery, self.generation, self.waivers, self.run,
                       **{**self._sections, protocol: settings})
 
     def secrets(self) -> frozenset[str]:
@@ -181,6 +197,7 @@ def _build(data: Any, source: str, env: Mapping[str, str] | None, base_dir: str)
     readers["delivery"] = _read_delivery
     readers["generation"] = _read_generation
     readers["waivers"] = _read_waivers
+    readers["run"] = _read_run
     try:
         if not isinstance(data, Mapping):
             raise Invalid("", f"expected a table at the top level, got {tables.shown(data)}")
@@ -228,6 +245,16 @@ def _read_generation(value: Any, context: tables.Context) -> GenerationSettings:
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32):
         raise Invalid(where(path, "seed"), f"expected an integer 0 to 4294967295, got {tables.shown(seed)}")
     return GenerationSettings(profile=profile, seed=seed)
+
+
+def _read_run(value: Any, context: tables.Context) -> RunSettings:
+    path = ("run",)
+    values = tables.table(value, path, _RUN_KEYS)
+    grace = tables.seconds(values, path, "interrupt_grace", DEFAULT_GRACE)
+    if grace <= RESERVE:
+        raise Invalid(where(path, "interrupt_grace"), f"expected more than {RESERVE:g} seconds (kept for the reports "
+                                                      f"after the cleanup), got {tables.shown(grace)}")
+    return RunSettings(interrupt_grace=grace)
 
 
 def _read_waivers(value: Any, context: tables.Context) -> str:

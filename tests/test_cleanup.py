@@ -13,8 +13,10 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
-from conformance.cleanup import REMOVED, remove_all
+from conformance import interruption
+from conformance.cleanup import NOT_TRIED, REMOVED, Made, remove_all
 from conformance.http import HttpClient
+from conformance.ledger import Ledger, open_entries
 from conformance.names import Names
 from conformance.spectra.client import REGISTRATIONS, SpectraClient
 from conformance.spectra.settings import SpectraTarget, SpectraUser
@@ -89,6 +91,57 @@ def test_an_error_that_is_not_a_transport_error_stops_the_cleanup_and_keeps_the_
     assert made == ["1"]
 
 
+# ------------------------------------------------------------------ the ledger: written when made, marked when done
+
+
+def ledger_book(tmp_path):
+    return Ledger(str(tmp_path / "ledger.jsonl"), "conformance-0000000000000001", "p").book(
+        "vidicore", BASE, "target.toml")
+
+
+def test_a_made_list_writes_each_thing_down_when_added_and_marks_it_when_removed_or_left(tmp_path):
+    book = ledger_book(tmp_path)
+    made = Made(book, lambda thing: {"kind": "notification", "path": f"t/{thing}", "user": "admin"})
+    made.append("a")
+    made += ["b", "c"]
+    made.extend(["d"])
+    assert made == ["a", "b", "c", "d"] and len(open_entries(book.ledger.path)) == 4
+    server = Server({"/t/b": 500})
+    client = http(server)
+    made.forget(lambda thing: thing == "d")  # the case removed it itself
+    assert made == ["a", "b", "c"]
+    left = remove_all(made, lambda thing: client.request("DELETE", f"t/{thing}"), lambda thing: f"thing {thing}")
+    assert left == ["thing b: 500"]
+    still = open_entries(book.ledger.path)
+    assert [(entry.path, entry.why) for entry in still] == [("t/b", "500")]
+
+
+def test_after_the_signal_the_cleanup_stops_trying_when_the_grace_is_spent(tmp_path, monkeypatch):
+    """What it could not try in the grace is listed as left (in the record and the ledger), never silently."""
+    monkeypatch.setattr(interruption, "spent", lambda: True)
+    book = ledger_book(tmp_path)
+    made = Made(book, lambda thing: {"kind": "notification", "path": f"t/{thing}"}, ["a"])
+    server = Server({})
+    left = remove_all(made, lambda thing: http(server).request("DELETE", f"t/{thing}"), lambda thing: thing)
+    assert left == [f"a: {NOT_TRIED}"] and server.requests == []
+    assert [entry.why for entry in open_entries(book.ledger.path)] == [NOT_TRIED]
+
+
+def test_spectra_jobs_go_with_their_bucket_in_the_ledger(tmp_path):
+    server = Server({"/_rest_/bucket/b2": 409})
+    ledger = Ledger(str(tmp_path / "ledger.jsonl"), "conformance-0000000000000001", "p")
+    sp = spectra(server)
+    sp.ledger = ledger.book("spectra", BASE, "target.toml")
+    jobs = SpectraJobs(sp)
+    jobs.buckets += [("b1", "user"), ("b2", "admin")]
+    jobs.started += [("j1", "b1", "user"), ("j2", "b2", "admin")]
+    assert jobs.cleanup() == ["bucket b2: 409"]
+    still = open_entries(ledger.path)
+    assert [(entry.kind, entry.name, entry.why) for entry in still] == [
+        ("bucket", "b2", "409"), ("job", "j2", "its bucket b2 was not removed")]
+    assert [entry.within for entry in still if entry.kind == "job"] == [still[0].entry]
+
+
 # ------------------------------------------------------------------ who uses it: their leftover lines
 
 
@@ -153,3 +206,25 @@ def test_vidicore_items_are_named_item_slash_id():
     jobs.items = ["VX-8", "VX-9"]
     assert jobs.cleanup() == ["item/VX-9: 500"] and jobs.items == []
     assert server.deleted == ["DELETE /item/VX-9", "DELETE /item/VX-8"]
+
+
+def test_vidicore_jobs_still_going_are_aborted_and_ended_ones_left_as_they_are():
+    """A run that was interrupted may leave a job running: its cleanup ends it before deleting the item."""
+    status = {"VX-5": "STARTED", "VX-6": "FINISHED"}
+    seen: list[str] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(f"{request.method} {request.url.path}")
+        job = request.url.path.rpartition("/")[2]
+        if request.method == "GET" and job in status:
+            return httpx.Response(200, content=f'<JobDocument xmlns="http://xml.vidispine.com/schema/vidispine">'
+                                               f'<jobId>{job}</jobId><status>{status[job]}</status></JobDocument>')
+        return httpx.Response(404 if job == "VX-7" else 200)
+
+    vc = VidiCoreClient(HttpClient(BASE, transport=httpx.MockTransport(answer)), SimpleNamespace(users={}),
+                        Names("t0k3n"))
+    jobs = VidiCoreJobs(vc, JobSettings(), None)
+    jobs.started += ["VX-5", "VX-6", "VX-7"]
+    jobs.items += ["VX-8"]
+    assert jobs.cleanup() == [] and jobs.started == [] and jobs.items == []
+    assert seen == ["GET /job/VX-7", "GET /job/VX-6", "GET /job/VX-5", "DELETE /job/VX-5", "DELETE /item/VX-8"]

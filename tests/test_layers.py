@@ -16,7 +16,8 @@ DATA = {"conformance", "conformance.descriptor", "conformance.catalogue", "confo
         *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}  # a package's __init__: data
 CORE = {"conformance.results", "conformance.record", "conformance.check", "conformance.http", "conformance.generation",
         "conformance.validation", "conformance.judging", "conformance.target", "conformance.receiver",
-        "conformance.waivers", "conformance.cleanup", "conformance.timing", "conformance.setup"}
+        "conformance.waivers", "conformance.cleanup", "conformance.interruption", "conformance.ledger",
+        "conformance.timing", "conformance.setup"}
 RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformance.cli", "conformance.collection",
        "conformance.__main__",
        # the feature plugins (conformance.plugin.FEATURES), and what only commands use
@@ -24,8 +25,8 @@ RUN = {"conformance.run", "conformance.plugin", "conformance.hooks", "conformanc
        "conformance.generating",
        "conformance.timelimit", "conformance.exclusive", "conformance.receiving", "conformance.progress",
        "conformance.reports", "conformance.terminal", "conformance.resultsfile", "conformance.junit",
-       "conformance.html", "conformance.allure_report", "conformance.diff", "conformance.charts",
-       "conformance.history"}
+       "conformance.html", "conformance.allure_report", "conformance.diff", "conformance.interrupting",
+       "conformance.ledgering", "conformance.sweep", "conformance.charts", "conformance.history"}
 REFERENCE_MAY_READ = {"conformance.protocols", "conformance.descriptor",
                       *(f"conformance.{p}" for p in PROTOCOL_PACKAGES)}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 
-from conformance.names import Names, new_run_token
+from conformance.names import RUN_MARKER, Names, new_run_token, started
 from conformance.spectra.client import SpectraClient
 from conformance.spectra.settings import SpectraTarget
 from conformance.vidicore.client import VidiCoreClient
@@ -65,3 +65,14 @@ def test_names_are_unique_across_threads():
 
 def test_two_runs_have_different_tokens():
     assert len({new_run_token() for _ in range(100)}) == 100
+
+
+def test_a_run_token_says_when_its_run_began_and_the_marker_is_found_in_whatever_carries_it():
+    token = new_run_token(now=1_767_225_600)
+    assert len(token) == 16 and token.startswith("6955b900") and started(token) == 1_767_225_600.0
+    assert started(f"conformance-{token}") == 1_767_225_600.0 and started("abc123") is None  # an older token
+    names = Names(token, "gw1")
+    for carrier in (names.marker("n"), names.name("b"), f"http://runner:9/cb/{names.token}/3-once"):
+        found = RUN_MARKER.search(carrier)
+        assert found is not None and found.group(1) == token, carrier
+    assert RUN_MARKER.search("http://hooks.example/conformance-checks/0123456789abcdef0") is None

@@ -7,8 +7,8 @@ generated cases included; once serially and once on four pytest-xdist workers. F
   each case's record travels on its report to the controller, which alone assembles the run; "nothing was stored"
   is judged by the case's own marker; delete-all and the other exclusive cases hold the server alone;
 - neither run leaves anything behind on the server, and both keep what someone else made there;
-- no secret is ever written: the terminal output and every file either run wrote are searched for each password
-  and secret key, and for the forms they travel in (HTTP Basic credentials).
+- no secret is ever written: the terminal output and every file either run wrote (its ledger included) are searched
+  for each password and secret key, and for the forms they travel in (HTTP Basic credentials).
 """
 
 from __future__ import annotations
@@ -131,7 +131,8 @@ def test_no_secret_reaches_the_output_or_any_file_either_run_writes(vendor_runs)
     for name in RUNS:
         written = [path for path in (folder / name).rglob("*") if path.is_file()]
         names = {path.name for path in written}
-        assert {"results.json", "junit.xml", "report.html"} <= names and any(n.endswith("-result.json") for n in names)
+        assert {"results.json", "junit.xml", "report.html", "ledger.jsonl"} <= names  # the ledger beside the results
+        assert any(n.endswith("-result.json") for n in names)
         assert any(n.endswith("-attachment.txt") for n in names), f"{name}: Allure got no evidence attached"
         texts[f"{name}: terminal output"] = runs[name]["stdout"] + runs[name]["stderr"]
         texts.update({str(path.relative_to(folder)): path.read_bytes().decode("utf-8", "replace")

@@ -697,3 +697,21 @@ def test_a_bad_waivers_key_is_one_line(in_tmp: Path, line: str, expected: str) -
     with pytest.raises(TargetError) as caught:
         load(line + "\n" + MINIMAL)
     assert str(caught.value).startswith(f"target.toml: {expected}")
+
+
+def test_the_run_table_sets_the_grace_after_a_signal(in_tmp: Path) -> None:
+    assert load(MINIMAL).run.interrupt_grace == 7.0  # the default, as CI runners allow (conformance.interruption)
+    target = load(MINIMAL + "[run]\ninterrupt_grace = 25\n")
+    assert target.run.interrupt_grace == 25.0 and target.with_settings("spectra", None).run == target.run
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("interrupt_grace = 2", "[run] interrupt_grace: expected more than 2 seconds (kept for the reports after the "
+                            "cleanup), got 2.0"),
+    ('interrupt_grace = "7"', '[run] interrupt_grace: expected a number > 0, got "7"'),
+    ("grace = 7", "[run] grace: unknown key"),
+])
+def test_a_bad_run_key_is_one_line(in_tmp: Path, line: str, expected: str) -> None:
+    with pytest.raises(TargetError) as caught:
+        load(MINIMAL + "[run]\n" + line + "\n")
+    assert str(caught.value).startswith(f"target.toml: {expected}")

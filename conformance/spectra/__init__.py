@@ -10,6 +10,7 @@ PROTOCOL = Protocol(
     name="spectra",
     package="conformance.spectra",
     settings="conformance.spectra.settings",
+    sweeper="conformance.spectra.sweeper",
     readiness="conformance.spectra.readiness",
     reference_app="conformance.reference.spectra:SpectraApp",
     environment="CONFORMANCE_SPECTRA_<ROLE>_ACCESS_ID/_SECRET_KEY",

@@ -4,7 +4,9 @@
 signed as NOTES §2.2 says, unsigned (`user=None`) or signed with any `SpectraAuth` a case builds (a wrong
 secret, an unknown access id). It remembers every registration the run created, so `cleanup()` removes exactly
 those and nothing else (staging servers are shared); a registration bound to a job may already be gone after
-its job completed (BlackPearl removes it), which cleanup accepts.
+its job completed (BlackPearl removes it), which cleanup accepts. Given the run's ledger, each registration is
+written down the moment a create answer names it (`conformance.cleanup.Made`), its create shielded from a first
+signal (`conformance.interruption`).
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from __future__ import annotations
 import builtins
 from collections.abc import Mapping
 
-from conformance.cleanup import REMOVED, remove_all
+from conformance.cleanup import REMOVED, Made, remove_all
 from conformance.http import HttpClient, Response, safe_id, segment
+from conformance.interruption import shielded
+from conformance.ledger import Book
 from conformance.names import Names
 from conformance.setup import short
 from conformance.spectra import documents
@@ -48,12 +52,15 @@ def detail(response: Response) -> str:
 
 
 class SpectraClient:
-    def __init__(self, http: HttpClient, settings: SpectraTarget, names: Names) -> None:
+    def __init__(self, http: HttpClient, settings: SpectraTarget, names: Names, ledger: Book | None = None) -> None:
         self.http = http
         self.settings = settings
         self.names = names
         self.run_id = names.run_id
-        self.created: list[tuple[str, str]] = []  # (registration id, role that may delete it)
+        self.ledger = ledger
+        # (registration id, role that may delete it)
+        self.created: list[tuple[str, str]] = Made(ledger, lambda made: {
+            "kind": "registration", "path": f"{REGISTRATIONS}/{segment(made[0])}", "user": made[1], "name": made[0]})
 
     # --- users --------------------------------------------------------------------------------------
 
@@ -90,9 +97,10 @@ class SpectraClient:
     def create(self, params: Mapping[str, str], *, user: User = "admin", label: str = "create registration"
                ) -> Response:
         """POST a registration; a 201 answer is remembered for cleanup (any 2xx with an Id, in fact)."""
-        response = self.request("POST", REGISTRATIONS, user=user, params=params, label=label)
-        if 200 <= response.status < 300:
-            self.adopt(response, user if isinstance(user, str) else "admin")
+        with shielded():  # the registration and its line in the ledger, or neither
+            response = self.request("POST", REGISTRATIONS, user=user, params=params, label=label)
+            if 200 <= response.status < 300:
+                self.adopt(response, user if isinstance(user, str) else "admin")
         return response
 
     def get(self, registration_id: str, *, user: User = "admin", label: str = "get registration") -> Response:
@@ -106,7 +114,7 @@ class SpectraClient:
                ) -> Response:
         response = self.request("DELETE", f"{REGISTRATIONS}/{segment(registration_id)}", user=user, label=label)
         if 200 <= response.status < 300:
-            self.created = [(rid, role) for rid, role in self.created if rid != registration_id]
+            self.forget(registration_id)
         return response
 
     # --- what the run created -----------------------------------------------------------------------
@@ -123,7 +131,11 @@ class SpectraClient:
         return None
 
     def forget(self, registration_id: str) -> None:
-        self.created = [(rid, role) for rid, role in self.created if rid != registration_id]
+        """Take a registration out of cleanup (the case deleted it itself)."""
+        if isinstance(self.created, Made):
+            self.created.forget(lambda made: made[0] == registration_id)
+        else:
+            self.created[:] = [(rid, role) for rid, role in self.created if rid != registration_id]
 
     def cleanup(self) -> builtins.list[str]:
         """Delete every registration this client created (its creator first, then the administrator)."""

@@ -3,7 +3,9 @@
 `Jobs` creates a run-unique bucket, starts a bulk put of named objects in it as a given user (the job's owner,
 whose registrations fire), and then either puts every object (the job completes normally) or cancels the job
 (it completes with a cancel, the objects never put listed as not persisted). `cleanup()` deletes the buckets
-it made, objects and all; nothing else is touched.
+it made, objects and all (a job not yet complete goes with its bucket, without a notification); nothing else is
+touched. Given the run's ledger, buckets and jobs are written down the moment the server confirms them
+(`conformance.cleanup.Made`; a job within its bucket's entry).
 
 Set-up, not judged: a step the server refuses blocks the case with one line naming the step, the answer and the
 target-file key that would help (`conformance.setup.refused`). An object put answered 503 with Retry-After (a cache
@@ -22,8 +24,9 @@ from datetime import UTC, datetime
 from xml.sax.saxutils import quoteattr
 
 from conformance.check import Check
-from conformance.cleanup import remove_all
+from conformance.cleanup import REMOVED, Made, remove_all
 from conformance.http import Response, safe_id, segment
+from conformance.interruption import shielded
 from conformance.setup import answered, earliest, refused
 from conformance.spectra.client import SpectraClient, detail
 from conformance.validation import DocumentError, parse_xml
@@ -52,7 +55,16 @@ class Job:
 class Jobs:
     def __init__(self, sp: SpectraClient) -> None:
         self.sp = sp
-        self.buckets: list[tuple[str, str]] = []  # (bucket, user that created it)
+        self.buckets: list[tuple[str, str]] = Made(sp.ledger, lambda made: {  # (bucket, user that created it)
+            "kind": "bucket", "path": f"_rest_/bucket/{segment(made[0])}", "user": made[1], "name": made[0]})
+        self.started: list[tuple[str, str, str]] = Made(sp.ledger, lambda made: {  # (job id, bucket, its user)
+            "kind": "job", "path": f"_rest_/job/{segment(made[0])}", "user": made[2], "name": made[0],
+            "within": self._bucket_entry(made[1])})
+
+    def _bucket_entry(self, bucket: str) -> str | None:
+        buckets = self.buckets
+        return next((buckets.entry(made) for made in buckets if made[0] == bucket), None) \
+            if isinstance(buckets, Made) else None
 
     def bucket(self, check: Check, user: str = "admin") -> str:
         """A new bucket of `user`'s (with the target's data policy, when it names one)."""
@@ -61,10 +73,11 @@ class Jobs:
         policy = self.sp.settings.data_policy_id
         if policy:
             params["data_policy_id"] = policy
-        response = self.sp.request("POST", "_rest_/bucket", user=user, params=params, label="create bucket")
-        if response.status in (200, 201):
-            self.buckets.append((name, user))
-            return name
+        with shielded():  # the bucket and its line in the ledger, or neither
+            response = self.sp.request("POST", "_rest_/bucket", user=user, params=params, label="create bucket")
+            if response.status in (200, 201):
+                self.buckets.append((name, user))
+                return name
         key = DATA_POLICY if not policy else f"{DATA_POLICY}: the one given was refused"
         check.precondition(False, self._refused(f"creating a bucket as {user}", response, key))
         raise AssertionError("unreachable")  # precondition(False) raises
@@ -82,17 +95,20 @@ class Jobs:
         body = "<Objects>" + "".join(f"<Object Name={quoteattr(n)} Size=\"{OBJECT_SIZE}\"/>" for n in names) \
                + "</Objects>"
         before = datetime.now(UTC)
-        response = self.sp.request("PUT", f"_rest_/bucket/{bucket}", user=user,
-                                   params={"operation": "start_bulk_put"}, body=body.encode(),
-                                   content_type="application/xml", label="start bulk put")
-        check.precondition(response.status == 200, self._refused(
-            f"starting a bulk put as {user}", response, f"{DATA_POLICY}, or give {user} the rights to write its "
-                                                        "buckets"))
-        try:
-            job_id = (parse_xml(response.body).get("JobId") or "").strip()
-        except DocumentError as exc:
-            check.precondition(False, f"the bulk put answer is not readable: {exc}")
-        check.precondition(bool(job_id) and safe_id(job_id), f"the MasterObjectList names no usable JobId ({job_id!r})")
+        with shielded():  # the job and its line in the ledger, or neither
+            response = self.sp.request("PUT", f"_rest_/bucket/{bucket}", user=user,
+                                       params={"operation": "start_bulk_put"}, body=body.encode(),
+                                       content_type="application/xml", label="start bulk put")
+            check.precondition(response.status == 200, self._refused(
+                f"starting a bulk put as {user}", response, f"{DATA_POLICY}, or give {user} the rights to write its "
+                                                            "buckets"))
+            try:
+                job_id = (parse_xml(response.body).get("JobId") or "").strip()
+            except DocumentError as exc:
+                check.precondition(False, f"the bulk put answer is not readable: {exc}")
+            check.precondition(bool(job_id) and safe_id(job_id),
+                               f"the MasterObjectList names no usable JobId ({job_id!r})")
+            self.started.append((job_id, bucket, user))
         return Job(job_id, bucket, user, names, started=earliest(response, before))
 
     def put(self, check: Check, job: Job, name: str) -> None:
@@ -131,8 +147,22 @@ class Jobs:
         job.ended = earliest(response, before)
 
     def cleanup(self) -> list[str]:
-        """Delete every bucket this run made, objects and all, as its creator; returns what could not be removed."""
-        return remove_all(self.buckets, self._delete_bucket, lambda made: f"bucket {made[0]}")
+        """Delete every bucket this run made, objects and all, as its creator; returns what could not be removed.
+        Its jobs went with it (complete, cancelled, or cancelled by the delete without a notification)."""
+        removed: set[str] = set()
+
+        def delete(made: tuple[str, str]) -> Response:
+            response = self._delete_bucket(made)
+            if response.status in REMOVED:
+                removed.add(made[0])
+            return response
+
+        left = remove_all(self.buckets, delete, lambda made: f"bucket {made[0]}")
+        while self.started:
+            job = self.started.pop()
+            if isinstance(self.started, Made):
+                self.started.settled(job, None if job[1] in removed else f"its bucket {job[1]} was not removed")
+        return left
 
     def _delete_bucket(self, made: tuple[str, str]) -> Response:
         bucket, user = made

@@ -9,6 +9,7 @@ PROTOCOL = Protocol(
     name="vidicore",
     package="conformance.vidicore",
     settings="conformance.vidicore.settings",
+    sweeper="conformance.vidicore.sweeper",
     readiness="conformance.vidicore.readiness",
     reference_app="conformance.reference.vidicore:VidiCoreApp",
     environment="CONFORMANCE_VIDICORE_<ROLE>_USER/_PASSWORD",

@@ -3,7 +3,9 @@
 A `Form` is one notification resource of NOTES §1.1: the whole resource of an entity (`item/notification`),
 a single entity (`item/VX-1/notification`) or the placeholder (`notification`). `VidiCoreClient` issues the
 page's requests on a form as a named user and remembers everything the run created, so `cleanup()` removes
-exactly that and nothing else (staging servers are shared).
+exactly that and nothing else (staging servers are shared). Given the run's ledger, each notification is written
+down the moment the server's answer names it (`conformance.cleanup.Made`), its create shielded from a first
+signal (`conformance.interruption`), so an interrupted or killed run never loses track of one.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ import builtins
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from conformance.cleanup import remove_all
+from conformance.cleanup import Made, remove_all
 from conformance.http import Credentials, HttpClient, Response, safe_id, segment
+from conformance.interruption import shielded
+from conformance.ledger import Book
 from conformance.names import Names
 from conformance.setup import refused, short
 from conformance.vidicore import documents
@@ -90,12 +94,14 @@ def encode(tree: documents.Tree, fmt: str) -> tuple[bytes, str]:
 
 
 class VidiCoreClient:
-    def __init__(self, http: HttpClient, settings: VidiCoreTarget, names: Names) -> None:
+    def __init__(self, http: HttpClient, settings: VidiCoreTarget, names: Names, ledger: Book | None = None) -> None:
         self.http = http
         self.settings = settings
         self.names = names
         self.run_id = names.run_id
-        self.created: list[tuple[Bound, str]] = []
+        self.ledger = ledger
+        self.created: list[tuple[Bound, str]] = Made(ledger, lambda made: {"kind": "notification",
+                                                                          "path": _made_path(made), "user": "admin"})
 
     # --- users --------------------------------------------------------------------------------------
 
@@ -155,17 +161,19 @@ class VidiCoreClient:
 
     def create(self, bound: Bound, tree: documents.Tree, *, fmt: str = "xml", accept: str = XML,
                user: str | Credentials | None = "admin", slash: bool = False) -> Response:
-        response = self.request("POST", bound.path(slash=slash), user=user, accept=accept,
-                                body=encode(tree, fmt), label=f"create on {bound.form.name}")
-        self._remember(bound, response)
+        with shielded():
+            response = self.request("POST", bound.path(slash=slash), user=user, accept=accept,
+                                    body=encode(tree, fmt), label=f"create on {bound.form.name}")
+            self._remember(bound, response)
         return response
 
     def create_raw(self, bound: Bound, body: bytes, media_type: str, *, accept: str = XML,
                    user: str | Credentials | None = "admin") -> Response:
         """POST a body as given (a generated encoding, or a defective document)."""
-        response = self.request("POST", bound.path(), user=user, accept=accept, body=(body, media_type),
-                                label=f"create on {bound.form.name}")
-        self._remember(bound, response)
+        with shielded():
+            response = self.request("POST", bound.path(), user=user, accept=accept, body=(body, media_type),
+                                    label=f"create on {bound.form.name}")
+            self._remember(bound, response)
         return response
 
     def put_raw(self, bound: Bound, notification_id: str, body: bytes, media_type: str, *, accept: str = XML,
@@ -225,7 +233,11 @@ class VidiCoreClient:
 
     def forget(self, bound: Bound, notification_id: str) -> None:
         """Take a notification out of cleanup (the case deleted it itself)."""
-        self.created = [(b, i) for b, i in self.created if not (b == bound and i == notification_id)]
+        made = (bound, notification_id)
+        if isinstance(self.created, Made):
+            self.created.forget(lambda thing: thing == made)
+        else:
+            self.created[:] = [thing for thing in self.created if thing != made]
 
     def carrying(self, bound: Bound, marker: str, before: Iterable[str]) -> builtins.list[str] | None:
         """The notifications on `bound`, beyond `before`, whose stored document carries `marker` (a refused
@@ -242,10 +254,11 @@ class VidiCoreClient:
         for notification_id in now:
             if notification_id in seen:
                 continue
-            response = self.get(bound, notification_id, label=f"retrieve {notification_id} (carries the marker?)")
-            if response.status == 200 and marker in response.text:
-                found.append(notification_id)
-                self.created.append((bound, notification_id))
+            with shielded():
+                response = self.get(bound, notification_id, label=f"retrieve {notification_id} (carries the marker?)")
+                if response.status == 200 and marker in response.text:
+                    found.append(notification_id)
+                    self.created.append((bound, notification_id))
         return found
 
     def cleanup(self) -> builtins.list[str]:

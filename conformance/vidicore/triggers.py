@@ -8,7 +8,9 @@ variables below and prints the new job's id on its last line of output.
     CONFORMANCE_ITEM_ID, CONFORMANCE_JOB_URI, CONFORMANCE_JOB_READABLE (1/0),
     CONFORMANCE_NOTIFICATION_ID (may be empty), CONFORMANCE_JOBMETADATA (k=v lines)
 
-Everything made here is removed by `cleanup()` (items are deleted; jobs end by themselves).
+Everything made here is removed by `cleanup()`: a job that has not ended is aborted (jobs end by themselves, but a
+run that was interrupted may leave one running), then the items are deleted. Given the run's ledger, items and jobs
+are written down the moment the server's answer names them (`conformance.cleanup.Made`).
 
 Set-up, not judged, in an order of ways: a placeholder item is created with the XML body NOTES §1.5 names, else
 (refused 400 or 415 for it) with the JSON one; a job is started by the import request with the target's
@@ -27,8 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from conformance.check import Check
-from conformance.cleanup import remove_all
+from conformance.cleanup import Made, remove_all
 from conformance.http import Response, safe_id, segment
+from conformance.interruption import shielded
 from conformance.setup import answered, earliest
 from conformance.validation import DocumentError, parse_xml
 from conformance.vidicore import documents
@@ -53,7 +56,10 @@ class Jobs:
         self.vc = vc
         self.settings = settings
         self.readable_uri = readable_uri
-        self.items: list[str] = []
+        self.items: list[str] = Made(vc.ledger, lambda item_id: {"kind": "item", "path": f"item/{segment(item_id)}",
+                                                                 "name": item_id})
+        self.started: list[str] = Made(vc.ledger, lambda job_id: {"kind": "job", "path": f"job/{segment(job_id)}",
+                                                                  "name": job_id})
 
     def _fields(self, body: bytes, what: str) -> dict:
         try:
@@ -64,6 +70,10 @@ class Jobs:
 
     def create_item(self, check: Check) -> str:
         """A placeholder item the case owns (so item-scoped notifications see only its jobs)."""
+        with shielded():  # the item and its line in the ledger, or neither
+            return self._create_item(check)
+
+    def _create_item(self, check: Check) -> str:
         tried = []
         for body in ((b'<MetadataDocument xmlns="%s"/>' % documents.NS.encode(), XML), (b"{}", JSON)):
             response = self.vc.request("POST", "import/placeholder?container=1", accept=XML, body=body,
@@ -91,6 +101,13 @@ class Jobs:
         uri = self.readable_uri if readable else self.settings.unreadable_uri
         if uri is None:
             check.not_applicable("the target names no readable URI ([vidicore.jobs] readable_uri)")
+        with shielded():  # the job and its line in the ledger, or neither
+            job = self._start(check, item_id, uri, readable, notification, jobmetadata)
+            self.started.append(job.job_id)
+        return job
+
+    def _start(self, check: Check, item_id: str, uri: str, readable: bool, notification: str | None,
+               jobmetadata: dict[str, str] | None) -> Job:
         if self.settings.start_command:
             return Job(self._run_command(check, item_id, uri, readable, notification, jobmetadata or {}), item_id)
         query = [("uri", uri)]
@@ -141,8 +158,25 @@ class Jobs:
             return None
 
     def cleanup(self) -> list[str]:
-        """Delete every placeholder item this run made; returns what could not be removed."""
-        return remove_all(self.items, self._delete_item, lambda item_id: f"item/{item_id}")
+        """End every job of this run that has not ended (abort it), then delete every placeholder item it made;
+        returns what could not be removed."""
+        return (remove_all(self.started, lambda job_id: end_job(self.vc, job_id), lambda job_id: f"job/{job_id}")
+                + remove_all(self.items, self._delete_item, lambda item_id: f"item/{item_id}"))
 
     def _delete_item(self, item_id: str) -> Response:
         return self.vc.request("DELETE", f"item/{segment(item_id)}", accept=XML, label="cleanup item")
+
+
+def end_job(vc: VidiCoreClient, job_id: str) -> Response:
+    """A job this run started, done with: one that has ended (or is gone) as it is, one still going aborted. The
+    answer says which (a 200 or 404 means done with; anything else, left)."""
+    response = vc.request("GET", f"job/{segment(job_id)}", accept=XML, label="cleanup: job status")
+    if response.status != 200:
+        return response  # 404: gone; anything else: left, with its status
+    try:
+        status = documents.element_to_tree(parse_xml(response.body)).get("status")
+    except DocumentError:
+        status = None
+    if status in FINAL_STATES:
+        return response
+    return vc.request("DELETE", f"job/{segment(job_id)}?cleanup=false", accept=XML, label="cleanup: abort job")

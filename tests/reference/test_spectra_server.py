@@ -590,7 +590,22 @@ def test_method_not_allowed_and_unknown_paths(sp: Spectra) -> None:
     assert response.headers["Allow"] == "POST, GET"
     assert_error(sp.request("GET", "/_rest_/bucket"), 405, "MethodNotAllowed")
     assert_error(sp.request("GET", "/_rest_/unknown"), 404, "NotFound")
-    assert_error(sp.request("GET", "/"), 404, "NotFound")
+    assert_error(sp.request("DELETE", "/"), 405, "MethodNotAllowed")  # GET / lists the buckets
+
+
+def test_the_bucket_list_names_every_bucket(sp: Spectra) -> None:
+    """`GET /`, as S3's and BlackPearl's Get Service: what `conformance cleanup` lists buckets with."""
+    names = [f"b-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for name in names:
+        assert sp.request("POST", "/_rest_/bucket", params={"name": name}).status_code == 201
+    response = sp.request("GET", "/")
+    assert response.status_code == 200
+    root = SafeET.fromstring(response.content)
+    assert root.tag == "ListAllMyBucketsResult" and root.find("Owner/ID") is not None
+    listed = [bucket.findtext("Name") for bucket in root.iter("Bucket")]
+    assert set(names) <= set(listed) and all(bucket.findtext("CreationDate") for bucket in root.iter("Bucket"))
+    for name in names:
+        sp.request("DELETE", f"/_rest_/bucket/{name}", params={"force": ""})
 
 
 # ================================================================== buckets, jobs, objects (NOTES §2.3)

@@ -7,7 +7,8 @@ signature check (`users`), naming conventions and XML, so a bug on the suite sid
 here. Spectra documents have no XML namespace.
 
 Resources (all below the server root, every request signed, NOTES §2.2):
-- POST /_rest_/bucket?name=B; DELETE /_rest_/bucket/B[?force]
+- GET / (the buckets, as S3's and BlackPearl's Get Service list them); POST /_rest_/bucket?name=B;
+  DELETE /_rest_/bucket/B[?force]
 - PUT /_rest_/bucket/B?operation=start_bulk_put (body `<Objects><Object Name= Size=/>...</Objects>`)
 - PUT /B/OBJECT?job=J&offset=0 (the object's bytes); GET /_rest_/job/J; DELETE /_rest_/job/J[?force] (cancel)
 - POST, GET /_rest_/job_completed_notification_registration; GET, DELETE .../{id}
@@ -54,6 +55,7 @@ _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 _ROUTES: tuple[tuple[re.Pattern[str], dict[str, str]], ...] = (
     (re.compile(re.escape(REGISTRATIONS)), {"POST": "_create", "GET": "_list"}),
     (re.compile(re.escape(REGISTRATIONS) + "/([^/]+)"), {"GET": "_get", "DELETE": "_delete"}),
+    (re.compile("/"), {"GET": "_list_buckets"}),
     (re.compile(f"{REST}/bucket"), {"POST": "_create_bucket"}),
     (re.compile(f"{REST}/bucket/([^/]+)"), {"PUT": "_start_bulk_put", "DELETE": "_delete_bucket"}),
     (re.compile(f"{REST}/job/([^/]+)"), {"GET": "_get_job", "DELETE": "_cancel_job"}),
@@ -363,6 +365,20 @@ class SpectraApp:
         ET.SubElement(root, "BucketId").text = bucket.id
         ET.SubElement(root, "Name").text = bucket.name
         return _xml(_xml_bytes(root), 201)
+
+    def _list_buckets(self, request: Request, user: SpectraUser) -> Response:
+        """`GET /`: every bucket, oldest first, in S3's ListAllMyBucketsResult (BlackPearl's Get Service)."""
+        root = ET.Element("ListAllMyBucketsResult")
+        owner = ET.SubElement(root, "Owner")
+        ET.SubElement(owner, "DisplayName").text = user.name
+        ET.SubElement(owner, "ID").text = user.user_id
+        listed = ET.SubElement(root, "Buckets")
+        with self.lock:
+            for bucket in self.jobs.buckets.values():
+                entry = ET.SubElement(listed, "Bucket")
+                ET.SubElement(entry, "CreationDate").text = iso_millis(bucket.created)
+                ET.SubElement(entry, "Name").text = bucket.name
+        return _xml(_xml_bytes(root))
 
     def _delete_bucket(self, request: Request, user: SpectraUser, name: str) -> Response:
         self.jobs.delete_bucket(name)

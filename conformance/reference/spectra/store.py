@@ -50,4 +50,5 @@ class Bucket:
     id: str
     name: str
     objects: dict[str, int] = field(default_factory=dict)  # name -> length (the bytes are not kept)
+    created: datetime = field(default_factory=now)
 

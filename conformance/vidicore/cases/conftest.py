@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from conformance.ledger import Book, Ledger
 from conformance.run import ProcessRun, report_leftovers
 from conformance.vidicore.client import VidiCoreClient
 from conformance.vidicore.triggers import Jobs
@@ -16,9 +17,16 @@ def vidicore_endpoint(conformance_run: ProcessRun):
     return conformance_run.endpoint("vidicore")
 
 
+@pytest.fixture(scope="session")
+def vidicore_ledger(vidicore_endpoint, ledger: Ledger | None) -> Book | None:
+    """Where the run writes down what it makes on this target (None: no ledger kept)."""
+    return None if ledger is None else ledger.book("vidicore", vidicore_endpoint.settings.base_url,
+                                                   vidicore_endpoint.origin)
+
+
 @pytest.fixture
-def vc(vidicore_endpoint, names, request) -> Iterator[VidiCoreClient]:
-    client = VidiCoreClient(vidicore_endpoint.client, vidicore_endpoint.settings, names)
+def vc(vidicore_endpoint, vidicore_ledger, names, request) -> Iterator[VidiCoreClient]:
+    client = VidiCoreClient(vidicore_endpoint.client, vidicore_endpoint.settings, names, ledger=vidicore_ledger)
     yield client
     report_leftovers(request, client.cleanup())
 
