@@ -126,9 +126,11 @@ def test_hand_written_cases_miss_every_generated_fault(run_suite, protocol):
     assert result.ret == 0
 
 
+@pytest.mark.certify  # opt-in (`pytest -m certify`): 9 CPU-minutes, more than all the rest of CI could spare
 @pytest.mark.parametrize("protocol", protocols.NAMES)
 def test_clean_reference_server_passes_certify(run_suite, protocol):
-    """The clean server against profile certify (10 x ci's examples): no failure, no warning."""
+    """The clean server against profile certify (10 x ci's examples): no failure, no warning. ci's examples on
+    the clean server are judged on every run (test_clean_reference_server_passes_everything)."""
     result, data = run_suite("--conformance-profile", "certify", "-m", "generated", "-n", "2",
                              protocol=protocols.get(protocol).package)
     assert statuses(data, "FAIL", "WARN", "BLOCKED") == set(), result.stdout.str()[-3000:]

@@ -66,7 +66,8 @@ def test_urls_are_ascii_and_carry_the_tag(data):
 
 def test_every_kind_entity_and_event_is_generated():
     """Each action kind, entity and event of the tables is reachable."""
-    quick = settings(database=None, phases=[Phase.generate], max_examples=200)  # the first found: no shrinking
+    quick = settings(database=None, phases=[Phase.generate], max_examples=200,  # the first found: no shrinking
+                     derandomize=True)  # the same draws every run: 200 random ones once missed "sqs" (seen in CI)
     for kind in d.ACTION_FIELDS:
         find(s.actions(TAG), lambda action, k=kind: k in action, settings=quick)
     for entity, events in d.TRIGGER_EVENTS.items():
