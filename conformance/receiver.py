@@ -138,6 +138,11 @@ class Mailbox:
             self.closed = True
 
     @property
+    def listening(self) -> bool:
+        """Whether its receiver accepts connections now (one made `beside` the run's may be paused)."""
+        return self._receiver.listening
+
+    @property
     def deliveries(self) -> list[Delivery]:
         with self._condition:
             return list(self._deliveries)

@@ -4,8 +4,11 @@ Each process has one callback receiver (`conformance.receiver.Receiver`, started
 `ProcessRun`). A case sees it through a `CaseReceiver`: the mailboxes it opens are its own (their URLs join its
 record, their inbound requests join its evidence when it ends, later arrivals become strays), and each mailbox's
 `wait_for` learns from the process's `Silence` (a protocol whose server has delivered nothing after full waits gets
-its later waits cut short, and the record says so). The item keeps its `CaseReceiver` under `CASE_RECEIVER_KEY`, so
-a time limit can say which delivery the case was waiting for.
+its later waits cut short, and the record says so). A mailbox on a receiver `beside` the run's that the case never
+waited on while it listened is `refused` in the record: the suite refused its deliveries on purpose (a "not
+listening" end point), so the environment rule does not take it for deliveries that could not reach the receiver.
+The item keeps its `CaseReceiver` under `CASE_RECEIVER_KEY`, so a time limit can say which delivery the case was
+waiting for.
 """
 
 from __future__ import annotations
@@ -29,11 +32,17 @@ class CaseMailbox:
 
     def __init__(self, box: Mailbox, silence: Silence, record: CaseRecord) -> None:
         self._box, self._silence, self._record = box, silence, record
+        self.listened = False  # the case waited on it while its receiver listened: a delivery could have come
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._box, name)
 
+    def quiet(self, within: float, where: Any = None) -> Any:
+        self.listened = self.listened or self._box.listening
+        return self._box.quiet(within, where)
+
     def wait_for(self, count: int, within: float, where: Any = None) -> Any:
+        self.listened = self.listened or self._box.listening
         protocol = self._record.protocol or ""
         wait, cut = self._silence.deadline(protocol, within)
         got = self._box.wait_for(count, wait, where)
@@ -53,12 +62,14 @@ class CaseReceiver:
         self.silence = silence
         self.mailboxes: list[Mailbox] = []
         self.sides: list[CaseReceiver] = []
+        self.opened: list[CaseMailbox] = []  # the case's view of each mailbox, in order
 
     def mailbox(self, label: str) -> CaseMailbox:
         box = self.receiver.mailbox(label)
         self.mailboxes.append(box)
         self.record.mailboxes.append(box.url)
-        return CaseMailbox(box, self.silence, self.record)
+        self.opened.append(CaseMailbox(box, self.silence, self.record))
+        return self.opened[-1]
 
     def beside(self) -> CaseReceiver:
         """A receiver of the case's own beside the run's (`Receiver.beside`: it holds a port and refuses senders
@@ -90,6 +101,9 @@ class CaseReceiver:
         for side in self.sides:
             side.close()
             side.receiver.stop()
+            # an end point beside the run's receiver that the case never waited on while it listened only ever
+            # refused deliveries, on purpose ("not listening"): it proves nothing about the receiver's reach
+            self.record.refused += [box.url for box in side.opened if not box.listened and box.url in kept]
 
 
 CASE_RECEIVER_KEY = pytest.StashKey[CaseReceiver]()  # a case item's view of the receiver, if it asked for one

@@ -85,6 +85,7 @@ class CaseRecord(Recorder):
         self.earlier_unanswered = 0             # latency counts every request sent), and those not answered
         self.leftovers: list[str] = []     # what its cleanup could not remove
         self.shortened: list[str] = []     # mailboxes whose waits were cut short: the server had delivered nothing
+        self.refused: list[str] = []       # mailboxes the suite refused every delivery to (never waited on listening)
         self.unreached: list[str] = []     # declared, but none of a generated case's examples (all run) checked it
         self._outcome = CaseOutcome.NONE   # pytest's: passed, failed, skipped
         self.started = time.time()
@@ -136,7 +137,10 @@ class CaseRecord(Recorder):
 
     @property
     def uses_receiver(self) -> bool:
-        return bool(self.mailboxes)
+        """Whether the case waited for deliveries that could reach the receiver: it has a mailbox whose deliveries
+        the suite did not refuse on purpose (`refused`: an end point scripted "not listening" proves nothing about
+        whether the server's deliveries reach the receiver)."""
+        return any(url not in self.refused for url in self.mailboxes)
 
     def job_starts(self) -> list[float]:
         """When the case started jobs on the server (`JOB_START`): where its deliveries' timeline begins."""
@@ -158,7 +162,8 @@ class CaseRecord(Recorder):
             "area": self.area, "rerun": self.rerun,
             "events": [e.as_dict() for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
-            "leftovers": list(self.leftovers), "shortened": list(self.shortened), "unreadable": self.unreadable,
+            "leftovers": list(self.leftovers), "shortened": list(self.shortened),
+            "refused": list(self.refused), "unreadable": self.unreadable,
             "unreached": list(self.unreached),
             "earlier_inbound": self.earlier_inbound, "earlier_elapsed": list(self.earlier_elapsed),
             "earlier_unanswered": self.earlier_unanswered,
@@ -190,6 +195,7 @@ class CaseRecord(Recorder):
         record.inbound = [Inbound(**r) for r in data.get("inbound", ())]
         record.leftovers = list(data.get("leftovers", ()))
         record.shortened = list(data.get("shortened", ()))
+        record.refused = list(data.get("refused", ()))
         record.unreached = list(data.get("unreached", ()))
         record.unreadable = int(data.get("unreadable", 0))
         record.earlier_inbound = int(data.get("earlier_inbound", 0))

@@ -218,6 +218,25 @@ def test_a_late_delivery_proves_reachability_and_a_stray_elsewhere_does_not():
     assert assess(catalogues(dlv), records, [Process(5, late_paths=("/cb/t/other",))]).environment_error
 
 
+def test_deliveries_the_suite_refused_on_purpose_are_no_evidence_of_a_silent_server():
+    """The generated model's minimal example may hold only "not listening" end points (issue 26): the server's
+    failed bookkeeping is a failure of the server, not a receiver it cannot reach."""
+    from conformance.record import CaseRecord
+
+    book = Requirement("SP-BOOK-NO-ANSWER", "MUST", "t", "s", "spectra")
+    from conformance.catalogue import Catalogue
+
+    record = CaseRecord("model", ("SP-BOOK-NO-ANSWER",), "spectra")
+    record.emit(ev("SP-BOOK-NO-ANSWER", "fail", "model", "failures not summed"))
+    record.mailboxes = record.refused = ["http://127.0.0.1:9/cb/t-9/1-m1"]
+    assessment = assess({"spectra": Catalogue("spectra", "S", {book.id: book})}, [record], [Process(0)])
+    assert assessment.environment_error is None and assessment.verdict.kind == "NOT CONFORMANT"
+    assert [(r.requirement.id, r.status) for r in assessment.results] == [("SP-BOOK-NO-ANSWER", "FAIL")]
+    record.refused = []  # the same case waiting on an end point that listened: the receiver rule applies
+    assert assess({"spectra": Catalogue("spectra", "S", {book.id: book})}, [record], [Process(0)]
+                  ).verdict.kind == "ENVIRONMENT ERROR"
+
+
 def test_the_environment_rule_is_judged_per_protocol():
     """VidiCore on the LAN reaches the receiver; BlackPearl behind NAT does not: only Spectra's delivery cases
     are the environment's."""
