@@ -47,7 +47,9 @@ sys.path.insert(0, str(BENCH))
 from servers import Served  # noqa: E402  (bench/ is on sys.path now)
 
 CRUD_K = "test_create or test_retrieve or test_list or test_delete"
-TARGETS = {"full_run_s": 60.0, "crud_rate_ratio": 0.6, "wake_ms": 5.0, "xdist_speedup": 5.0}
+TARGETS = {"full_run_s": 60.0, "crud_rate_ratio": 0.6, "wake_ms": 5.0, "xdist_speedup": 5.0, "broken_ratio": 1.5,
+           "silent_s": 60.0}
+ROWS = ("full", "crud", "delayed", "broken")
 DELAY = 0.05
 
 
@@ -323,6 +325,67 @@ def _exclusive_bound(probe: dict[str, Any] | None, workers: int) -> dict[str, An
             "best_speedup_of_the_cases": round((alone + rest) / (alone + rest / workers), 2)}
 
 
+# --- 5: a broken server costs at most 1.5x a clean run ---------------------------------------------------------
+
+
+def fault_names(chosen: str | None, sample: int | None) -> list[str]:
+    """The reference's faults to run: `chosen` (comma-separated names), else every `sample`-th of the registry
+    (both protocols, deterministic), else all of them."""
+    from conformance.reference.faults import FAULTS
+
+    if chosen:
+        names = [name.strip() for name in chosen.split(",") if name.strip()]
+        unknown = [name for name in names if name not in FAULTS]
+        if unknown:
+            raise SystemExit(f"bench: unknown fault(s): {', '.join(unknown)} (see `conformance faults`)")
+        return names
+    names = list(FAULTS)
+    return names[::max(1, len(names) // sample)] if sample else names
+
+
+def _flagged(results: dict[str, Any] | None) -> list[str]:
+    return [r["id"] for r in (results or {}).get("requirements", []) if r.get("status") in ("FAIL", "WARN")]
+
+
+def _slowest_cases(run: dict[str, Any], keep: int = 3) -> list[list[Any]]:
+    cases = sorted((run["probe"] or {}).get("cases", []), key=lambda c: -c["duration"])
+    return [[c["case"].rsplit("/", 1)[-1], round(c["duration"], 1), c["outcome"]] for c in cases[:keep]]
+
+
+def broken_servers(names: list[str], repeat: int) -> dict[str, Any]:
+    """The whole suite (both protocols, serial, the default profile, no HTML) against the clean embedded server
+    (`repeat` times, the median is the base) and against each named fault once: each run's wall time over the
+    clean median, the worst and the median ratio, the slowest faults (with their slowest cases)."""
+    from conformance.reference.faults import FAULTS
+
+    args = ["--html", ""]
+    clean = []
+    for i in range(repeat):
+        clean.append(conformance(f"clean-{i + 1}", args))
+        print(f"   clean {i + 1}: {clean[-1]['wall_s']:.1f} s, {clean[-1]['verdict']} (load "
+              f"{os.getloadavg()[0]:.1f})", flush=True)
+    base = median([run["wall_s"] for run in clean])
+    faults = []
+    for name in names:
+        run = conformance(f"fault-{name}", ["--fault", name, *args])
+        flagged, expected = _flagged(run["results"]), list(FAULTS[name].requirements)
+        faults.append({"fault": name, "protocol": FAULTS[name].protocol, "wall_s": round(run["wall_s"], 2),
+                       "ratio": round(run["wall_s"] / base, 2), "exit_code": run["exit_code"],
+                       "verdict": run["verdict"], "expected": expected, "flagged": flagged,
+                       "caught": all(requirement in flagged for requirement in expected),
+                       "slowest_cases": _slowest_cases(run), "load_1min": round(os.getloadavg()[0], 2),
+                       "folder": run["folder"]})
+        print(f"   {name}: {run['wall_s']:.1f} s ({faults[-1]['ratio']:.2f}x), flagged {', '.join(flagged) or 'none'}"
+              f"{'' if faults[-1]['caught'] else ' (NOT its requirement)'}; load {faults[-1]['load_1min']:.1f}",
+              flush=True)
+    ratios = [fault["ratio"] for fault in faults]
+    slowest = sorted(faults, key=lambda fault: -fault["ratio"])[:5]
+    return {"command": "conformance run --fault NAME --html ''", "clean": [_summary(run) for run in clean],
+            "clean_median_s": base, "faults": faults, "median_ratio": median(ratios) if ratios else None,
+            "worst_ratio": max(ratios) if ratios else None, "slowest": [f["fault"] for f in slowest],
+            "all_caught": all(fault["caught"] for fault in faults), "sampled": len(names)}
+
+
 # --- machine, load, table --------------------------------------------------------------------------------------------
 
 
@@ -389,6 +452,31 @@ def wait_for_quiet(quiet_cores: float, wait: float) -> dict[str, Any]:
 
 
 def table(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    if "full_run" in report:
+        rows += _classic_rows(report)
+    if "broken" in report:
+        rows += _broken_rows(report["broken"])
+    return rows
+
+
+def _broken_rows(b: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows = [(f"broken servers ({b['sampled']} faults, serial, both protocols): clean run",
+             f"{b['clean_median_s']:.1f} s",
+             "", "")]
+    if b["faults"]:
+        worst = b["faults"][[f["fault"] for f in b["faults"]].index(b["slowest"][0])]
+        rows.append(("  worst ratio to the clean run", f"{b['worst_ratio']:.2f}x ({worst['fault']}, "
+                     f"{worst['wall_s']:.0f} s)", "<= 1.5x", _met(b["worst_ratio"] <= TARGETS["broken_ratio"])))
+        rows.append(("  median ratio", f"{b['median_ratio']:.2f}x", "", ""))
+        rows.append(("  five slowest", ", ".join(f"{f['fault']} {f['ratio']:.2f}x" for f in b["faults"]
+                                                 if f["fault"] in b["slowest"]), "(info)", ""))
+        rows.append(("  each fault flagged its requirement", f"{sum(f['caught'] for f in b['faults'])}/"
+                     f"{len(b['faults'])}", "all", _met(b["all_caught"])))
+    return rows
+
+
+def _classic_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     rows = []
     full = report["full_run"]
     rows.append(("full run, both protocols (median wall)", f"{full['median_wall_s']:.1f} s", "<= 60 s",
@@ -457,7 +545,15 @@ def main(argv: list[str] | None = None) -> int:
                              "(default 0.3)")
     parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                         help="wait at most this long for --quiet-cores (default 0: start at once, only record it)")
+    parser.add_argument("--rows", default=",".join(ROWS),
+                        help=f"which figures to measure, comma-separated, of {', '.join(ROWS)} (default: all)")
+    parser.add_argument("--faults", metavar="A,B,C", help="broken: only these reference faults (default: all)")
+    parser.add_argument("--fault-sample", type=int, metavar="N",
+                        help="broken: about N faults, every k-th of the registry (default: all of them)")
     args = parser.parse_args(argv)
+    rows = [row.strip() for row in args.rows.split(",") if row.strip()]
+    if set(rows) - set(ROWS):
+        parser.error(f"--rows: unknown {', '.join(sorted(set(rows) - set(ROWS)))} (known: {', '.join(ROWS)})")
     repeat = 1 if args.quick else max(1, args.repeat)
     kinds = ("werkzeug", "tiny-keepalive") if args.quick else Served.KINDS
     protocols = ("vidicore",) if args.quick or args.delayed_protocols == "vidicore" else ("vidicore", "spectra")
@@ -472,22 +568,30 @@ def main(argv: list[str] | None = None) -> int:
     report["other_work"] = {}
     print(f"bench: {report['machine']['cores']} cores, Python {report['machine']['python']}, "
           f"commit {report['machine']['commit'][:12]}, {repeat} run(s) of each figure", flush=True)
-    print("1+3. full runs ...", flush=True)
-    with metered(report["other_work"], "full_run"):
-        report["full_run"] = full_runs(repeat)
-    print(f"2. CRUD cases and the loop on {', '.join(kinds)} ...", flush=True)
-    with metered(report["other_work"], "crud"):
-        report["crud"] = crud_figures(repeat, kinds)
-    print(f"4. {'+'.join(protocols)} behind a {DELAY * 1000:.0f} ms proxy, serial and -n {args.workers} ...",
-          flush=True)
-    with metered(report["other_work"], "delayed"):
-        report["delayed"] = delayed(protocols, args.workers, repeat)
+    if "full" in rows:
+        print("1+3. full runs ...", flush=True)
+        with metered(report["other_work"], "full_run"):
+            report["full_run"] = full_runs(repeat)
+    if "crud" in rows:
+        print(f"2. CRUD cases and the loop on {', '.join(kinds)} ...", flush=True)
+        with metered(report["other_work"], "crud"):
+            report["crud"] = crud_figures(repeat, kinds)
+    if "delayed" in rows:
+        print(f"4. {'+'.join(protocols)} behind a {DELAY * 1000:.0f} ms proxy, serial and -n {args.workers} ...",
+              flush=True)
+        with metered(report["other_work"], "delayed"):
+            report["delayed"] = delayed(protocols, args.workers, repeat)
+    if "broken" in rows:
+        names = fault_names(args.faults, args.fault_sample)
+        print(f"5. the whole suite against {len(names)} broken server(s), serial ...", flush=True)
+        with metered(report["other_work"], "broken"):
+            report["broken"] = broken_servers(names, repeat)
     report["seconds"] = time.perf_counter() - started
-    rows = table(report)
-    report["table"] = [dict(zip(("figure", "measured", "target", "met"), row)) for row in rows]
+    lines = table(report)
+    report["table"] = [dict(zip(("figure", "measured", "target", "met"), row)) for row in lines]
     Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
     print()
-    print_table(rows)
+    print_table(lines)
     print("\nother work on the machine while measuring (cores busy on average, beside the benchmark's own): "
           + ", ".join(f"{name} {m['other_cores']:.2f}" for name, m in report["other_work"].items()))
     busy = [name for name, m in report["other_work"].items() if m["other_cores"] > args.quiet_cores]
