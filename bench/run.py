@@ -49,7 +49,7 @@ from servers import Served  # noqa: E402  (bench/ is on sys.path now)
 CRUD_K = "test_create or test_retrieve or test_list or test_delete"
 TARGETS = {"full_run_s": 60.0, "crud_rate_ratio": 0.6, "wake_ms": 5.0, "xdist_speedup": 5.0, "broken_ratio": 1.5,
            "silent_s": 60.0}
-ROWS = ("full", "crud", "delayed", "broken")
+ROWS = ("full", "crud", "delayed", "broken", "silent")
 DELAY = 0.05
 
 
@@ -413,6 +413,52 @@ def broken_servers(names: list[str], repeat: int, clean_every: int) -> dict[str,
             "all_caught": all(fault["caught"] for fault in faults), "sampled": len(names)}
 
 
+# --- 6: a silent server in a minute -------------------------------------------------------------------------------
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def silent(protocols: tuple[str, ...], modes: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    """Both protocols' servers never deliver (a reference server this script starts, named by a target file whose
+    [delivery] public_url is a closed port: every delivery is refused), serially and under -n: the verdict, the
+    wall time, and each protocol's time from its first case's start to its last case's end (what the run spends
+    on a protocol whose deliveries never arrive)."""
+    out: dict[str, Any] = {"protocols": list(protocols), "modes": {}}
+    for label, extra in modes:
+        with Served("werkzeug") as server:
+            target = WORK / f"silent-{label}.toml"
+            write_target(target, server.target_data(), protocols)
+            with target.open("a") as handle:
+                handle.write(f'[delivery]\npublic_url = "http://127.0.0.1:{_closed_port()}"\n')
+            run = conformance(f"silent-{label}", [*protocols, "--target", str(target), "--html", "", *extra],
+                              env=server.env)
+        cases = (run["probe"] or {}).get("cases", [])
+        started = (run["results"] or {}).get("meta", {}).get("started")
+        per = {}
+        for protocol in protocols:
+            mine = [c for c in cases if c["protocol"] == protocol]
+            if mine:
+                first = min(c["started"] for c in mine)
+                per[protocol] = {"first_case_to_last_end_s": round(max(c["started"] + c["duration"] for c in mine)
+                                                                   - first, 1),
+                                 "run_start_to_last_end_s": round(max(c["started"] + c["duration"] for c in mine)
+                                                                  - started, 1) if started else None,
+                                 "cases": len(mine), "slowest_cases": _slowest_cases({"probe": {"cases": mine}})}
+        out["modes"][label] = {"wall_s": round(run["wall_s"], 1), "exit_code": run["exit_code"],
+                               "verdict": run["verdict"], "per_protocol": per, "folder": run["folder"],
+                               "load_1min": round(os.getloadavg()[0], 2)}
+        print(f"   {label}: {run['wall_s']:.1f} s, {run['verdict'][:100]}; "
+              + ", ".join(f"{p} {v['first_case_to_last_end_s']:.0f} s" for p, v in per.items())
+              + f" (load {os.getloadavg()[0]:.1f})", flush=True)
+    return out
+
+
 # --- machine, load, table --------------------------------------------------------------------------------------------
 
 
@@ -484,6 +530,13 @@ def table(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         rows += _classic_rows(report)
     if "broken" in report:
         rows += _broken_rows(report["broken"])
+    if "silent" in report:
+        for label, mode in report["silent"]["modes"].items():
+            for protocol, figures in mode["per_protocol"].items():
+                took = figures["first_case_to_last_end_s"]
+                rows.append((f"silent {protocol} server, {label}: its first case to its last",
+                             f"{took:.0f} s ({'ENVIRONMENT ERROR' if mode['exit_code'] == 2 else mode['verdict'][:30]})",
+                             "<= 60 s", _met(took <= TARGETS["silent_s"] and mode["exit_code"] == 2)))
     return rows
 
 
@@ -616,6 +669,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"5. the whole suite against {len(names)} broken server(s), serial ...", flush=True)
         with metered(report["other_work"], "broken"):
             report["broken"] = broken_servers(names, repeat, args.clean_every)
+    if "silent" in rows:
+        print("6. servers that never deliver, serial and -n 2 ...", flush=True)
+        with metered(report["other_work"], "silent"):
+            report["silent"] = silent(("vidicore", "spectra"), [("serial", []), ("n2", ["-n", "2"])])
     report["seconds"] = time.perf_counter() - started
     lines = table(report)
     report["table"] = [dict(zip(("figure", "measured", "target", "met"), row)) for row in lines]

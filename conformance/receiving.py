@@ -78,6 +78,11 @@ class CaseReceiver:
         self.sides.append(side)
         return side
 
+    @property
+    def settled(self) -> Any:
+        """The receiver's `settled` (the embedded server's "nothing left to send", else None)."""
+        return self.receiver.settled
+
     def resume(self) -> None:
         self.receiver.resume()
 
