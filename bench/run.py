@@ -426,7 +426,7 @@ def _closed_port() -> int:
 
 def silent(protocols: tuple[str, ...], modes: list[tuple[str, list[str]]]) -> dict[str, Any]:
     """Both protocols' servers never deliver (a reference server this script starts, named by a target file whose
-    [delivery] public_url is a closed port: every delivery is refused), serially and under -n: the verdict, the
+    [delivery] public_url is a closed address: every delivery is refused), serially and under -n: the verdict, the
     wall time, and each protocol's time from its first case's start to its last case's end (what the run spends
     on a protocol whose deliveries never arrive)."""
     out: dict[str, Any] = {"protocols": list(protocols), "modes": {}}
@@ -435,7 +435,9 @@ def silent(protocols: tuple[str, ...], modes: list[tuple[str, list[str]]]) -> di
             target = WORK / f"silent-{label}.toml"
             write_target(target, server.target_data(), protocols)
             with target.open("a") as handle:
-                handle.write(f'[delivery]\npublic_url = "http://127.0.0.1:{_closed_port()}"\n')
+                # 127.0.0.2: no receiver of the run listens there (they listen on 127.0.0.1), not even the ones a
+                # case makes beside the run's at other ports: every delivery is refused
+                handle.write(f'[delivery]\npublic_url = "http://127.0.0.2:{_closed_port()}"\n')
             run = conformance(f"silent-{label}", [*protocols, "--target", str(target), "--html", "", *extra],
                               env=server.env)
         cases = (run["probe"] or {}).get("cases", [])
