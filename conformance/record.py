@@ -89,6 +89,7 @@ class CaseRecord(Recorder):
         self.hastened: list[str] = []      # waits cut because the same defect had shown in full (`setup.Stretched`)
         self.hastened_at = 0.0             # when the first was cut (time.time()): what failed after it is BLOCKED
         self.stretched: Any = None         # the process's `setup.Stretched` (never sent to the controller)
+        self.silenced = ""                 # why it was not run: its protocol's server had delivered nothing
         self.unreached: list[str] = []     # declared, but none of a generated case's examples (all run) checked it
         self._outcome = CaseOutcome.NONE   # pytest's: passed, failed, skipped
         self.started = time.time()
@@ -174,6 +175,7 @@ class CaseRecord(Recorder):
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
             "leftovers": list(self.leftovers), "shortened": list(self.shortened),
             "refused": list(self.refused), "hastened": list(self.hastened), "hastened_at": self.hastened_at,
+            "silenced": self.silenced,
             "unreadable": self.unreadable,
             "unreached": list(self.unreached),
             "earlier_inbound": self.earlier_inbound, "earlier_elapsed": list(self.earlier_elapsed),
@@ -209,6 +211,7 @@ class CaseRecord(Recorder):
         record.refused = list(data.get("refused", ()))
         record.hastened = list(data.get("hastened", ()))
         record.hastened_at = float(data.get("hastened_at", 0.0))
+        record.silenced = str(data.get("silenced", ""))
         record.unreached = list(data.get("unreached", ()))
         record.unreadable = int(data.get("unreadable", 0))
         record.earlier_inbound = int(data.get("earlier_inbound", 0))

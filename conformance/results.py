@@ -361,14 +361,16 @@ def unreachable_protocols(records: Sequence[CaseRecord], processes: Sequence[Pro
     """The environment rule, per protocol: its cases waited for deliveries, some of their checks failed, the
     server's API answered well in the run (every request of the protocol's cases got an answer, none 5xx, every
     answer read was readable; its target did not stop), and
-    not one request reached any of its mailboxes (not even late, after its case ended). Then the receiver was not
+    not one request reached any of its mailboxes (cases not run because the protocol's server had delivered nothing,
+    `silenced`, count as such failures) (not even late, after its case ended). Then the receiver was not
     reachable from that protocol's server: an error of the environment, not of the server. (A stray to a path no
     mailbox owns proves nothing about any protocol's server.)"""
     stopped = {protocol for process in processes for protocol in process.stopped}
     found = []
     for protocol in dict.fromkeys(record.protocol for record in records if record.uses_receiver and record.protocol):
         waited = [record for record in records if record.protocol == protocol and record.uses_receiver]
-        failed = any(event.outcome is Outcome.FAIL for record in waited for event in record.events)
+        failed = any(event.outcome is Outcome.FAIL for record in waited for event in record.events) or any(
+            getattr(record, "silenced", "") for record in records if record.protocol == protocol)
         if protocol in stopped or not failed:
             continue
         mine = [record for record in records if record.protocol == protocol]

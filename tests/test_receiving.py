@@ -46,3 +46,19 @@ def test_refused_end_points_survive_the_trip_to_the_controller():
     record.mailboxes, record.refused = ["http://h/cb/1"], ["http://h/cb/1"]
     back = CaseRecord.from_dict(record.to_dict())
     assert back.refused == ["http://h/cb/1"] and not back.uses_receiver
+
+
+def test_a_case_stops_blocked_at_its_first_mailbox_once_its_server_counts_as_silent(receiver):
+    from conformance.run import Silence
+
+    silence = Silence(after=1)
+    first = CaseRecord("first", ("SP-DLV-FIRES",), "spectra")
+    CaseReceiver(receiver, first, silence).mailbox("m").wait_for(1, within=0.01)  # a full wait, nothing came
+    later = CaseRecord("later", ("SP-DLV-FIRES", "SP-DLV-JOB"), "spectra")
+    with pytest.raises(pytest.skip.Exception):
+        CaseReceiver(receiver, later, silence).mailbox("m")
+    assert later.silenced.startswith("not run: spectra's server delivered nothing in 1 full waits")
+    assert [(e.requirement, e.outcome) for e in later.events] == [("SP-DLV-FIRES", "blocked"), ("SP-DLV-JOB", "blocked")]
+    assert later.shortened == later.mailboxes and len(later.mailboxes) == 1
+    other = CaseRecord("vc", ("VC-DLV",), "vidicore")
+    CaseReceiver(receiver, other, silence).mailbox("m")  # another protocol: runs

@@ -390,6 +390,39 @@ def test_silence_cuts_waits_after_two_empty_full_waits_until_one_delivery_arrive
     assert Silence(after=0).deadline("vidicore", 10) == (10, False)
 
 
+def test_a_protocol_is_silent_after_two_empty_full_waits_unless_something_of_it_arrived_even_late():
+    from conformance.run import Silence
+
+    silence = Silence(after=2)
+    silence.waited("spectra", got_any=False, cut=False, path="/cb/t/1-a")
+    assert not silence.silent("spectra")
+    silence.waited("spectra", got_any=False, cut=False, path="/cb/t/2-b")
+    assert silence.silent("spectra") and not silence.silent("vidicore")
+    assert silence.silent("spectra", late=["/cb/t/9-other"])  # a stray of another path proves nothing
+    assert not silence.silent("spectra", late=["/cb/t/2-b?x=1"])  # its delivery came, late: slow, not silent
+    assert not Silence(after=0).silent("spectra")
+
+
+def test_cases_not_run_because_their_server_was_silent_count_for_the_environment_rule():
+    """Two full waits got nothing (BLOCKED by their precondition, no FAIL), then every later delivery case was not
+    run (`silenced`): nothing of the protocol arrived, its API answered well: ENVIRONMENT ERROR."""
+    from conformance.catalogue import Catalogue
+    from conformance.record import CaseRecord
+
+    fires = Requirement("SP-DLV-FIRES", "MUST", "t", "s", "spectra")
+    records = []
+    for number in range(3):
+        record = CaseRecord(f"c{number}", (fires.id,), "spectra")
+        record.mailboxes = [f"http://127.0.0.1:9/cb/t/{number}-m"]
+        record.emit(CheckEvent(fires.id, "blocked", record.case, "the completion delivered nothing"))
+        records.append(record)
+    cats = {"spectra": Catalogue("spectra", "S", {fires.id: fires})}
+    assert assess(cats, records, [Process(0)]).verdict.kind != "ENVIRONMENT ERROR"  # nothing failed: not blamed
+    records[2].silenced = "not run: spectra's server delivered nothing ..."
+    back = [CaseRecord.from_dict(record.to_dict()) for record in records]
+    assert assess(cats, back, [Process(0)]).verdict.kind == "ENVIRONMENT ERROR"
+
+
 # --- waivers --------------------------------------------------------------------------------------------------
 
 
