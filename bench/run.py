@@ -347,6 +347,17 @@ def _flagged(results: dict[str, Any] | None) -> list[str]:
     return [r["id"] for r in (results or {}).get("requirements", []) if r.get("status") in ("FAIL", "WARN")]
 
 
+def _stopped(run: dict[str, Any], clean: dict[str, Any]) -> dict[str, Any]:
+    """The cases a fault made fail or block (pytest's outcome not passed), their time in the fault's run and in
+    the clean run: the time the defect cost where it showed, much less noisy than two whole runs' wall times."""
+    before = {c["case"]: c["duration"] for c in (clean["probe"] or {}).get("cases", [])}
+    mine = [c for c in (run["probe"] or {}).get("cases", []) if c["outcome"] != "passed" and c["case"] in before]
+    return {"cases": len(mine), "fault_s": round(sum(c["duration"] for c in mine), 2),
+            "clean_s": round(sum(before[c["case"]] for c in mine), 2),
+            "each": [[c["case"].rsplit("/", 1)[-1], round(c["duration"], 2), round(before[c["case"]], 2)]
+                     for c in sorted(mine, key=lambda c: -c["duration"])[:5]]}
+
+
 def _slowest_cases(run: dict[str, Any], keep: int = 3) -> list[list[Any]]:
     cases = sorted((run["probe"] or {}).get("cases", []), key=lambda c: -c["duration"])
     return [[c["case"].rsplit("/", 1)[-1], round(c["duration"], 1), c["outcome"]] for c in cases[:keep]]
@@ -390,8 +401,10 @@ def broken_servers(names: list[str], repeat: int, clean_every: int) -> dict[str,
                        "blocked": [r["id"] for r in (run["results"] or {}).get("requirements", [])
                                    if r.get("status") == "BLOCKED"],
                        "slowest_cases": _slowest_cases(run), "load_1min": round(os.getloadavg()[0], 2),
-                       "folder": run["folder"]})
-        print(f"   {name}: {run['wall_s']:.1f} s (cpu {faults[-1]['cpu_s']:.1f} s), flagged "
+                       "stopped_cases": _stopped(run, clean[-1]), "folder": run["folder"]})
+        stopped = faults[-1]["stopped_cases"]
+        print(f"   {name}: {run['wall_s']:.1f} s (cpu {faults[-1]['cpu_s']:.1f} s; its {stopped['cases']} failed or "
+              f"blocked cases {stopped['fault_s']:.1f} s, clean {stopped['clean_s']:.1f} s), flagged "
               f"{', '.join(flagged) or 'none'}{'' if faults[-1]['caught'] else ' (NOT its requirement)'}; load "
               f"{faults[-1]['load_1min']:.1f}", flush=True)
         if (index + 1) % clean_every == 0 or index + 1 == len(names):
@@ -554,6 +567,13 @@ def _broken_rows(b: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         rows.append(("  median ratio", f"{b['median_ratio']:.2f}x", "", ""))
         rows.append(("  five slowest", ", ".join(f"{name} {by_name[name]['ratio']:.2f}x" for name in b["slowest"]),
                      "(info)", ""))
+        stopped = [f for f in b["faults"] if "stopped_cases" in f]
+        if stopped:
+            worst_cost = max(stopped, key=lambda f: f["stopped_cases"]["fault_s"] - f["stopped_cases"]["clean_s"])
+            cost = worst_cost["stopped_cases"]
+            rows.append(("  most time a defect added in its failed/blocked cases",
+                         f"+{cost['fault_s'] - cost['clean_s']:.1f} s ({worst_cost['fault']}: {cost['cases']} cases, "
+                         f"{cost['fault_s']:.1f} s vs {cost['clean_s']:.1f} s clean)", "(info)", ""))
         rows.append(("  each fault flagged its requirement", f"{sum(f['caught'] for f in b['faults'])}/"
                      f"{len(b['faults'])}", "all", _met(b["all_caught"])))
     return rows
