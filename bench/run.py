@@ -429,28 +429,36 @@ def broken_servers(names: list[str], repeat: int, clean_every: int) -> dict[str,
 # --- 6: a silent server in a minute -------------------------------------------------------------------------------
 
 
-def _closed_port() -> int:
-    import socket
+@contextmanager
+def never_delivering():
+    """The reference server this process starts never delivers: every attempt of its dispatcher ends as a refused
+    connection would, without a request leaving it (a bench-only patch: the suite has no such fault, and a target's
+    public_url cannot point elsewhere under -n, where each worker has its own receiver)."""
+    from conformance.reference import dispatch
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    original = dispatch.Dispatcher._attempt
+
+    def refused(self: Any, outbound: Any) -> Any:
+        return dispatch.Outcome(None, f"no answer from {outbound.url}: ConnectionRefusedError: [Errno 111] "
+                                      "Connection refused (bench: a server that never delivers)")
+
+    dispatch.Dispatcher._attempt = refused  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        dispatch.Dispatcher._attempt = original  # type: ignore[method-assign]
 
 
 def silent(protocols: tuple[str, ...], modes: list[tuple[str, list[str]]]) -> dict[str, Any]:
-    """Both protocols' servers never deliver (a reference server this script starts, named by a target file whose
-    [delivery] public_url is a closed address: every delivery is refused), serially and under -n: the verdict, the
-    wall time, and each protocol's time from its first case's start to its last case's end (what the run spends
-    on a protocol whose deliveries never arrive)."""
+    """Both protocols' servers never deliver (a reference server this script starts, named by a target file, whose
+    every delivery attempt fails: `never_delivering`), serially and under -n: the verdict, the wall time, and each
+    protocol's time from its first case's start to its last case's end (what the run spends on a protocol whose
+    deliveries never arrive)."""
     out: dict[str, Any] = {"protocols": list(protocols), "modes": {}}
     for label, extra in modes:
-        with Served("werkzeug") as server:
+        with never_delivering(), Served("werkzeug") as server:
             target = WORK / f"silent-{label}.toml"
             write_target(target, server.target_data(), protocols)
-            with target.open("a") as handle:
-                # 127.0.0.2: no receiver of the run listens there (they listen on 127.0.0.1), not even the ones a
-                # case makes beside the run's at other ports: every delivery is refused
-                handle.write(f'[delivery]\npublic_url = "http://127.0.0.2:{_closed_port()}"\n')
             run = conformance(f"silent-{label}", [*protocols, "--target", str(target), "--html", "", *extra],
                               env=server.env)
         cases = (run["probe"] or {}).get("cases", [])
