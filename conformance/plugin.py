@@ -285,7 +285,6 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
         return (yield)
     record = item.stash[RECORD_KEY] = CaseRecord(item.nodeid, facts.requirements, facts.protocol,
                                                  rerun=_rerun(item, facts), area=facts.area)
-    record.stretched = process_run(item.config).stretched  # one full wait per defect (`setup.Stretched`)
     item.config.hook.pytest_conformance_started(record=record, item=item)
     with recording(record):
         return (yield)

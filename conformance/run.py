@@ -21,7 +21,6 @@ from conformance import protocols
 from conformance.http import HttpClient, Redactor, TransportError, recording
 from conformance.names import Names
 from conformance.record import CaseRecord, ProcessSummary
-from conformance.setup import Stretched
 from conformance.status import ExitCode
 from conformance.tables import DEFAULT_CASE_TIMEOUT
 from conformance.target import DeliverySettings, Target, target_from_mapping
@@ -102,7 +101,6 @@ class ProcessRun:
     untargeted: set[str] = field(default_factory=set)  # protocols whose cases were dropped: not in the target
     reference: Any = None
     silence: Silence = field(default_factory=Silence)  # what this process learned of each server's deliveries
-    stretched: Stretched = field(default_factory=Stretched)  # the defects that showed after a full wait
     behaviours: tuple[str, ...] = ()  # the embedded reference server's conforming behaviours (--reference-behaviour)
     problem: str | None = None  # a configuration error found at collection (an unknown waiver id): no case runs
     target_sha256: str | None = None  # the target file's, as the controller read it

@@ -78,7 +78,12 @@ class Stretched:
     evidence; later polls naming the same requirement (in any case of the process) wait at most `short` seconds,
     and their case's record says so (`CaseRecord.hastened`). The assessment turns what such a case fails after the
     shortened wait into BLOCKED (`results.HASTENED`): a shortened wait never makes a FAIL on its own, and the
-    requirement fails through the case that waited in full."""
+    requirement fails through the case that waited in full.
+
+    Not wired into runs yet (no record carries one): what one process learns depends on the order its cases ran
+    in, so a run on N workers would not report exactly what a serial run reports (tests/test_parallel.py: which
+    case waited in full and which was cut differ). It needs a memory shared by the run's workers and an outcome
+    that does not depend on the order before it is switched on."""
 
     def __init__(self, short: float = 1.0) -> None:
         self.short = short
