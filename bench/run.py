@@ -47,7 +47,9 @@ sys.path.insert(0, str(BENCH))
 from servers import Served  # noqa: E402  (bench/ is on sys.path now)
 
 CRUD_K = "test_create or test_retrieve or test_list or test_delete"
-TARGETS = {"full_run_s": 60.0, "crud_rate_ratio": 0.6, "wake_ms": 5.0, "xdist_speedup": 5.0}
+TARGETS = {"full_run_s": 60.0, "crud_rate_ratio": 0.6, "wake_ms": 5.0, "xdist_speedup": 5.0, "broken_ratio": 1.5,
+           "silent_s": 60.0}
+ROWS = ("full", "crud", "delayed", "broken", "silent")
 DELAY = 0.05
 
 
@@ -323,6 +325,163 @@ def _exclusive_bound(probe: dict[str, Any] | None, workers: int) -> dict[str, An
             "best_speedup_of_the_cases": round((alone + rest) / (alone + rest / workers), 2)}
 
 
+# --- 5: a broken server costs at most 1.5x a clean run ---------------------------------------------------------
+
+
+def fault_names(chosen: str | None, sample: int | None) -> list[str]:
+    """The reference's faults to run: `chosen` (comma-separated names), else every `sample`-th of the registry
+    (both protocols, deterministic), else all of them."""
+    from conformance.reference.faults import FAULTS
+
+    if chosen:
+        names = [name.strip() for name in chosen.split(",") if name.strip()]
+        unknown = [name for name in names if name not in FAULTS]
+        if unknown:
+            raise SystemExit(f"bench: unknown fault(s): {', '.join(unknown)} (see `conformance faults`)")
+        return names
+    names = list(FAULTS)
+    return names[::max(1, len(names) // sample)] if sample else names
+
+
+def _flagged(results: dict[str, Any] | None) -> list[str]:
+    return [r["id"] for r in (results or {}).get("requirements", []) if r.get("status") in ("FAIL", "WARN")]
+
+
+def _stopped(run: dict[str, Any], clean: dict[str, Any]) -> dict[str, Any]:
+    """The cases a fault made fail or block (pytest's outcome not passed), their time in the fault's run and in
+    the clean run: the time the defect cost where it showed, much less noisy than two whole runs' wall times."""
+    before = {c["case"]: c["duration"] for c in (clean["probe"] or {}).get("cases", [])}
+    mine = [c for c in (run["probe"] or {}).get("cases", []) if c["outcome"] != "passed" and c["case"] in before]
+    return {"cases": len(mine), "fault_s": round(sum(c["duration"] for c in mine), 2),
+            "clean_s": round(sum(before[c["case"]] for c in mine), 2),
+            "each": [[c["case"].rsplit("/", 1)[-1], round(c["duration"], 2), round(before[c["case"]], 2)]
+                     for c in sorted(mine, key=lambda c: -c["duration"])[:5]]}
+
+
+def _slowest_cases(run: dict[str, Any], keep: int = 3) -> list[list[Any]]:
+    cases = sorted((run["probe"] or {}).get("cases", []), key=lambda c: -c["duration"])
+    return [[c["case"].rsplit("/", 1)[-1], round(c["duration"], 1), c["outcome"]] for c in cases[:keep]]
+
+
+def _cpu_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def broken_servers(names: list[str], repeat: int, clean_every: int) -> dict[str, Any]:
+    """The whole suite (both protocols, serial, the default profile, no HTML) against the clean embedded server
+    and against each named fault once. The machine's load moves a lot (2 shared cores): a clean run comes before
+    the faults and again after every `clean_every` of them (at least `repeat` in all), and each fault's ratio is to
+    the mean of the clean runs just before and just after it. Each run's CPU seconds (the suite's processes) are
+    kept too: a defect that stretches a wait adds wall time, not CPU time."""
+    from conformance.reference.faults import FAULTS
+
+    args = ["--html", ""]
+    clean: list[dict[str, Any]] = []
+
+    def clean_run() -> None:
+        cpu = _cpu_children()
+        run = conformance(f"clean-{len(clean) + 1}", args)
+        run["cpu_s"] = _cpu_children() - cpu
+        run["after_faults"] = len(faults)
+        clean.append(run)
+        print(f"   clean {len(clean)}: {run['wall_s']:.1f} s (cpu {run['cpu_s']:.1f} s), {run['verdict']} (load "
+              f"{os.getloadavg()[0]:.1f})", flush=True)
+
+    faults: list[dict[str, Any]] = []
+    clean_run()
+    for index, name in enumerate(names):
+        cpu = _cpu_children()
+        run = conformance(f"fault-{name}", ["--fault", name, *args])
+        flagged, expected = _flagged(run["results"]), list(FAULTS[name].requirements)
+        faults.append({"fault": name, "protocol": FAULTS[name].protocol, "wall_s": round(run["wall_s"], 2),
+                       "cpu_s": round(_cpu_children() - cpu, 2), "clean_before": len(clean) - 1,
+                       "exit_code": run["exit_code"], "verdict": run["verdict"], "expected": expected,
+                       "flagged": flagged, "caught": all(requirement in flagged for requirement in expected),
+                       "blocked": [r["id"] for r in (run["results"] or {}).get("requirements", [])
+                                   if r.get("status") == "BLOCKED"],
+                       "slowest_cases": _slowest_cases(run), "load_1min": round(os.getloadavg()[0], 2),
+                       "stopped_cases": _stopped(run, clean[-1]), "folder": run["folder"]})
+        stopped = faults[-1]["stopped_cases"]
+        print(f"   {name}: {run['wall_s']:.1f} s (cpu {faults[-1]['cpu_s']:.1f} s; its {stopped['cases']} failed or "
+              f"blocked cases {stopped['fault_s']:.1f} s, clean {stopped['clean_s']:.1f} s), flagged "
+              f"{', '.join(flagged) or 'none'}{'' if faults[-1]['caught'] else ' (NOT its requirement)'}; load "
+              f"{faults[-1]['load_1min']:.1f}", flush=True)
+        if (index + 1) % clean_every == 0 or index + 1 == len(names):
+            clean_run()
+    while len(clean) < repeat:
+        clean_run()
+    for fault in faults:
+        around = [clean[fault["clean_before"]]["wall_s"]] + ([clean[fault["clean_before"] + 1]["wall_s"]]
+                                                             if fault["clean_before"] + 1 < len(clean) else [])
+        fault["clean_s"] = round(statistics.mean(around), 2)
+        fault["ratio"] = round(fault["wall_s"] / fault["clean_s"], 2)
+    ratios = [fault["ratio"] for fault in faults]
+    slowest = sorted(faults, key=lambda fault: -fault["ratio"])[:5]
+    return {"command": "conformance run --fault NAME --html ''",
+            "clean": [{**_summary(run), "cpu_s": round(run["cpu_s"], 2)} for run in clean],
+            "clean_median_s": median([run["wall_s"] for run in clean]), "faults": faults,
+            "median_ratio": median(ratios) if ratios else None,
+            "worst_ratio": max(ratios) if ratios else None, "slowest": [f["fault"] for f in slowest],
+            "all_caught": all(fault["caught"] for fault in faults), "sampled": len(names)}
+
+
+# --- 6: a silent server in a minute -------------------------------------------------------------------------------
+
+
+@contextmanager
+def never_delivering():
+    """The reference server this process starts never delivers: every attempt of its dispatcher ends as a refused
+    connection would, without a request leaving it (a bench-only patch: the suite has no such fault, and a target's
+    public_url cannot point elsewhere under -n, where each worker has its own receiver)."""
+    from conformance.reference import dispatch
+
+    original = dispatch.Dispatcher._attempt
+
+    def refused(self: Any, outbound: Any) -> Any:
+        return dispatch.Outcome(None, f"no answer from {outbound.url}: ConnectionRefusedError: [Errno 111] "
+                                      "Connection refused (bench: a server that never delivers)")
+
+    dispatch.Dispatcher._attempt = refused  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        dispatch.Dispatcher._attempt = original  # type: ignore[method-assign]
+
+
+def silent(protocols: tuple[str, ...], modes: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    """Both protocols' servers never deliver (a reference server this script starts, named by a target file, whose
+    every delivery attempt fails: `never_delivering`), serially and under -n: the verdict, the wall time, and each
+    protocol's time from its first case's start to its last case's end (what the run spends on a protocol whose
+    deliveries never arrive)."""
+    out: dict[str, Any] = {"protocols": list(protocols), "modes": {}}
+    for label, extra in modes:
+        with never_delivering(), Served("werkzeug") as server:
+            target = WORK / f"silent-{label}.toml"
+            write_target(target, server.target_data(), protocols)
+            run = conformance(f"silent-{label}", [*protocols, "--target", str(target), "--html", "", *extra],
+                              env=server.env)
+        cases = (run["probe"] or {}).get("cases", [])
+        started = (run["results"] or {}).get("meta", {}).get("started")
+        per = {}
+        for protocol in protocols:
+            mine = [c for c in cases if c["protocol"] == protocol]
+            if mine:
+                first = min(c["started"] for c in mine)
+                per[protocol] = {"first_case_to_last_end_s": round(max(c["started"] + c["duration"] for c in mine)
+                                                                   - first, 1),
+                                 "run_start_to_last_end_s": round(max(c["started"] + c["duration"] for c in mine)
+                                                                  - started, 1) if started else None,
+                                 "cases": len(mine), "slowest_cases": _slowest_cases({"probe": {"cases": mine}})}
+        out["modes"][label] = {"wall_s": round(run["wall_s"], 1), "exit_code": run["exit_code"],
+                               "verdict": run["verdict"], "per_protocol": per, "folder": run["folder"],
+                               "load_1min": round(os.getloadavg()[0], 2)}
+        print(f"   {label}: {run['wall_s']:.1f} s, {run['verdict'][:100]}; "
+              + ", ".join(f"{p} {v['first_case_to_last_end_s']:.0f} s" for p, v in per.items())
+              + f" (load {os.getloadavg()[0]:.1f})", flush=True)
+    return out
+
+
 # --- machine, load, table --------------------------------------------------------------------------------------------
 
 
@@ -389,6 +548,46 @@ def wait_for_quiet(quiet_cores: float, wait: float) -> dict[str, Any]:
 
 
 def table(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows = []
+    if "full_run" in report:
+        rows += _classic_rows(report)
+    if "broken" in report:
+        rows += _broken_rows(report["broken"])
+    if "silent" in report:
+        for label, mode in report["silent"]["modes"].items():
+            for protocol, figures in mode["per_protocol"].items():
+                took = figures["first_case_to_last_end_s"]
+                rows.append((f"silent {protocol} server, {label}: its first case to its last",
+                             f"{took:.0f} s ({'ENVIRONMENT ERROR' if mode['exit_code'] == 2 else mode['verdict'][:30]})",
+                             "<= 60 s", _met(took <= TARGETS["silent_s"] and mode["exit_code"] == 2)))
+    return rows
+
+
+def _broken_rows(b: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    rows = [(f"broken servers ({b['sampled']} faults, serial, both protocols): clean run",
+             f"{b['clean_median_s']:.1f} s",
+             "", "")]
+    if b["faults"]:
+        by_name = {f["fault"]: f for f in b["faults"]}
+        worst = by_name[b["slowest"][0]]
+        rows.append(("  worst ratio to the clean run", f"{b['worst_ratio']:.2f}x ({worst['fault']}, "
+                     f"{worst['wall_s']:.0f} s)", "<= 1.5x", _met(b["worst_ratio"] <= TARGETS["broken_ratio"])))
+        rows.append(("  median ratio", f"{b['median_ratio']:.2f}x", "", ""))
+        rows.append(("  five slowest", ", ".join(f"{name} {by_name[name]['ratio']:.2f}x" for name in b["slowest"]),
+                     "(info)", ""))
+        stopped = [f for f in b["faults"] if "stopped_cases" in f]
+        if stopped:
+            worst_cost = max(stopped, key=lambda f: f["stopped_cases"]["fault_s"] - f["stopped_cases"]["clean_s"])
+            cost = worst_cost["stopped_cases"]
+            rows.append(("  most time a defect added in its failed/blocked cases",
+                         f"+{cost['fault_s'] - cost['clean_s']:.1f} s ({worst_cost['fault']}: {cost['cases']} cases, "
+                         f"{cost['fault_s']:.1f} s vs {cost['clean_s']:.1f} s clean)", "(info)", ""))
+        rows.append(("  each fault flagged its requirement", f"{sum(f['caught'] for f in b['faults'])}/"
+                     f"{len(b['faults'])}", "all", _met(b["all_caught"])))
+    return rows
+
+
+def _classic_rows(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     rows = []
     full = report["full_run"]
     rows.append(("full run, both protocols (median wall)", f"{full['median_wall_s']:.1f} s", "<= 60 s",
@@ -457,7 +656,17 @@ def main(argv: list[str] | None = None) -> int:
                              "(default 0.3)")
     parser.add_argument("--wait", type=float, default=0.0, metavar="SECONDS",
                         help="wait at most this long for --quiet-cores (default 0: start at once, only record it)")
+    parser.add_argument("--rows", default=",".join(ROWS),
+                        help=f"which figures to measure, comma-separated, of {', '.join(ROWS)} (default: all)")
+    parser.add_argument("--faults", metavar="A,B,C", help="broken: only these reference faults (default: all)")
+    parser.add_argument("--fault-sample", type=int, metavar="N",
+                        help="broken: about N faults, every k-th of the registry (default: all of them)")
+    parser.add_argument("--clean-every", type=int, default=3, metavar="K",
+                        help="broken: a clean run again after every K faults (the load moves; default 3)")
     args = parser.parse_args(argv)
+    rows = [row.strip() for row in args.rows.split(",") if row.strip()]
+    if set(rows) - set(ROWS):
+        parser.error(f"--rows: unknown {', '.join(sorted(set(rows) - set(ROWS)))} (known: {', '.join(ROWS)})")
     repeat = 1 if args.quick else max(1, args.repeat)
     kinds = ("werkzeug", "tiny-keepalive") if args.quick else Served.KINDS
     protocols = ("vidicore",) if args.quick or args.delayed_protocols == "vidicore" else ("vidicore", "spectra")
@@ -472,22 +681,34 @@ def main(argv: list[str] | None = None) -> int:
     report["other_work"] = {}
     print(f"bench: {report['machine']['cores']} cores, Python {report['machine']['python']}, "
           f"commit {report['machine']['commit'][:12]}, {repeat} run(s) of each figure", flush=True)
-    print("1+3. full runs ...", flush=True)
-    with metered(report["other_work"], "full_run"):
-        report["full_run"] = full_runs(repeat)
-    print(f"2. CRUD cases and the loop on {', '.join(kinds)} ...", flush=True)
-    with metered(report["other_work"], "crud"):
-        report["crud"] = crud_figures(repeat, kinds)
-    print(f"4. {'+'.join(protocols)} behind a {DELAY * 1000:.0f} ms proxy, serial and -n {args.workers} ...",
-          flush=True)
-    with metered(report["other_work"], "delayed"):
-        report["delayed"] = delayed(protocols, args.workers, repeat)
+    if "full" in rows:
+        print("1+3. full runs ...", flush=True)
+        with metered(report["other_work"], "full_run"):
+            report["full_run"] = full_runs(repeat)
+    if "crud" in rows:
+        print(f"2. CRUD cases and the loop on {', '.join(kinds)} ...", flush=True)
+        with metered(report["other_work"], "crud"):
+            report["crud"] = crud_figures(repeat, kinds)
+    if "delayed" in rows:
+        print(f"4. {'+'.join(protocols)} behind a {DELAY * 1000:.0f} ms proxy, serial and -n {args.workers} ...",
+              flush=True)
+        with metered(report["other_work"], "delayed"):
+            report["delayed"] = delayed(protocols, args.workers, repeat)
+    if "broken" in rows:
+        names = fault_names(args.faults, args.fault_sample)
+        print(f"5. the whole suite against {len(names)} broken server(s), serial ...", flush=True)
+        with metered(report["other_work"], "broken"):
+            report["broken"] = broken_servers(names, repeat, args.clean_every)
+    if "silent" in rows:
+        print("6. servers that never deliver, serial and -n 2 ...", flush=True)
+        with metered(report["other_work"], "silent"):
+            report["silent"] = silent(("vidicore", "spectra"), [("serial", []), ("n2", ["-n", "2"])])
     report["seconds"] = time.perf_counter() - started
-    rows = table(report)
-    report["table"] = [dict(zip(("figure", "measured", "target", "met"), row)) for row in rows]
+    lines = table(report)
+    report["table"] = [dict(zip(("figure", "measured", "target", "met"), row)) for row in lines]
     Path(args.output).write_text(json.dumps(report, indent=2) + "\n")
     print()
-    print_table(rows)
+    print_table(lines)
     print("\nother work on the machine while measuring (cores busy on average, beside the benchmark's own): "
           + ", ".join(f"{name} {m['other_cores']:.2f}" for name, m in report["other_work"].items()))
     busy = [name for name, m in report["other_work"].items() if m["other_cores"] > args.quiet_cores]

@@ -37,6 +37,7 @@ MAX_STORED_BYTES = 256 << 20      # of all bodies kept in one run
 MAX_STRAYS = 10_000               # stray records kept (the count in `total` goes on)
 _POLL_INTERVAL = 0.05             # how often the server loop checks for stop() (the library's default is 0.5 s)
 _READ_CHUNK = 65_536
+_SETTLED_INTERVAL = 0.05          # how often a wait for deliveries asks a server that can say so whether it is idle
 
 Predicate = Callable[["Delivery"], bool]
 
@@ -138,13 +139,20 @@ class Mailbox:
             self.closed = True
 
     @property
+    def listening(self) -> bool:
+        """Whether its receiver accepts connections now (one made `beside` the run's may be paused)."""
+        return self._receiver.listening
+
+    @property
     def deliveries(self) -> list[Delivery]:
         with self._condition:
             return list(self._deliveries)
 
     def wait_for(self, count: int, within: float, where: Predicate | None = None) -> list[Delivery]:
         """Every delivery (matching `where`) once there are `count` of them, or what arrived by the deadline
-        (`within` seconds times the receiver's multiplier); the caller judges."""
+        (`within` seconds times the receiver's multiplier); the caller judges. With the receiver's `settled`, the
+        wait also ends as soon as the server has nothing left to send (then nothing more can arrive: a server
+        that does not deliver costs no deadline)."""
         return self._wait(within, where, enough=count)
 
     def quiet(self, within: float, where: Predicate | None = None) -> list[Delivery]:
@@ -187,9 +195,25 @@ class Mailbox:
                     if (enough is not None and len(got) >= enough) or now >= deadline or \
                             receiver._stopping.is_set():
                         return got
+                    if enough is not None and receiver.settled is not None:
+                        if self._settled_now():  # the server has sent all it will: what arrived is all
+                            return [d for d in self._deliveries if where is None or where(d)]
+                        self._condition.wait(min(deadline - now, _SETTLED_INTERVAL))
+                        continue
                     self._condition.wait(deadline - now)
             finally:
                 self.waiting = False
+
+    def _settled_now(self) -> bool:
+        """Whether the server says, right now, that nothing more can be delivered (asked without the receiver's
+        lock held: the server's delivery threads need it to hand over what they send)."""
+        settled = self._receiver.settled
+        assert settled is not None
+        self._condition.release()
+        try:
+            return settled(0.0)
+        finally:
+            self._condition.acquire()
 
     def _take(self, delivery_of: Callable[[Answer], Delivery]) -> Answer:
         """Record one delivery (the receiver's lock is held) and return the answer it gets."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,9 @@ from conformance.target import DeliverySettings, Target, target_from_mapping
 RUN_KEY = pytest.StashKey["ProcessRun"]()   # the process's run, in config.stash
 RECORD_KEY = pytest.StashKey[CaseRecord]()  # a case item's record, while it runs
 EMBEDDED = "embedded reference server"
+SILENT = ("not run: {protocol}'s server delivered nothing in {after} full waits for a delivery in this process "
+          "(nor late); each case that needs its deliveries would only wait in vain (if it is slow rather than "
+          "silent, rerun with a larger [delivery] deadline)")
 # The embedded server delivers at once and says when it is idle: quiet windows end then, so they can be long.
 EMBEDDED_DELIVERY = DeliverySettings(deadline=5.0, quiet_window=2.0)
 
@@ -57,7 +61,19 @@ class Silence:
         self.after, self.short = after, short
         self.seen: set[str] = set()
         self.empty: dict[str, int] = {}
+        self.paths: dict[str, list[str]] = {}  # protocol -> the mailbox paths its full waits got nothing on
         self._lock = threading.Lock()
+
+    def silent(self, protocol: str, late: Iterable[str] = ()) -> bool:
+        """Whether `protocol`'s server counts as silent in this process: `after` full waits for its deliveries got
+        nothing, and nothing of it arrived at any time, not even late (`late`: the paths of requests that reached
+        mailboxes after their case ended). Then a case that needs its deliveries is not run (`SILENT`): each would
+        only wait in vain."""
+        with self._lock:
+            if self.after <= 0 or protocol in self.seen or self.empty.get(protocol, 0) < self.after:
+                return False
+            paths = list(self.paths.get(protocol, ()))
+        return not any(stray == path or stray.startswith((f"{path}?", f"{path}/")) for stray in late for path in paths)
 
     def deadline(self, protocol: str, within: float) -> tuple[float, bool]:
         """The wait to use for a wait of `within` seconds, and whether it was cut."""
@@ -65,12 +81,14 @@ class Silence:
             silent = self.after > 0 and protocol not in self.seen and self.empty.get(protocol, 0) >= self.after
         return (min(within, self.short), within > self.short) if silent else (within, False)
 
-    def waited(self, protocol: str, got_any: bool, cut: bool) -> None:
+    def waited(self, protocol: str, got_any: bool, cut: bool, path: str = "") -> None:
         with self._lock:
             if got_any:
                 self.seen.add(protocol)
             elif not cut:
                 self.empty[protocol] = self.empty.get(protocol, 0) + 1
+                if path:
+                    self.paths.setdefault(protocol, []).append(path)
 
 
 @dataclass

@@ -308,6 +308,22 @@ def test_quiet_against_a_busy_server_waits_the_window_once(client):
         assert 0.95 <= elapsed < 1.9  # waiting it twice would be 2 s
 
 
+def test_a_wait_for_deliveries_ends_when_the_server_says_nothing_more_can_come(client):
+    """A server that does not deliver (a defect) costs no deadline when it can say it is idle; a server that is
+    still busy keeps the waiter waiting, and an arrival still wakes it at once."""
+    idle = threading.Event()
+    with Receiver(settled=lambda timeout: idle.is_set()) as receiver:
+        box = receiver.mailbox("settling")
+        threading.Timer(0.2, client.post, args=(box.url,), kwargs={"content": b"<one/>"}).start()
+        started = time.monotonic()
+        assert [d.body for d in box.wait_for(1, within=10.0)] == [b"<one/>"]  # busy: it waits for the arrival
+        assert time.monotonic() - started < 5.0
+        idle.set()
+        started = time.monotonic()
+        assert [d.body for d in box.wait_for(2, within=10.0)] == [b"<one/>"]  # idle: what came is all
+        assert time.monotonic() - started < 5.0
+
+
 def test_a_port_in_use_is_an_oserror_not_an_exit():
     with Receiver() as first:
         second = Receiver(port=first.port)

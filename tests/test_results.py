@@ -8,7 +8,7 @@ import pytest
 
 from conformance.catalogue import Requirement
 from conformance.events import CheckEvent
-from conformance.results import RequirementResult, Verdict, assess, summarize, verdict
+from conformance.results import RequirementResult, Verdict, assess, settle, summarize, verdict
 from conformance.status import ExitCode, Status, VerdictKind
 from conformance.waivers import Waiver
 
@@ -218,6 +218,49 @@ def test_a_late_delivery_proves_reachability_and_a_stray_elsewhere_does_not():
     assert assess(catalogues(dlv), records, [Process(5, late_paths=("/cb/t/other",))]).environment_error
 
 
+def test_deliveries_the_suite_refused_on_purpose_are_no_evidence_of_a_silent_server():
+    """The generated model's minimal example may hold only "not listening" end points (issue 26): the server's
+    failed bookkeeping is a failure of the server, not a receiver it cannot reach."""
+    from conformance.record import CaseRecord
+
+    book = Requirement("SP-BOOK-NO-ANSWER", "MUST", "t", "s", "spectra")
+    from conformance.catalogue import Catalogue
+
+    record = CaseRecord("model", ("SP-BOOK-NO-ANSWER",), "spectra")
+    record.emit(ev("SP-BOOK-NO-ANSWER", "fail", "model", "failures not summed"))
+    record.mailboxes = record.refused = ["http://127.0.0.1:9/cb/t-9/1-m1"]
+    assessment = assess({"spectra": Catalogue("spectra", "S", {book.id: book})}, [record], [Process(0)])
+    assert assessment.environment_error is None and assessment.verdict.kind == "NOT CONFORMANT"
+    assert [(r.requirement.id, r.status) for r in assessment.results] == [("SP-BOOK-NO-ANSWER", "FAIL")]
+    record.refused = []  # the same case waiting on an end point that listened: the receiver rule applies
+    assert assess({"spectra": Catalogue("spectra", "S", {book.id: book})}, [record], [Process(0)]
+                  ).verdict.kind == "ENVIRONMENT ERROR"
+
+
+def test_what_a_case_fails_after_a_wait_cut_for_a_defect_already_shown_is_blocked_with_that_said():
+    """A broken server costs one full wait per defect (issue 26): the case that waited in full fails the
+    requirement with its evidence; a later case whose wait was cut fails nothing on it (BLOCKED, which wait, where
+    the defect showed), and what it failed before the cut stands."""
+    from conformance.catalogue import Catalogue
+    from conformance.record import CaseRecord
+
+    ok, reset = Requirement("SP-BOOK-SUCCESS", "MUST", "t", "s", "spectra"), \
+        Requirement("SP-BOOK-RESET", "MUST", "t", "s", "spectra")
+    full, cut = CaseRecord("full", (ok.id,), "spectra"), CaseRecord("cut", (reset.id, ok.id), "spectra")
+    full.emit(CheckEvent(ok.id, "fail", "full", "no LastHttpResponseCode", at=10.0))
+    cut.emit(CheckEvent(reset.id, "fail", "cut", "not reset", at=20.0))
+    cut.hastened, cut.hastened_at = ["the bookkeeping poll for SP-BOOK-SUCCESS cut to 1 s: ... in full"], 21.0
+    cut.emit(CheckEvent(ok.id, "fail", "cut", "no LastHttpResponseCode", at=22.0))
+    back = [CaseRecord.from_dict(record.to_dict()) for record in (full, cut)]  # as the controller gets them
+    assessment = assess({"spectra": Catalogue("spectra", "S", {ok.id: ok, reset.id: reset})}, back)
+    by_id = {r.requirement.id: r for r in assessment.results}
+    assert by_id[ok.id].status == "FAIL" and by_id[ok.id].counts["fail"] == 1 and by_id[ok.id].counts["blocked"] == 1
+    assert by_id[reset.id].status == "FAIL"  # failed before the cut: it stands
+    assert assessment.cases["cut"].status == "FAIL"
+    blocked = [e for e in settle(cut.events, hastened={"cut": (21.0, "the poll ...")})[0] if e.outcome == "blocked"]
+    assert [e.requirement for e in blocked] == [ok.id] and "already shown with a full wait" in blocked[0].message
+
+
 def test_the_environment_rule_is_judged_per_protocol():
     """VidiCore on the LAN reaches the receiver; BlackPearl behind NAT does not: only Spectra's delivery cases
     are the environment's."""
@@ -345,6 +388,39 @@ def test_silence_cuts_waits_after_two_empty_full_waits_until_one_delivery_arrive
     silence.waited("vidicore", got_any=True, cut=True)
     assert silence.deadline("vidicore", 10) == (10, False)
     assert Silence(after=0).deadline("vidicore", 10) == (10, False)
+
+
+def test_a_protocol_is_silent_after_two_empty_full_waits_unless_something_of_it_arrived_even_late():
+    from conformance.run import Silence
+
+    silence = Silence(after=2)
+    silence.waited("spectra", got_any=False, cut=False, path="/cb/t/1-a")
+    assert not silence.silent("spectra")
+    silence.waited("spectra", got_any=False, cut=False, path="/cb/t/2-b")
+    assert silence.silent("spectra") and not silence.silent("vidicore")
+    assert silence.silent("spectra", late=["/cb/t/9-other"])  # a stray of another path proves nothing
+    assert not silence.silent("spectra", late=["/cb/t/2-b?x=1"])  # its delivery came, late: slow, not silent
+    assert not Silence(after=0).silent("spectra")
+
+
+def test_cases_not_run_because_their_server_was_silent_count_for_the_environment_rule():
+    """Two full waits got nothing (BLOCKED by their precondition, no FAIL), then every later delivery case was not
+    run (`silenced`): nothing of the protocol arrived, its API answered well: ENVIRONMENT ERROR."""
+    from conformance.catalogue import Catalogue
+    from conformance.record import CaseRecord
+
+    fires = Requirement("SP-DLV-FIRES", "MUST", "t", "s", "spectra")
+    records = []
+    for number in range(3):
+        record = CaseRecord(f"c{number}", (fires.id,), "spectra")
+        record.mailboxes = [f"http://127.0.0.1:9/cb/t/{number}-m"]
+        record.emit(CheckEvent(fires.id, "blocked", record.case, "the completion delivered nothing"))
+        records.append(record)
+    cats = {"spectra": Catalogue("spectra", "S", {fires.id: fires})}
+    assert assess(cats, records, [Process(0)]).verdict.kind != "ENVIRONMENT ERROR"  # nothing failed: not blamed
+    records[2].silenced = "not run: spectra's server delivered nothing ..."
+    back = [CaseRecord.from_dict(record.to_dict()) for record in records]
+    assert assess(cats, back, [Process(0)]).verdict.kind == "ENVIRONMENT ERROR"
 
 
 # --- waivers --------------------------------------------------------------------------------------------------
