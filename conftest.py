@@ -28,7 +28,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 # What an in-process run imports but never changes: loaded once per test process, before pytester's snapshot of
 # sys.modules, so every run keeps it. pytester removes whatever a run imported when the run ends; without this, each
 # of the project's 200-odd in-process runs imported xmlschema and the reference server again and built every XSD
-# again (about a third of a small run's CPU), and a module of one run could meet a class of the run before it (a
+# again (about a fifth of a small run's CPU), and a module of one run could meet a class of the run before it (a
 # DocumentError of another import, not caught). The protocols' cases are left out: each run collects them afresh.
 LIBRARIES = ("xmlschema", "elementpath", "defusedxml.ElementTree", "hypothesis.stateful")
 
