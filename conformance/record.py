@@ -86,9 +86,6 @@ class CaseRecord(Recorder):
         self.leftovers: list[str] = []     # what its cleanup could not remove
         self.shortened: list[str] = []     # mailboxes whose waits were cut short: the server had delivered nothing
         self.refused: list[str] = []       # mailboxes the suite refused every delivery to (never waited on listening)
-        self.hastened: list[str] = []      # waits cut because the same defect had shown in full (`setup.Stretched`)
-        self.hastened_at = 0.0             # when the first was cut (time.time()): what failed after it is BLOCKED
-        self.stretched: Any = None         # the process's `setup.Stretched` (never sent to the controller)
         self.silenced = ""                 # why it was not run: its protocol's server had delivered nothing
         self.unreached: list[str] = []     # declared, but none of a generated case's examples (all run) checked it
         self._outcome = CaseOutcome.NONE   # pytest's: passed, failed, skipped
@@ -139,13 +136,6 @@ class CaseRecord(Recorder):
         self.stream.truncate(mark.events)
         self.stream.events.extend(events)
 
-    def hasten(self, line: str) -> None:
-        """A wait of this case was cut short because the same defect had already shown in full (`line` says which
-        and where): what the case fails from now on is BLOCKED, never a verdict on a shortened wait."""
-        if not self.hastened:
-            self.hastened_at = time.time()
-        self.hastened.append(line)
-
     @property
     def uses_receiver(self) -> bool:
         """Whether the case waited for deliveries that could reach the receiver: it has a mailbox whose deliveries
@@ -174,7 +164,7 @@ class CaseRecord(Recorder):
             "events": [e.as_dict() for e in self.events], "exchanges": [e.as_dict() for e in self.exchanges],
             "mailboxes": list(self.mailboxes), "inbound": [asdict(r) for r in self.inbound],
             "leftovers": list(self.leftovers), "shortened": list(self.shortened),
-            "refused": list(self.refused), "hastened": list(self.hastened), "hastened_at": self.hastened_at,
+            "refused": list(self.refused),
             "silenced": self.silenced,
             "unreadable": self.unreadable,
             "unreached": list(self.unreached),
@@ -209,8 +199,6 @@ class CaseRecord(Recorder):
         record.leftovers = list(data.get("leftovers", ()))
         record.shortened = list(data.get("shortened", ()))
         record.refused = list(data.get("refused", ()))
-        record.hastened = list(data.get("hastened", ()))
-        record.hastened_at = float(data.get("hastened_at", 0.0))
         record.silenced = str(data.get("silenced", ""))
         record.unreached = list(data.get("unreached", ()))
         record.unreadable = int(data.get("unreadable", 0))

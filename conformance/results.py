@@ -56,7 +56,6 @@ from conformance.waivers import Waiver
 UNREACHABLE_RECEIVER = "receiver not reachable from the target"
 CUT_SHORT = ("its wait for a delivery was cut short (earlier full waits got nothing), yet the server delivered "
              "later: slow, not silent; rerun with a larger [delivery] deadline")
-HASTENED = "its wait was shortened because the same defect had already shown with a full wait"
 FAILING = (Outcome.FAIL, Outcome.WARN)  # the outcomes a waiver may cover
 
 
@@ -87,25 +86,18 @@ class RequirementResult:
 
 
 def settle(events: Iterable[CheckEvent], *, unreachable: frozenset[str] = frozenset(),
-           cut_short: frozenset[str] = frozenset(),
-           hastened: Mapping[str, tuple[float, str]] | None = None) -> tuple[list[CheckEvent], set[str]]:
+           cut_short: frozenset[str] = frozenset()) -> tuple[list[CheckEvent], set[str]]:
     """The events as the assessment counts them, and the requirements the environment rule took a failure from.
     `unreachable`: cases whose failures the environment rule turns into BLOCKED (they waited for deliveries that
     could not reach the receiver). `cut_short`: cases whose waits were cut short (the server had delivered nothing
-    yet) on a server that did deliver later: their failures are BLOCKED too, never a verdict on a slow server.
-    `hastened`: case -> (when, which wait) of a wait cut because the same defect had shown in full elsewhere
-    (`setup.Stretched`): what the case failed from then on is BLOCKED (`HASTENED`, and which wait)."""
+    yet) on a server that did deliver later: their failures are BLOCKED too, never a verdict on a slow server."""
     settled, blamed = [], set()
-    hastened = hastened or {}
     for event in events:
         if event.outcome is Outcome.FAIL and event.case in unreachable:
             blamed.add(event.requirement)
             event = CheckEvent(event.requirement, Outcome.BLOCKED, event.case, UNREACHABLE_RECEIVER, event.at)
         elif event.outcome is Outcome.FAIL and event.case in cut_short:
             event = CheckEvent(event.requirement, Outcome.BLOCKED, event.case, CUT_SHORT, event.at)
-        elif event.outcome is Outcome.FAIL and event.case in hastened and event.at >= hastened[event.case][0]:
-            event = CheckEvent(event.requirement, Outcome.BLOCKED, event.case,
-                               f"{HASTENED} ({hastened[event.case][1]}): {event.message}", event.at)
         settled.append(event)
     return settled, blamed
 
@@ -123,15 +115,14 @@ def summarize(requirements: Iterable[Requirement], events: Iterable[CheckEvent],
               keep: int = 3, *, unreachable: frozenset[str] = frozenset(),
               declared: Mapping[str, list[str]] | None = None,
               cut_short: frozenset[str] = frozenset(), waivers: Sequence[Waiver] = (),
-              unreached: Mapping[str, list[str]] | None = None,
-              hastened: Mapping[str, tuple[float, str]] | None = None) -> list[RequirementResult]:
+              unreached: Mapping[str, list[str]] | None = None) -> list[RequirementResult]:
     """The result of each requirement, in the order given. `unreachable`, `cut_short`: see `settle`. `declared`:
     requirement -> the cases that ran and declare it (one with no event is NOT CHECKED, not NOT RUN). `waivers`:
     a requirement whose every failure and warning a waiver covers is WAIVED. `unreached`: requirement -> the
     generated cases that declare it but ran all their examples without one drawing what checks it (NOT RUN, as if
     deselected by the draw, with that said: not a check that could not be made)."""
     by_id: dict[str, list[CheckEvent]] = {}
-    events, blamed = settle(events, unreachable=unreachable, cut_short=cut_short, hastened=hastened)
+    events, blamed = settle(events, unreachable=unreachable, cut_short=cut_short)
     stopped = {event.case for event in events if event.outcome in (Outcome.FAIL, Outcome.BLOCKED)}  # cut short
     for event in events:
         by_id.setdefault(event.requirement, []).append(event)
@@ -421,8 +412,6 @@ def assess(catalogues: Mapping[str, Catalogue], records: Sequence[CaseRecord],
     slow = {protocol for protocol in ran if delivered(protocol, records, processes)}
     cut_short = frozenset(record.case for record in records
                           if getattr(record, "shortened", ()) and record.protocol in slow)
-    hastened = {record.case: (record.hastened_at, "; ".join(record.hastened)) for record in records
-                if getattr(record, "hastened", ())}
     events = [event for record in records for event in record.events]
     declared: dict[str, list[str]] = {}
     unreached: dict[str, list[str]] = {}
@@ -431,11 +420,10 @@ def assess(catalogues: Mapping[str, Catalogue], records: Sequence[CaseRecord],
             mine = unreached if requirement in getattr(record, "unreached", ()) else declared
             mine.setdefault(requirement, []).append(record.case)
     by_protocol = {name: summarize(catalogue.requirements.values(), events, unreachable=unreachable,
-                                   declared=declared, cut_short=cut_short, waivers=waivers, unreached=unreached,
-                                   hastened=hastened)
+                                   declared=declared, cut_short=cut_short, waivers=waivers, unreached=unreached)
                    for name, catalogue in catalogues.items() if name in ran}
     results = [result for protocol_results in by_protocol.values() for result in protocol_results]
-    settled, _ = settle(events, unreachable=unreachable, cut_short=cut_short, hastened=hastened)
+    settled, _ = settle(events, unreachable=unreachable, cut_short=cut_short)
     by_case: dict[str, list[CheckEvent]] = {}
     for event in settled:
         by_case.setdefault(event.case, []).append(event)

@@ -36,11 +36,11 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from conformance.check import Check, ConformanceFailure
-from conformance.http import CURRENT, HttpClient, Response, TransportError
+from conformance.http import HttpClient, Response, TransportError
 from conformance.names import Names
 from conformance.receiver import Receiver
 from conformance.record import CaseRecord
-from conformance.status import Outcome, Readiness
+from conformance.status import Readiness
 from conformance.target import DeliverySettings
 
 T = TypeVar("T")
@@ -71,55 +71,13 @@ def short(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
-class Stretched:
-    """The waits a defect stretches, as one process of a run learns them, so that a broken server costs one full
-    wait per defect, not one per case: a `poll` that names the requirement judging what it waits for (`defect`)
-    and ran its whole deadline in vain, in a case that then failed that requirement, has shown the defect with full
-    evidence; later polls naming the same requirement (in any case of the process) wait at most `short` seconds,
-    and their case's record says so (`CaseRecord.hastened`). The assessment turns what such a case fails after the
-    shortened wait into BLOCKED (`results.HASTENED`): a shortened wait never makes a FAIL on its own, and the
-    requirement fails through the case that waited in full.
-
-    Not wired into runs yet (no record carries one): what one process learns depends on the order its cases ran
-    in, so a run on N workers would not report exactly what a serial run reports (tests/test_parallel.py: which
-    case waited in full and which was cut differ). It needs a memory shared by the run's workers and an outcome
-    that does not depend on the order before it is switched on."""
-
-    def __init__(self, short: float = 1.0) -> None:
-        self.short = short
-        self._timed_out: dict[str, list[CaseRecord]] = {}  # requirement -> records whose full wait ran out
-        self._lock = threading.Lock()
-
-    def shown(self, defect: str) -> CaseRecord | None:
-        """The record of a case that waited in full for `defect`'s requirement and failed it, if any."""
-        with self._lock:
-            records = list(self._timed_out.get(defect, ()))
-        return next((record for record in records if any(
-            event.requirement == defect and event.outcome is Outcome.FAIL for event in record.events)), None)
-
-    def timed_out(self, defect: str, record: CaseRecord) -> None:
-        with self._lock:
-            mine = self._timed_out.setdefault(defect, [])
-            if record not in mine:
-                mine.append(record)
-
-
-def poll(fetch: Callable[[], T], done: Callable[[T], bool], within: float, defect: str | None = None,
-         what: str = "", settled: Callable[[float], bool] | None = None) -> T:
+def poll(fetch: Callable[[], T], done: Callable[[T], bool], within: float,
+         settled: Callable[[float], bool] | None = None) -> T:
     """Ask `fetch` until `done` says yes or `within` seconds pass; the last answer either way: quickly at first
     (a server writes what follows an event right after it), backing off to 0.2 s, never past the deadline.
-    `defect`: the requirement that judges what the poll waits for (`what`, in a few words): once a full wait for
-    it ran out in a case that failed it, the process's `Stretched` (on the running case's record) cuts the wait.
     `settled`: the server can say it has nothing left to do (the embedded reference server's `wait_idle`): once it
     says so, one last answer is the final one, and the poll ends with it (full evidence, no deadline spent)."""
-    record = CURRENT.get()
-    stretched: Stretched | None = None
-    shown: CaseRecord | None = None
-    if defect and isinstance(record, CaseRecord) and isinstance(record.stretched, Stretched):
-        stretched = record.stretched
-        shown = stretched.shown(defect)
-    cut = stretched is not None and shown is not None and shown is not record and within > stretched.short
-    deadline = time.monotonic() + (stretched.short if stretched is not None and cut else within)
+    deadline = time.monotonic() + within
     pause = threading.Event()
     interval = 0.01
     while True:
@@ -127,14 +85,7 @@ def poll(fetch: Callable[[], T], done: Callable[[T], bool], within: float, defec
         left = deadline - time.monotonic()
         if not done(value) and left > 0 and settled is not None and settled(0.0):
             value, left = fetch(), 0.0  # the server is idle: this answer is its last word
-            cut = False
         if done(value) or left <= 0:
-            if left <= 0 and not done(value) and stretched is not None and isinstance(record, CaseRecord) and defect:
-                if cut and shown is not None:  # it ran out: a case judged on this cut wait can only be BLOCKED
-                    record.hasten(f"{what or 'a wait'} for {defect} cut to {stretched.short:g} s: the defect "
-                                  f"showed with a full wait in {shown.case}")
-                else:
-                    stretched.timed_out(defect, record)
             return value
         pause.wait(min(interval, left))
         interval = min(interval * 2, 0.2)

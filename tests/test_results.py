@@ -8,7 +8,7 @@ import pytest
 
 from conformance.catalogue import Requirement
 from conformance.events import CheckEvent
-from conformance.results import RequirementResult, Verdict, assess, settle, summarize, verdict
+from conformance.results import RequirementResult, Verdict, assess, summarize, verdict
 from conformance.status import ExitCode, Status, VerdictKind
 from conformance.waivers import Waiver
 
@@ -235,30 +235,6 @@ def test_deliveries_the_suite_refused_on_purpose_are_no_evidence_of_a_silent_ser
     record.refused = []  # the same case waiting on an end point that listened: the receiver rule applies
     assert assess({"spectra": Catalogue("spectra", "S", {book.id: book})}, [record], [Process(0)]
                   ).verdict.kind == "ENVIRONMENT ERROR"
-
-
-def test_what_a_case_fails_after_a_wait_cut_for_a_defect_already_shown_is_blocked_with_that_said():
-    """A broken server costs one full wait per defect (issue 26): the case that waited in full fails the
-    requirement with its evidence; a later case whose wait was cut fails nothing on it (BLOCKED, which wait, where
-    the defect showed), and what it failed before the cut stands."""
-    from conformance.catalogue import Catalogue
-    from conformance.record import CaseRecord
-
-    ok, reset = Requirement("SP-BOOK-SUCCESS", "MUST", "t", "s", "spectra"), \
-        Requirement("SP-BOOK-RESET", "MUST", "t", "s", "spectra")
-    full, cut = CaseRecord("full", (ok.id,), "spectra"), CaseRecord("cut", (reset.id, ok.id), "spectra")
-    full.emit(CheckEvent(ok.id, "fail", "full", "no LastHttpResponseCode", at=10.0))
-    cut.emit(CheckEvent(reset.id, "fail", "cut", "not reset", at=20.0))
-    cut.hastened, cut.hastened_at = ["the bookkeeping poll for SP-BOOK-SUCCESS cut to 1 s: ... in full"], 21.0
-    cut.emit(CheckEvent(ok.id, "fail", "cut", "no LastHttpResponseCode", at=22.0))
-    back = [CaseRecord.from_dict(record.to_dict()) for record in (full, cut)]  # as the controller gets them
-    assessment = assess({"spectra": Catalogue("spectra", "S", {ok.id: ok, reset.id: reset})}, back)
-    by_id = {r.requirement.id: r for r in assessment.results}
-    assert by_id[ok.id].status == "FAIL" and by_id[ok.id].counts["fail"] == 1 and by_id[ok.id].counts["blocked"] == 1
-    assert by_id[reset.id].status == "FAIL"  # failed before the cut: it stands
-    assert assessment.cases["cut"].status == "FAIL"
-    blocked = [e for e in settle(cut.events, hastened={"cut": (21.0, "the poll ...")})[0] if e.outcome == "blocked"]
-    assert [e.requirement for e in blocked] == [ok.id] and "already shown with a full wait" in blocked[0].message
 
 
 def test_the_environment_rule_is_judged_per_protocol():

@@ -75,50 +75,6 @@ def test_reachable_says_who_answered_and_how_tls_is_configured():
     assert reachable(probe, BASE, True).status is Readiness.NOT_READY
 
 
-def test_a_defect_that_showed_after_a_full_wait_cuts_later_waits_for_it_and_says_so():
-    """`Stretched`: a full poll for SP-BOOK-SUCCESS ran out and its case failed the requirement; a later case's
-    poll for it waits `short` seconds and its record says so (its failures then count as BLOCKED); a poll for
-    another requirement, and the case that showed the defect itself, keep the full deadline."""
-    from conformance.events import CheckEvent
-    from conformance.http import recording
-    from conformance.record import CaseRecord
-    from conformance.setup import Stretched
-
-    stretched = Stretched(short=0.05)
-    first, later = CaseRecord("first", (), "spectra"), CaseRecord("later", (), "spectra")
-    first.stretched = later.stretched = stretched
-
-    def timed(record: CaseRecord, defect: str, within: float = 0.3) -> float:
-        started = time.monotonic()
-        with recording(record):
-            poll(lambda: "", bool, within=within, defect=defect, what="the bookkeeping poll")
-        return time.monotonic() - started
-
-    assert timed(first, "SP-BOOK-SUCCESS") >= 0.3
-    assert stretched.shown("SP-BOOK-SUCCESS") is None  # not shown until the case failed the requirement
-    first.emit(CheckEvent("SP-BOOK-SUCCESS", "fail", "first", "LastHttpResponseCode ''"))
-    assert stretched.shown("SP-BOOK-SUCCESS") is first
-    assert timed(later, "SP-BOOK-SUCCESS") < 0.3 and later.hastened_at > 0
-    assert later.hastened == ["the bookkeeping poll for SP-BOOK-SUCCESS cut to 0.05 s: the defect showed with a "
-                              "full wait in first"]
-    assert timed(later, "SP-BOOK-RESET") >= 0.3 and len(later.hastened) == 1  # another defect: a full wait
-    assert timed(first, "SP-BOOK-SUCCESS") >= 0.3  # the case that showed it is never cut
-    done = CaseRecord("done", (), "spectra")
-    done.stretched = stretched
-    with recording(done):
-        assert poll(lambda: "x", bool, within=0.3, defect="SP-BOOK-SUCCESS") == "x"
-    assert done.hastened == []  # a cut wait that got its answer says nothing
-
-
-def test_a_poll_outside_a_case_or_without_a_defect_is_never_cut():
-    from conformance.setup import Stretched
-
-    stretched = Stretched(short=0.01)
-    started = time.monotonic()
-    poll(lambda: "", bool, within=0.1, defect="SP-BOOK-SUCCESS")  # no case records: nothing to learn from
-    assert time.monotonic() - started >= 0.1 and stretched.shown("SP-BOOK-SUCCESS") is None
-
-
 def test_a_poll_ends_with_the_last_answer_once_the_server_says_it_is_idle():
     answers = iter(["busy", "idle, unwritten", "never asked"])
     started = time.monotonic()

@@ -417,7 +417,7 @@ class Model(RuleBasedStateMachine):
         if kind == "2xx":
             assert status is not None  # a 2xx outcome has its status
             fields = self.after(made, settled, lambda f: f.get("LastNotification") != before.get("LastNotification")
-                                or not success_problems(f, status, started), "SP-BOOK-SUCCESS")
+                                or not success_problems(f, status, started))
             if failures_before != "0":
                 check("SP-BOOK-RESET", fields.get("NumberOfFailuresSinceLastSuccess") == "0",
                       f"after {failures_before} failures and a {status} answer NumberOfFailuresSinceLastSuccess "
@@ -427,7 +427,7 @@ class Model(RuleBasedStateMachine):
                                                    f"{book(before)}): " + "; ".join(problems))
         elif kind == "500":
             fields = self.after(made, settled, lambda f: f.get("LastNotification") != before.get("LastNotification")
-                                or f.get("LastHttpResponseCode") == "500", "SP-BOOK-HTTP-ERROR")
+                                or f.get("LastHttpResponseCode") == "500")
             check("SP-BOOK-HTTP-ERROR", fields.get("LastHttpResponseCode") == "500" and not_before(fields, started),
                   f"{made.describe()} after a 500 answer (before it: {book(before)}): {book(fields)}; expected "
                   "LastHttpResponseCode '500' and LastNotification a date after the job started")
@@ -437,8 +437,7 @@ class Model(RuleBasedStateMachine):
         else:
             want = str(int(failures_before) + 1) if failures_before.isdigit() else "a number"
             fields = self.after(made, settled,
-                                lambda f: f.get("NumberOfFailuresSinceLastSuccess") != failures_before,
-                                "SP-BOOK-NO-ANSWER")
+                                lambda f: f.get("NumberOfFailuresSinceLastSuccess") != failures_before)
             check("SP-BOOK-NO-ANSWER", fields.get("NumberOfFailuresSinceLastSuccess") == want
                   and bool(fields.get("LastFailure")) and not fields.get("LastHttpResponseCode"),
                   f"{made.describe()} after a delivery that got no answer (before it: {book(before)}): "
@@ -452,13 +451,12 @@ class Model(RuleBasedStateMachine):
         settled = receiver.settled
         return settled is not None and settled(self.context.delivery.deadline * receiver.multiplier)
 
-    def after(self, made: Registration, settled: bool, written, defect: str) -> dict[str, str]:
+    def after(self, made: Registration, settled: bool, written) -> dict[str, str]:
         """The registration's fields once the delivery's bookkeeping is written: at once when the server said
-        it is `settled`, else when `written` says so or at the deadline (cut short once `defect`, the requirement
-        judging it, showed after a full wait: `conformance.setup.poll`)."""
+        it is `settled`, else when `written` says so or at the deadline."""
         if settled:
             return fields_of(self.sp, made.id, made.role)
-        return wait_for_bookkeeping(self.sp, made.id, self.context.delivery, written, user=made.role, defect=defect)
+        return wait_for_bookkeeping(self.sp, made.id, self.context.delivery, written, user=made.role)
 
     def start(self, role: str) -> Job:
         """A job of `role`'s, in the bucket of `role`'s this run of the model keeps (one per user)."""

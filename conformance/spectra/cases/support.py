@@ -159,14 +159,11 @@ def fields_of(sp: SpectraClient, registration_id: str, user: str = "admin") -> d
 
 
 def wait_for_bookkeeping(sp: SpectraClient, registration_id: str, delivery, done: Callable[[dict[str, str]], bool],
-                         user: str = "admin", defect: str | None = None,
-                         settled: Callable[[float], bool] | None = None) -> dict[str, str]:
+                         user: str = "admin", settled: Callable[[float], bool] | None = None) -> dict[str, str]:
     """The registration's fields once `done` says its bookkeeping shows (or at the delivery deadline): a server
-    writes it after the attempt ends. `defect`: the requirement judging what it waits for (`setup.poll`: once
-    that defect showed after a full wait, later waits for it are cut short, and their case can only be BLOCKED).
-    `settled`: the receiver's (a server that says when it is idle: its answer then is final)."""
-    return poll(lambda: fields_of(sp, registration_id, user), done, within=delivery.deadline, defect=defect,
-                what="the bookkeeping poll", settled=settled)
+    writes it after the attempt ends. `settled`: the receiver's (a server that says when it is idle: its answer
+    then is final)."""
+    return poll(lambda: fields_of(sp, registration_id, user), done, within=delivery.deadline, settled=settled)
 
 
 def not_before(fields: dict[str, str], earliest: datetime) -> bool:

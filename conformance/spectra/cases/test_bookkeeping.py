@@ -39,7 +39,7 @@ def test_after_a_2xx_answer(check, sp, jobs, receiver, delivery):
     check.precondition(bool(mailbox.wait_for(1, within=delivery.deadline)), "the completion delivered nothing "
                                                                             "(judged under SP-DLV-FIRES)")
     fields = wait_for_bookkeeping(sp, rid, delivery, lambda f: bool(f.get("LastHttpResponseCode")),
-                                  defect="SP-BOOK-SUCCESS", settled=receiver.settled)
+                                  settled=receiver.settled)
     problems = success_problems(fields, 202, completed(job))
     check("SP-BOOK-SUCCESS", not problems, "; ".join(problems))
 
@@ -55,7 +55,7 @@ def test_after_a_500_answer(check, sp, jobs, receiver, delivery):
                                                                             "(judged under SP-DLV-FIRES)")
     fields = wait_for_bookkeeping(sp, rid, delivery,
                                   lambda f: bool(f.get("LastHttpResponseCode") or f.get("LastFailure")),
-                                  defect="SP-BOOK-HTTP-ERROR", settled=receiver.settled)
+                                  settled=receiver.settled)
     check("SP-BOOK-HTTP-ERROR", fields.get("LastHttpResponseCode") == "500" and not_before(fields, completed(job)),
           f"after a 500 answer LastHttpResponseCode is {fields.get('LastHttpResponseCode')!r} and LastNotification "
           f"{fields.get('LastNotification')!r}; expected '500' and a date not before the job completed "
@@ -75,7 +75,7 @@ def test_no_answer_then_a_2xx(check, sp, jobs, receiver, delivery):
 
     jobs.complete(check, jobs.start(check))  # nothing listens: the delivery gets no answer
     fields = wait_for_bookkeeping(sp, rid, delivery, lambda f: f.get("NumberOfFailuresSinceLastSuccess", "0") != "0",
-                                  defect="SP-BOOK-NO-ANSWER", settled=receiver.settled)
+                                  settled=receiver.settled)
     failures = fields.get("NumberOfFailuresSinceLastSuccess")
     check("SP-BOOK-NO-ANSWER", failures == "1" and bool(fields.get("LastFailure"))
           and not fields.get("LastHttpResponseCode"),
@@ -89,12 +89,12 @@ def test_no_answer_then_a_2xx(check, sp, jobs, receiver, delivery):
     check.precondition(bool(mailbox.wait_for(1, within=delivery.deadline)),
                        "the second completion did not reach the end point once it listened")
     fields = wait_for_bookkeeping(sp, rid, delivery, lambda f: f.get("NumberOfFailuresSinceLastSuccess") == "0",
-                                  defect="SP-BOOK-RESET", settled=receiver.settled)
+                                  settled=receiver.settled)
     check("SP-BOOK-RESET", fields.get("NumberOfFailuresSinceLastSuccess") == "0",
           f"after a 201 answer NumberOfFailuresSinceLastSuccess is still "
           f"{fields.get('NumberOfFailuresSinceLastSuccess')!r}")
     # the rules after a 2xx hold whatever came before it (NOTES §2.4): here, after a failed delivery
     fields = wait_for_bookkeeping(sp, rid, delivery, lambda f: not success_problems(f, 201, completed(second)),
-                                  defect="SP-BOOK-SUCCESS", settled=receiver.settled)
+                                  settled=receiver.settled)
     problems = success_problems(fields, 201, completed(second))
     check("SP-BOOK-SUCCESS", not problems, "after a failed delivery, then a 201: " + "; ".join(problems))
